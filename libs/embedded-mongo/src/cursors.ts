@@ -1,0 +1,110 @@
+import { calculateObjectSize, Long } from 'bson';
+import type { Document } from 'bson';
+import { CommandError, ErrorCode } from './errors';
+
+const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
+const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+
+interface CursorState {
+  id: number;
+  ns: string;
+  source: Iterator<Document>;
+  remaining: number;
+  lastUsed: number;
+  sessionKey?: string;
+}
+
+/** Open cursors of the server: batching, getMore, killCursors and the 10-minute idle timeout. */
+export class CursorRegistry {
+  private readonly cursors = new Map<number, CursorState>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly idleTimeoutMs = IDLE_TIMEOUT_MS) {
+    this.timer = setInterval(() => this.reap(), Math.min(60_000, idleTimeoutMs)).unref();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.cursors.clear();
+  }
+
+  get size(): number {
+    return this.cursors.size;
+  }
+
+  reap(now = Date.now()): number {
+    let n = 0;
+    for (const [id, c] of this.cursors) {
+      if (now - c.lastUsed > this.idleTimeoutMs) {
+        this.cursors.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Build the first batch; registers a cursor when documents remain. */
+  open(ns: string, source: Iterable<Document>, opts: { batchSize?: number; limit?: number; singleBatch?: boolean; sessionKey?: string }): Document {
+    const it = source[Symbol.iterator]();
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Number.POSITIVE_INFINITY;
+    const batchSize = opts.batchSize ?? 101;
+    const { batch, exhausted } = takeBatch(it, Math.min(batchSize, limit));
+    const remaining = limit - batch.length;
+    let id = 0;
+    if (!exhausted && !opts.singleBatch && remaining > 0) {
+      id = this.newId();
+      this.cursors.set(id, { id, ns, source: it, remaining, lastUsed: Date.now(), sessionKey: opts.sessionKey });
+    }
+    return { cursor: { firstBatch: batch, id: Long.fromNumber(id), ns }, ok: 1 };
+  }
+
+  getMore(rawId: unknown, collection: string, dbName: string, batchSize?: number): Document {
+    const id = Long.isLong(rawId) ? rawId.toNumber() : Number(rawId);
+    const c = this.cursors.get(id);
+    if (!c) throw new CommandError(ErrorCode.CursorNotFound, `cursor id ${id} not found`);
+    const expected = `${dbName}.${collection}`;
+    if (c.ns !== expected && !c.ns.startsWith(`${dbName}.$cmd`)) {
+      throw new CommandError(ErrorCode.Unauthorized, `Requested getMore on namespace '${expected}', but cursor belongs to a different namespace ${c.ns}`);
+    }
+    const { batch, exhausted } = takeBatch(c.source, Math.min(batchSize && batchSize > 0 ? batchSize : Number.POSITIVE_INFINITY, c.remaining));
+    c.remaining -= batch.length;
+    c.lastUsed = Date.now();
+    const done = exhausted || c.remaining <= 0;
+    if (done) this.cursors.delete(id);
+    return { cursor: { nextBatch: batch, id: Long.fromNumber(done ? 0 : id), ns: c.ns }, ok: 1 };
+  }
+
+  kill(ids: unknown[]): Document {
+    const killed: Long[] = [];
+    const notFound: Long[] = [];
+    for (const raw of ids) {
+      const id = Long.isLong(raw) ? raw.toNumber() : Number(raw);
+      (this.cursors.delete(id) ? killed : notFound).push(Long.fromNumber(id));
+    }
+    return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+  }
+
+  killSession(sessionKey: string): void {
+    for (const [id, c] of this.cursors) if (c.sessionKey === sessionKey) this.cursors.delete(id);
+  }
+
+  private newId(): number {
+    let id: number;
+    do id = Math.floor(Math.random() * 2 ** 52) + 1;
+    while (this.cursors.has(id));
+    return id;
+  }
+}
+
+function takeBatch(it: Iterator<Document>, max: number): { batch: Document[]; exhausted: boolean } {
+  const batch: Document[] = [];
+  let bytes = 0;
+  while (batch.length < max) {
+    const next = it.next();
+    if (next.done) return { batch, exhausted: true };
+    batch.push(next.value);
+    bytes += calculateObjectSize(next.value);
+    if (bytes >= MAX_BATCH_BYTES) break;
+  }
+  return { batch, exhausted: false };
+}

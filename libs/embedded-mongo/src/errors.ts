@@ -1,0 +1,75 @@
+import type { Document } from 'bson';
+
+/** MongoDB error codes used by the embedded server (names as in MongoDB's error_codes.yml). */
+export const ErrorCode = {
+  InternalError: 1,
+  BadValue: 2,
+  Unauthorized: 13,
+  NoSuchKey: 4,
+  FailedToParse: 9,
+  TypeMismatch: 14,
+  InvalidLength: 16,
+  IllegalOperation: 20,
+  NamespaceNotFound: 26,
+  IndexNotFound: 27,
+  PathNotViable: 28,
+  ConflictingUpdateOperators: 40,
+  CursorNotFound: 43,
+  NamespaceExists: 48,
+  CommandNotFound: 59,
+  ImmutableField: 66,
+  InvalidOptions: 72,
+  InvalidNamespace: 73,
+  CannotCreateIndex: 67,
+  IndexOptionsConflict: 85,
+  IndexKeySpecsConflict: 86,
+  WriteConflict: 112,
+  DocumentValidationFailure: 121,
+  NoSuchTransaction: 251,
+  TransactionCommitted: 256,
+  OperationNotSupportedInTransaction: 263,
+  ConversionFailure: 241,
+  DuplicateKey: 11000,
+  MergeStageNoMatchingDocument: 13113,
+  Location40323: 40323,
+  Location40601: 40601,
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const codeNames = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]));
+
+export function codeName(code: number): string {
+  return codeNames.get(code) ?? 'UnknownError';
+}
+
+/** An error that the server answers with `ok: 0` (command error) or as a write error entry. */
+export class CommandError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly extra: Document = {},
+    readonly labels: string[] = [],
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+
+  toReply(): Document {
+    const reply: Document = { ok: 0, errmsg: this.message, code: this.code, codeName: codeName(this.code), ...this.extra };
+    if (this.labels.length > 0) reply.errorLabels = this.labels;
+    return reply;
+  }
+
+  toWriteError(index: number): Document {
+    return { index, code: this.code, errmsg: this.message, ...this.extra };
+  }
+}
+
+export function badValue(message: string): CommandError {
+  return new CommandError(ErrorCode.BadValue, message);
+}
+
+export function typeMismatch(message: string): CommandError {
+  return new CommandError(ErrorCode.TypeMismatch, message);
+}

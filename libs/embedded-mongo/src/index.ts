@@ -1,0 +1,5 @@
+export { EmbeddedMongo } from './server';
+export type { EmbeddedMongoOptions } from './server';
+export { CorruptDataError, DbPathLockedError } from './persistence';
+export { compareBson, bsonTypeName } from './bson-order';
+export { validateSchema } from './json-schema';

@@ -1,0 +1,132 @@
+import * as net from 'node:net';
+import type { Document } from 'bson';
+import { runCommand, SERVER_VERSION } from './commands';
+import type { ServerInfo } from './commands';
+import { CursorRegistry } from './cursors';
+import { FileJournal } from './persistence';
+import { Store } from './storage';
+import { encodeReply, parseMessage, readHeader } from './wire';
+
+export interface EmbeddedMongoOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Folder to persist to; omitted or empty keeps everything in memory. */
+  dbPath?: string;
+  /** Replica set name presented in `hello`. */
+  replSetName?: string;
+}
+
+const MAX_MESSAGE = 48_000_000;
+const HOST = '127.0.0.1';
+
+/**
+ * An in-process server speaking the MongoDB wire protocol (MongoDB 7.0 semantics) for offline
+ * development and tests. Mirrors mongodb-memory-server: `create()`, `getUri()`, `stop()`.
+ */
+export class EmbeddedMongo {
+  readonly store = new Store();
+  private readonly cursors = new CursorRegistry();
+  private readonly sockets = new Set<net.Socket>();
+  private journal?: FileJournal;
+  private server?: net.Server;
+  private info?: ServerInfo;
+  private nextConnectionId = 1;
+  private stopped = false;
+
+  private constructor(private readonly options: EmbeddedMongoOptions) {}
+
+  static async create(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
+    const instance = new EmbeddedMongo(options);
+    await instance.start();
+    return instance;
+  }
+
+  get port(): number {
+    if (!this.info) throw new Error('embedded server is not running');
+    return this.info.port;
+  }
+
+  get dbPath(): string | undefined {
+    return this.options.dbPath || undefined;
+  }
+
+  /** `mongodb://127.0.0.1:<port>/` (plus `dbName` when given). */
+  getUri(dbName = ''): string {
+    return `mongodb://${HOST}:${this.port}/${dbName}`;
+  }
+
+  private async start(): Promise<void> {
+    if (this.options.dbPath) this.journal = FileJournal.open(this.options.dbPath, this.store);
+    const server = net.createServer((socket) => this.onConnection(socket));
+    this.server = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.options.port ?? 0, HOST, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      this.journal?.close();
+      throw e;
+    }
+    const address = server.address() as net.AddressInfo;
+    this.info = { host: HOST, port: address.port, setName: this.options.replSetName ?? 'rs0', startedAt: new Date(), version: SERVER_VERSION };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.cursors.close();
+    this.journal?.close();
+  }
+
+  /** Run a command directly (no socket), as the wire handler does. */
+  command(dbName: string, cmd: Document, connectionId = 0): Document {
+    if (!this.info) throw new Error('embedded server is not running');
+    const reply = runCommand({ store: this.store, cursors: this.cursors, server: this.info, connectionId, dbName, cmd });
+    const wc = cmd.writeConcern as Document | undefined;
+    this.journal?.flush(wc?.j === true || wc?.w === 'majority');
+    return reply;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const connectionId = this.nextConnectionId++;
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= 4) {
+        const length = pending.readInt32LE(0);
+        if (length < 16 || length > MAX_MESSAGE) {
+          socket.destroy();
+          return;
+        }
+        if (pending.length < length) break;
+        const message = pending.subarray(0, length);
+        pending = pending.subarray(length);
+        this.handle(socket, message, connectionId);
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  private handle(socket: net.Socket, message: Buffer, connectionId: number): void {
+    let parsed;
+    try {
+      parsed = parseMessage(message);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    const dbName = typeof parsed.command.$db === 'string' ? parsed.command.$db : 'admin';
+    const reply = this.command(dbName, parsed.command, connectionId);
+    if (parsed.moreToCome) return;
+    socket.write(encodeReply(readHeader(message).requestId, reply, parsed.legacy));
+  }
+}

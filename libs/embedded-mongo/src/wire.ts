@@ -1,0 +1,127 @@
+import { deserialize, Long, serialize } from 'bson';
+import type { Document } from 'bson';
+
+/** Opcodes of the MongoDB wire protocol. */
+export const OpCode = { OP_REPLY: 1, OP_QUERY: 2004, OP_COMPRESSED: 2012, OP_MSG: 2013 } as const;
+
+const MSG_CHECKSUM_PRESENT = 1;
+export const MSG_MORE_TO_COME = 2;
+const HEADER_SIZE = 16;
+const DESERIALIZE = { promoteLongs: true, promoteValues: true, bsonRegExp: false } as const;
+
+export interface Header {
+  length: number;
+  requestId: number;
+  responseTo: number;
+  opCode: number;
+}
+
+export interface ParsedMessage {
+  header: Header;
+  /** The command with kind-1 document sequences merged in as arrays. */
+  command: Document;
+  /** True for OP_QUERY (the reply must be OP_REPLY). */
+  legacy: boolean;
+  moreToCome: boolean;
+}
+
+export class WireError extends Error {}
+
+export function readHeader(buf: Buffer, offset = 0): Header {
+  return {
+    length: buf.readInt32LE(offset),
+    requestId: buf.readInt32LE(offset + 4),
+    responseTo: buf.readInt32LE(offset + 8),
+    opCode: buf.readInt32LE(offset + 12),
+  };
+}
+
+function readCString(buf: Buffer, offset: number): [string, number] {
+  const end = buf.indexOf(0, offset);
+  if (end < 0) throw new WireError('unterminated cstring');
+  return [buf.toString('utf8', offset, end), end + 1];
+}
+
+function bsonAt(buf: Buffer, offset: number): [Document, number] {
+  const size = buf.readInt32LE(offset);
+  if (size < 5 || offset + size > buf.length) throw new WireError('invalid BSON document length');
+  return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
+}
+
+/** Parse one complete message (header included). */
+export function parseMessage(msg: Buffer): ParsedMessage {
+  const header = readHeader(msg);
+  if (header.opCode === OpCode.OP_MSG) {
+    const flags = msg.readUInt32LE(HEADER_SIZE);
+    const end = flags & MSG_CHECKSUM_PRESENT ? msg.length - 4 : msg.length;
+    let offset = HEADER_SIZE + 4;
+    let command: Document | undefined;
+    const sequences: [string, Document[]][] = [];
+    while (offset < end) {
+      const kind = msg.readUInt8(offset);
+      offset += 1;
+      if (kind === 0) {
+        [command, offset] = bsonAt(msg, offset);
+      } else if (kind === 1) {
+        const size = msg.readInt32LE(offset);
+        const sectionEnd = offset + size;
+        let [id, pos] = readCString(msg, offset + 4);
+        const docs: Document[] = [];
+        while (pos < sectionEnd) {
+          let doc: Document;
+          [doc, pos] = bsonAt(msg, pos);
+          docs.push(doc);
+        }
+        sequences.push([id, docs]);
+        offset = sectionEnd;
+        id = '';
+      } else throw new WireError(`unknown OP_MSG section kind ${kind}`);
+    }
+    if (!command) throw new WireError('OP_MSG without a body section');
+    for (const [id, docs] of sequences) command[id] = docs;
+    return { header, command, legacy: false, moreToCome: (flags & MSG_MORE_TO_COME) !== 0 };
+  }
+  if (header.opCode === OpCode.OP_QUERY) {
+    let offset = HEADER_SIZE + 4;
+    let collection: string;
+    [collection, offset] = readCString(msg, offset);
+    offset += 8; // numberToSkip, numberToReturn
+    let query: Document;
+    [query, offset] = bsonAt(msg, offset);
+    const db = collection.split('.')[0];
+    const body = (query.$query ?? query.query ?? query) as Document;
+    const command: Document = { ...body, $db: db };
+    if (query.$readPreference) command.$readPreference = query.$readPreference;
+    return { header, command, legacy: true, moreToCome: false };
+  }
+  throw new WireError(`unsupported opCode ${header.opCode}`);
+}
+
+let nextRequestId = 1;
+
+export function encodeReply(responseTo: number, reply: Document, legacy: boolean): Buffer {
+  const body = Buffer.from(serialize(reply, { ignoreUndefined: true }));
+  const requestId = nextRequestId++ & 0x7fffffff;
+  if (legacy) {
+    const head = Buffer.alloc(HEADER_SIZE + 20);
+    head.writeInt32LE(head.length + body.length, 0);
+    head.writeInt32LE(requestId, 4);
+    head.writeInt32LE(responseTo, 8);
+    head.writeInt32LE(OpCode.OP_REPLY, 12);
+    head.writeInt32LE(8, 16); // responseFlags: AwaitCapable
+    const cursor = Long.fromNumber(0);
+    head.writeInt32LE(cursor.low, 20);
+    head.writeInt32LE(cursor.high, 24);
+    head.writeInt32LE(0, 28); // startingFrom
+    head.writeInt32LE(1, 32); // numberReturned
+    return Buffer.concat([head, body]);
+  }
+  const head = Buffer.alloc(HEADER_SIZE + 5);
+  head.writeInt32LE(head.length + body.length, 0);
+  head.writeInt32LE(requestId, 4);
+  head.writeInt32LE(responseTo, 8);
+  head.writeInt32LE(OpCode.OP_MSG, 12);
+  head.writeUInt32LE(0, 16);
+  head.writeUInt8(0, 20);
+  return Buffer.concat([head, body]);
+}
