@@ -332,6 +332,21 @@ function checkNumericTargets(doc: Document, u: Document): void {
   }
 }
 
+/** Drop a `$set` of `_id` to its current value; any other change of `_id` is code 66. */
+function withoutIdNoOp(op: string, spec: Document, doc: Document, isInsert: boolean): Document {
+  if (isInsert) return spec;
+  const out: Document = {};
+  for (const [path, v] of Object.entries(spec)) {
+    if (path === '_id' || path.startsWith('_id.')) {
+      if ((op === '$set' || op === '$setOnInsert') && path === '_id' && keyOf(v) === keyOf(doc._id)) continue;
+      if (op === '$setOnInsert') continue;
+      throw new CommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+    }
+    out[path] = v;
+  }
+  return out;
+}
+
 /** The new version of `doc` after `u` (operators, pipeline or replacement). */
 function computeUpdate(doc: Document, u: Document | Document[], q: Document | undefined, arrayFilters: Document[] | undefined, isInsert: boolean, variables?: Document): Document {
   let next: Document;
@@ -342,7 +357,8 @@ function computeUpdate(doc: Document, u: Document | Document[], q: Document | un
     checkUpdateOperators(u);
     checkNumericTargets(doc, u);
     const modifier: Document = {};
-    for (const [op, spec] of Object.entries(u)) {
+    for (const [op, rawSpec] of Object.entries(u)) {
+      const spec = withoutIdNoOp(op, rawSpec as Document, doc, isInsert);
       if (op === '$setOnInsert') {
         if (isInsert) modifier.$set = { ...(modifier.$set as Document), ...(spec as Document) };
       } else if (op === '$set' && modifier.$set) modifier.$set = { ...(modifier.$set as Document), ...(spec as Document) };

@@ -1,6 +1,8 @@
 import { Decimal128, Double, Long, ObjectId } from 'bson';
 import type { Document } from 'bson';
-import { Aggregator, Context, Query } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import { Context } from 'mingo/core';
+import { Query } from 'mingo/query';
 import { evalExpr, OpType } from 'mingo/core';
 import * as accumulatorOperators from 'mingo/operators/accumulator';
 import * as expressionOperators from 'mingo/operators/expression';
