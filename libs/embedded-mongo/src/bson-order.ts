@@ -1,5 +1,5 @@
-import { Binary, BSONRegExp, Decimal128, Double, EJSON, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
-import type { Document } from 'bson';
+import { Decimal128, Double, EJSON, Int32, Long, MaxKey, MinKey, ObjectId } from 'bson';
+import type { Document, Binary, BSONRegExp, Timestamp } from 'bson';
 
 /**
  * BSON comparison order as MongoDB documents it ("Comparison/Sort Order"):
@@ -87,7 +87,10 @@ export function compareBson(a: unknown, b: unknown): number {
       const y = b as Binary;
       if (x.position !== y.position) return x.position - y.position;
       if (x.sub_type !== y.sub_type) return x.sub_type - y.sub_type;
-      return Buffer.compare(Buffer.from(x.buffer.subarray(0, x.position)), Buffer.from(y.buffer.subarray(0, y.position)));
+      return Buffer.compare(
+        Buffer.from(x.buffer.subarray(0, x.position)),
+        Buffer.from(y.buffer.subarray(0, y.position)),
+      );
     }
     case 8:
       return cmpPrimitive((a as ObjectId).toHexString(), (b as ObjectId).toHexString());

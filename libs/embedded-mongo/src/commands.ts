@@ -1,7 +1,7 @@
 import { Long, ObjectId, Timestamp } from 'bson';
 import type { Document } from 'bson';
 import { compareBson, keyOf, toNumber } from './bson-order';
-import { CursorRegistry } from './cursors';
+import type { CursorRegistry } from './cursors';
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema } from './json-schema';
 import {
@@ -14,8 +14,15 @@ import {
   sortDocuments,
   structuredCloneBson,
 } from './query-engine';
-import { Collection, Database, encode, idKeyOf, Store, toStoredOptions, validateCollectionName } from './storage';
-import type { CollectionOptions, IndexSpec, ValidationAction, ValidationLevel } from './storage';
+import { Collection, encode, idKeyOf, toStoredOptions, validateCollectionName } from './storage';
+import type {
+  CollectionOptions,
+  IndexSpec,
+  ValidationAction,
+  ValidationLevel,
+  Database,
+  Store,
+} from './storage';
 
 export interface ServerInfo {
   host: string;
@@ -63,7 +70,10 @@ const GENERIC_FIELDS = new Set([
 function requireCollectionName(ctx: CommandContext, field: string): string {
   const name = ctx.cmd[field];
   if (typeof name !== 'string') {
-    throw new CommandError(ErrorCode.InvalidNamespace, `collection name has invalid type ${name === null ? 'null' : typeof name}`);
+    throw new CommandError(
+      ErrorCode.InvalidNamespace,
+      `collection name has invalid type ${name === null ? 'null' : typeof name}`,
+    );
   }
   validateCollectionName(name);
   return name;
@@ -73,7 +83,10 @@ function optionalDoc(ctx: CommandContext, field: string): Document | undefined {
   const v = ctx.cmd[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v) || v instanceof Date || v instanceof ObjectId) {
-    throw new CommandError(ErrorCode.TypeMismatch, `BSON field '${ctx.cmd ? Object.keys(ctx.cmd)[0] : ''}.${field}' is the wrong type '${Array.isArray(v) ? 'array' : typeof v}', expected type 'object'`);
+    throw new CommandError(
+      ErrorCode.TypeMismatch,
+      `BSON field '${ctx.cmd ? Object.keys(ctx.cmd)[0] : ''}.${field}' is the wrong type '${Array.isArray(v) ? 'array' : typeof v}', expected type 'object'`,
+    );
   }
   return v as Document;
 }
@@ -82,7 +95,11 @@ function optionalInt(ctx: CommandContext, field: string): number | undefined {
   const v = ctx.cmd[field];
   if (v === undefined || v === null) return undefined;
   const n = toNumber(v);
-  if (Number.isNaN(n)) throw new CommandError(ErrorCode.TypeMismatch, `BSON field '${field}' is the wrong type '${typeof v}', expected types '[long, int, decimal, double]'`);
+  if (Number.isNaN(n))
+    throw new CommandError(
+      ErrorCode.TypeMismatch,
+      `BSON field '${field}' is the wrong type '${typeof v}', expected types '[long, int, decimal, double]'`,
+    );
   return Math.trunc(n);
 }
 
@@ -117,10 +134,12 @@ function checkId(id: unknown): void {
 }
 
 function prepareInsert(doc: unknown): Document {
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new CommandError(ErrorCode.TypeMismatch, 'document to insert must be an object');
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new CommandError(ErrorCode.TypeMismatch, 'document to insert must be an object');
   const d = doc as Document;
   for (const k of Object.keys(d)) {
-    if (k.startsWith('$')) throw new CommandError(ErrorCode.BadValue, `Document can't have $ prefixed field names: ${k}`);
+    if (k.startsWith('$'))
+      throw new CommandError(ErrorCode.BadValue, `Document can't have $ prefixed field names: ${k}`);
   }
   if (!('_id' in d)) return { _id: new ObjectId(), ...d };
   checkId(d._id);
@@ -142,7 +161,12 @@ function* lazyMatching(coll: Collection, filter: Document | undefined): Generato
   for (const doc of coll.candidates(filter)) if (pred(doc)) yield doc;
 }
 
-function* skipLimitProject(src: Iterable<Document>, skip: number, limit: number, projection: Document | undefined): Generator<Document> {
+function* skipLimitProject(
+  src: Iterable<Document>,
+  skip: number,
+  limit: number,
+  projection: Document | undefined,
+): Generator<Document> {
   let skipped = 0;
   let given = 0;
   for (const doc of src) {
@@ -163,9 +187,14 @@ const find: Handler = (ctx) => {
   const sort = parseSort(ctx.cmd.sort);
   const skip = optionalInt(ctx, 'skip') ?? 0;
   const rawLimit = optionalInt(ctx, 'limit') ?? 0;
-  if (skip < 0) throw new CommandError(ErrorCode.BadValue, 'skip value must be non-negative, but received: ' + skip);
+  if (skip < 0)
+    throw new CommandError(ErrorCode.BadValue, 'skip value must be non-negative, but received: ' + skip);
   const batchSize = optionalInt(ctx, 'batchSize');
-  if (batchSize !== undefined && batchSize < 0) throw new CommandError(ErrorCode.BadValue, `BatchSize value must be non-negative, but received: ${batchSize}`);
+  if (batchSize !== undefined && batchSize < 0)
+    throw new CommandError(
+      ErrorCode.BadValue,
+      `BatchSize value must be non-negative, but received: ${batchSize}`,
+    );
   const singleBatch = ctx.cmd.singleBatch === true || rawLimit < 0;
   const limit = Math.abs(rawLimit);
   const coll = existing(ctx, name);
@@ -181,14 +210,22 @@ const find: Handler = (ctx) => {
 
 const getMore: Handler = (ctx) => {
   const collection = ctx.cmd.collection;
-  if (typeof collection !== 'string') throw new CommandError(ErrorCode.FailedToParse, "BSON field 'getMore.collection' is missing but a required field");
+  if (typeof collection !== 'string')
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      "BSON field 'getMore.collection' is missing but a required field",
+    );
   return ctx.cursors.getMore(ctx.cmd.getMore, collection, ctx.dbName, optionalInt(ctx, 'batchSize'));
 };
 
 const killCursors: Handler = (ctx) => {
   requireCollectionName(ctx, 'killCursors');
   const ids = ctx.cmd.cursors;
-  if (!Array.isArray(ids)) throw new CommandError(ErrorCode.FailedToParse, "BSON field 'killCursors.cursors' is missing but a required field");
+  if (!Array.isArray(ids))
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      "BSON field 'killCursors.cursors' is missing but a required field",
+    );
   return ctx.cursors.kill(ids);
 };
 
@@ -209,7 +246,11 @@ const count: Handler = (ctx) => {
 const distinct: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'distinct');
   const key = ctx.cmd.key;
-  if (typeof key !== 'string') throw new CommandError(ErrorCode.FailedToParse, "BSON field 'distinct.key' is missing but a required field");
+  if (typeof key !== 'string')
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      "BSON field 'distinct.key' is missing but a required field",
+    );
   const seen = new Map<string, unknown>();
   for (const doc of matching(existing(ctx, name), optionalDoc(ctx, 'query'))) {
     for (const v of pathValues(doc, key)) {
@@ -235,7 +276,11 @@ function ensureWritable(ctx: CommandContext, name: string): Collection {
 
 function writeSequence(ctx: CommandContext, field: string): Document[] {
   const items = ctx.cmd[field];
-  if (!Array.isArray(items)) throw new CommandError(ErrorCode.FailedToParse, `BSON field '${Object.keys(ctx.cmd)[0]}.${field}' is missing but a required field`);
+  if (!Array.isArray(items))
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      `BSON field '${Object.keys(ctx.cmd)[0]}.${field}' is missing but a required field`,
+    );
   return items as Document[];
 }
 
@@ -283,25 +328,58 @@ function isOperatorUpdate(u: Document): boolean {
   const ops = keys.filter((k) => k.startsWith('$'));
   if (ops.length > 0 && ops.length !== keys.length) {
     const plain = keys.find((k) => !k.startsWith('$'));
-    throw new CommandError(ErrorCode.FailedToParse, `Unknown modifier: ${plain}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      `Unknown modifier: ${plain}. Expected a valid update modifier or pipeline-style update specified as an array`,
+    );
   }
   return ops.length > 0;
 }
 
-const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$push', '$pull', '$pullAll', '$addToSet', '$pop', '$currentDate', '$setOnInsert', '$bit']);
+const UPDATE_OPERATORS = new Set([
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$rename',
+  '$push',
+  '$pull',
+  '$pullAll',
+  '$addToSet',
+  '$pop',
+  '$currentDate',
+  '$setOnInsert',
+  '$bit',
+]);
 
 function checkUpdateOperators(u: Document): void {
   const paths: string[] = [];
   for (const [op, spec] of Object.entries(u)) {
-    if (!UPDATE_OPERATORS.has(op)) throw new CommandError(ErrorCode.FailedToParse, `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    if (!UPDATE_OPERATORS.has(op))
+      throw new CommandError(
+        ErrorCode.FailedToParse,
+        `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+      );
     if (!spec || typeof spec !== 'object' || Array.isArray(spec)) {
-      throw new CommandError(ErrorCode.FailedToParse, `Modifiers operate on fields but we found type ${Array.isArray(spec) ? 'array' : typeof spec} instead. For example: {$mod: {<field>: ...}} not {$set: <value>}`);
+      throw new CommandError(
+        ErrorCode.FailedToParse,
+        `Modifiers operate on fields but we found type ${Array.isArray(spec) ? 'array' : typeof spec} instead. For example: {$mod: {<field>: ...}} not {$set: <value>}`,
+      );
     }
     for (const [path, v] of Object.entries(spec as Document)) {
       paths.push(path);
       if (op === '$rename') paths.push(String(v));
-      if ((op === '$inc' || op === '$mul') && !['number', 'bigint'].includes(typeof v) && !['Int32', 'Long', 'Double', 'Decimal128'].includes((v as { _bsontype?: string })?._bsontype ?? '')) {
-        throw new CommandError(ErrorCode.TypeMismatch, `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(v)}}`);
+      if (
+        (op === '$inc' || op === '$mul') &&
+        !['number', 'bigint'].includes(typeof v) &&
+        !['Int32', 'Long', 'Double', 'Decimal128'].includes((v as { _bsontype?: string })?._bsontype ?? '')
+      ) {
+        throw new CommandError(
+          ErrorCode.TypeMismatch,
+          `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(v)}}`,
+        );
       }
     }
   }
@@ -310,7 +388,10 @@ function checkUpdateOperators(u: Document): void {
     for (let j = i + 1; j < clean.length; j++) {
       const [a, b] = [clean[i], clean[j]];
       if (a === b || a.startsWith(b + '.') || b.startsWith(a + '.')) {
-        throw new CommandError(ErrorCode.ConflictingUpdateOperators, `Updating the path '${paths[j]}' would create a conflict at '${a.length <= b.length ? a : b}'`);
+        throw new CommandError(
+          ErrorCode.ConflictingUpdateOperators,
+          `Updating the path '${paths[j]}' would create a conflict at '${a.length <= b.length ? a : b}'`,
+        );
       }
     }
   }
@@ -326,7 +407,10 @@ function checkNumericTargets(doc: Document, u: Document): void {
       let cur: unknown = doc;
       for (const p of parts) cur = cur && typeof cur === 'object' ? (cur as Document)[p] : undefined;
       if (cur !== undefined && cur !== null && Number.isNaN(toNumber(cur))) {
-        throw new CommandError(ErrorCode.TypeMismatch, `Cannot apply ${op} to a value of non-numeric type. {_id: ${JSON.stringify(doc._id)}} has the field '${parts[parts.length - 1]}' of non-numeric type ${typeof cur === 'string' ? 'string' : Array.isArray(cur) ? 'array' : typeof cur}`);
+        throw new CommandError(
+          ErrorCode.TypeMismatch,
+          `Cannot apply ${op} to a value of non-numeric type. {_id: ${JSON.stringify(doc._id)}} has the field '${parts[parts.length - 1]}' of non-numeric type ${typeof cur === 'string' ? 'string' : Array.isArray(cur) ? 'array' : typeof cur}`,
+        );
       }
     }
   }
@@ -340,7 +424,10 @@ function withoutIdNoOp(op: string, spec: Document, doc: Document, isInsert: bool
     if (path === '_id' || path.startsWith('_id.')) {
       if ((op === '$set' || op === '$setOnInsert') && path === '_id' && keyOf(v) === keyOf(doc._id)) continue;
       if (op === '$setOnInsert') continue;
-      throw new CommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+      throw new CommandError(
+        ErrorCode.ImmutableField,
+        "Performing an update on the path '_id' would modify the immutable field '_id'",
+      );
     }
     out[path] = v;
   }
@@ -348,7 +435,14 @@ function withoutIdNoOp(op: string, spec: Document, doc: Document, isInsert: bool
 }
 
 /** The new version of `doc` after `u` (operators, pipeline or replacement). */
-function computeUpdate(doc: Document, u: Document | Document[], q: Document | undefined, arrayFilters: Document[] | undefined, isInsert: boolean, variables?: Document): Document {
+function computeUpdate(
+  doc: Document,
+  u: Document | Document[],
+  q: Document | undefined,
+  arrayFilters: Document[] | undefined,
+  isInsert: boolean,
+  variables?: Document,
+): Document {
   let next: Document;
   if (Array.isArray(u)) {
     next = applyUpdate(doc, u, undefined, undefined, variables);
@@ -361,25 +455,39 @@ function computeUpdate(doc: Document, u: Document | Document[], q: Document | un
       const spec = withoutIdNoOp(op, rawSpec as Document, doc, isInsert);
       if (op === '$setOnInsert') {
         if (isInsert) modifier.$set = { ...(modifier.$set as Document), ...(spec as Document) };
-      } else if (op === '$set' && modifier.$set) modifier.$set = { ...(modifier.$set as Document), ...(spec as Document) };
+      } else if (op === '$set' && modifier.$set)
+        modifier.$set = { ...(modifier.$set as Document), ...(spec as Document) };
       else modifier[op] = spec;
     }
-    for (const [op, spec] of Object.entries(modifier)) if (Object.keys(spec as Document).length === 0) delete modifier[op];
-    next = Object.keys(modifier).length ? applyUpdate(doc, modifier, arrayFilters, isInsert ? undefined : q) : structuredCloneBson(doc);
+    for (const [op, spec] of Object.entries(modifier))
+      if (Object.keys(spec as Document).length === 0) delete modifier[op];
+    next = Object.keys(modifier).length
+      ? applyUpdate(doc, modifier, arrayFilters, isInsert ? undefined : q)
+      : structuredCloneBson(doc);
   } else {
     for (const k of Object.keys(u)) {
-      if (k.startsWith('$')) throw new CommandError(ErrorCode.BadValue, `The dollar ($) prefixed field '${k}' in '${k}' is not valid for storage.`);
+      if (k.startsWith('$'))
+        throw new CommandError(
+          ErrorCode.BadValue,
+          `The dollar ($) prefixed field '${k}' in '${k}' is not valid for storage.`,
+        );
     }
     next = { ...u };
     if ('_id' in doc) {
       if ('_id' in next && keyOf(next._id) !== keyOf(doc._id)) {
-        throw new CommandError(ErrorCode.ImmutableField, `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${JSON.stringify(next._id)}`);
+        throw new CommandError(
+          ErrorCode.ImmutableField,
+          `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${JSON.stringify(next._id)}`,
+        );
       }
       next = { _id: doc._id, ...next };
     }
   }
   if ('_id' in doc && (!('_id' in next) || keyOf(next._id) !== keyOf(doc._id))) {
-    throw new CommandError(ErrorCode.ImmutableField, "Performing an update on the path '_id' would modify the immutable field '_id'");
+    throw new CommandError(
+      ErrorCode.ImmutableField,
+      "Performing an update on the path '_id' would modify the immutable field '_id'",
+    );
   }
   return idFirst(next);
 }
@@ -392,7 +500,14 @@ function upsertSeed(q: Document | undefined): Document {
       if (k === '$and' && Array.isArray(v)) v.forEach((c) => visit(c as Document));
       if (k.startsWith('$')) continue;
       let value: unknown = v;
-      if (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof ObjectId) && !(v as { _bsontype?: string })._bsontype) {
+      if (
+        v &&
+        typeof v === 'object' &&
+        !Array.isArray(v) &&
+        !(v instanceof Date) &&
+        !(v instanceof ObjectId) &&
+        !(v as { _bsontype?: string })._bsontype
+      ) {
         const keys = Object.keys(v as Document);
         if (keys.some((x) => x.startsWith('$'))) {
           if (keys.length === 1 && keys[0] === '$eq') value = (v as Document).$eq;
@@ -435,14 +550,26 @@ interface UpdateStatement {
   c?: Document;
 }
 
-function applyStatement(coll: Collection, st: UpdateStatement, opts: { bypassDocumentValidation: boolean }, sort?: Document): UpsertResult {
-  if (st.u === undefined || st.u === null || typeof st.u !== 'object') throw new CommandError(ErrorCode.FailedToParse, "BSON field 'update.updates.u' is missing but a required field");
+function applyStatement(
+  coll: Collection,
+  st: UpdateStatement,
+  opts: { bypassDocumentValidation: boolean },
+  sort?: Document,
+): UpsertResult {
+  if (st.u === undefined || st.u === null || typeof st.u !== 'object')
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      "BSON field 'update.updates.u' is missing but a required field",
+    );
   let targets = matching(coll, st.q);
   const sortSpec = parseSort(sort ?? st.sort);
   if (sortSpec) targets = sortDocuments(targets, sortSpec);
   if (!st.multi) targets = targets.slice(0, 1);
   else if (!Array.isArray(st.u) && !isOperatorUpdate(st.u)) {
-    throw new CommandError(ErrorCode.FailedToParse, 'multi update is not supported for replacement-style update');
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      'multi update is not supported for replacement-style update',
+    );
   }
   if (targets.length === 0) {
     if (!st.upsert) return { matched: 0, modified: 0 };
@@ -469,7 +596,6 @@ function applyStatement(coll: Collection, st: UpdateStatement, opts: { bypassDoc
   }
   return { matched: targets.length, modified, before, after };
 }
-
 
 const update: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'update');
@@ -502,9 +628,17 @@ const del: Handler = (ctx) => {
   const coll = existing(ctx, name);
   let n = 0;
   const writeErrors = runWrites(statements, ordered, (st) => {
-    if (!st.q || typeof st.q !== 'object') throw new CommandError(ErrorCode.FailedToParse, "BSON field 'delete.deletes.q' is missing but a required field");
+    if (!st.q || typeof st.q !== 'object')
+      throw new CommandError(
+        ErrorCode.FailedToParse,
+        "BSON field 'delete.deletes.q' is missing but a required field",
+      );
     const limit = toNumber(st.limit ?? 0);
-    if (limit !== 0 && limit !== 1) throw new CommandError(ErrorCode.FailedToParse, `The limit field in delete objects must be 0 or 1. Got ${limit}`);
+    if (limit !== 0 && limit !== 1)
+      throw new CommandError(
+        ErrorCode.FailedToParse,
+        `The limit field in delete objects must be 0 or 1. Got ${limit}`,
+      );
     if (!coll) return;
     let targets = matching(coll, st.q);
     if (limit === 1) targets = targets.slice(0, 1);
@@ -522,9 +656,12 @@ const findAndModify: Handler = (ctx) => {
   const returnNew = ctx.cmd.new === true;
   const fields = optionalDoc(ctx, 'fields');
   const upsert = ctx.cmd.upsert === true;
-  if (remove && u !== undefined) throw new CommandError(ErrorCode.FailedToParse, 'Cannot specify both an update and remove=true');
-  if (!remove && u === undefined) throw new CommandError(ErrorCode.FailedToParse, 'Either an update or remove=true must be specified');
-  if (remove && (upsert || returnNew)) throw new CommandError(ErrorCode.FailedToParse, 'Cannot specify both upsert=true and remove=true');
+  if (remove && u !== undefined)
+    throw new CommandError(ErrorCode.FailedToParse, 'Cannot specify both an update and remove=true');
+  if (!remove && u === undefined)
+    throw new CommandError(ErrorCode.FailedToParse, 'Either an update or remove=true must be specified');
+  if (remove && (upsert || returnNew))
+    throw new CommandError(ErrorCode.FailedToParse, 'Cannot specify both upsert=true and remove=true');
   const sort = optionalDoc(ctx, 'sort');
   if (remove) {
     const coll = existing(ctx, name);
@@ -537,8 +674,23 @@ const findAndModify: Handler = (ctx) => {
     return { lastErrorObject: { n: 1 }, value: project(doc, fields), ok: 1 };
   }
   const coll = ensureWritable(ctx, name);
-  const r = applyStatement(coll, { q: query, u: u as Document, upsert, multi: false, arrayFilters: ctx.cmd.arrayFilters as Document[] | undefined, c: ctx.cmd.let as Document | undefined }, bypass(ctx), sort);
-  const lastErrorObject: Document = { n: r.upsertedId !== undefined ? 1 : r.matched, updatedExisting: r.matched > 0 };
+  const r = applyStatement(
+    coll,
+    {
+      q: query,
+      u: u as Document,
+      upsert,
+      multi: false,
+      arrayFilters: ctx.cmd.arrayFilters as Document[] | undefined,
+      c: ctx.cmd.let as Document | undefined,
+    },
+    bypass(ctx),
+    sort,
+  );
+  const lastErrorObject: Document = {
+    n: r.upsertedId !== undefined ? 1 : r.matched,
+    updatedExisting: r.matched > 0,
+  };
   if (r.upsertedId !== undefined) lastErrorObject.upserted = r.upsertedId;
   const value = returnNew ? r.after : r.upsertedId !== undefined ? undefined : r.before;
   return { lastErrorObject, value: value ? project(value, fields) : null, ok: 1 };
@@ -577,19 +729,24 @@ function resolver(ctx: CommandContext): (name: string) => Document[] {
 
 function writeOut(ctx: CommandContext, stageName: string, spec: unknown, docs: Document[]): void {
   if (stageName === '$out') {
-    const target = typeof spec === 'string' ? { db: ctx.dbName, coll: spec } : (spec as { db: string; coll: string });
+    const target =
+      typeof spec === 'string' ? { db: ctx.dbName, coll: spec } : (spec as { db: string; coll: string });
     const targetDb = ctx.store.db(target.db);
     const old = targetDb.get(target.coll);
     const staged = new Collection(targetDb, target.coll, old?.options ?? {});
     staged.journaled = false;
     for (const spec of old ? [...old.indexes.values()].map((i) => i.spec) : []) staged.createIndex(spec);
-    for (const d of docs) staged.insert(prepareInsert(d), { bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true });
+    for (const d of docs)
+      staged.insert(prepareInsert(d), {
+        bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true,
+      });
     if (old) targetDb.drop(target.coll);
     targetDb.adopt(staged);
     return;
   }
   const m = (typeof spec === 'string' ? { into: spec } : spec) as Document;
-  const into = typeof m.into === 'string' ? { db: ctx.dbName, coll: m.into } : (m.into as { db: string; coll: string });
+  const into =
+    typeof m.into === 'string' ? { db: ctx.dbName, coll: m.into } : (m.into as { db: string; coll: string });
   const on = (Array.isArray(m.on) ? m.on : [m.on ?? '_id']) as string[];
   const whenMatched = m.whenMatched ?? 'merge';
   const whenNotMatched = m.whenNotMatched ?? 'insert';
@@ -601,15 +758,27 @@ function writeOut(ctx: CommandContext, stageName: string, spec: unknown, docs: D
     const target = matching(coll, q)[0];
     if (!target) {
       if (whenNotMatched === 'discard') continue;
-      if (whenNotMatched === 'fail') throw new CommandError(ErrorCode.MergeStageNoMatchingDocument, "$merge could not find a matching document in the target collection for at least one document in the source collection");
+      if (whenNotMatched === 'fail')
+        throw new CommandError(
+          ErrorCode.MergeStageNoMatchingDocument,
+          '$merge could not find a matching document in the target collection for at least one document in the source collection',
+        );
       coll.insert(prepareInsert(d), opts);
       continue;
     }
     if (whenMatched === 'keepExisting') continue;
-    if (whenMatched === 'fail') throw coll.duplicateError({ v: 2, key: Object.fromEntries(on.map((f) => [f, 1])), name: on.join('_') }, on.map((f) => q[f]));
+    if (whenMatched === 'fail')
+      throw coll.duplicateError(
+        { v: 2, key: Object.fromEntries(on.map((f) => [f, 1])), name: on.join('_') },
+        on.map((f) => q[f]),
+      );
     let next: Document;
     if (whenMatched === 'replace') next = { ...d, _id: target._id };
-    else if (Array.isArray(whenMatched)) next = applyUpdate(target, whenMatched as Document[], undefined, undefined, { new: d, ...(m.let as Document) });
+    else if (Array.isArray(whenMatched))
+      next = applyUpdate(target, whenMatched as Document[], undefined, undefined, {
+        new: d,
+        ...(m.let as Document),
+      });
     else next = { ...target, ...d, _id: target._id };
     coll.replace(target, idFirst(next), opts);
   }
@@ -618,25 +787,45 @@ function writeOut(ctx: CommandContext, stageName: string, spec: unknown, docs: D
 const aggregate: Handler = (ctx) => {
   const target = ctx.cmd.aggregate;
   const pipeline = ctx.cmd.pipeline;
-  if (!Array.isArray(pipeline)) throw new CommandError(ErrorCode.TypeMismatch, "'pipeline' option must be specified as an array");
+  if (!Array.isArray(pipeline))
+    throw new CommandError(ErrorCode.TypeMismatch, "'pipeline' option must be specified as an array");
   const cursorOpts = ctx.cmd.cursor as Document | undefined;
   if (!ctx.cmd.explain && (cursorOpts === undefined || typeof cursorOpts !== 'object')) {
-    throw new CommandError(ErrorCode.FailedToParse, "The 'cursor' option is required, except for aggregate with the explain argument");
+    throw new CommandError(
+      ErrorCode.FailedToParse,
+      "The 'cursor' option is required, except for aggregate with the explain argument",
+    );
   }
   if (typeof target !== 'string') {
     if (pipeline[0] && '$documents' in (pipeline[0] as Document)) {
-      const docs = runPipeline((pipeline[0] as Document).$documents as Document[], pipeline.slice(1) as Document[], resolver(ctx));
-      return ctx.cursors.open(`${ctx.dbName}.$cmd.aggregate`, docs, { batchSize: optionalNum(cursorOpts?.batchSize) });
+      const docs = runPipeline(
+        (pipeline[0] as Document).$documents as Document[],
+        pipeline.slice(1) as Document[],
+        resolver(ctx),
+      );
+      return ctx.cursors.open(`${ctx.dbName}.$cmd.aggregate`, docs, {
+        batchSize: optionalNum(cursorOpts?.batchSize),
+      });
     }
-    throw new CommandError(ErrorCode.InvalidNamespace, `{aggregate: 1} is not supported by the embedded server except with $documents`);
+    throw new CommandError(
+      ErrorCode.InvalidNamespace,
+      `{aggregate: 1} is not supported by the embedded server except with $documents`,
+    );
   }
   validateCollectionName(target);
   const stages = pipeline as Document[];
   for (const [i, st] of stages.entries()) {
     const keys = Object.keys(st ?? {});
-    if (keys.length !== 1) throw new CommandError(ErrorCode.Location40323, 'A pipeline stage specification object must contain exactly one field.');
+    if (keys.length !== 1)
+      throw new CommandError(
+        ErrorCode.Location40323,
+        'A pipeline stage specification object must contain exactly one field.',
+      );
     if ((keys[0] === '$out' || keys[0] === '$merge') && i !== stages.length - 1) {
-      throw new CommandError(ErrorCode.Location40601, `${keys[0]} can only be the final stage in the pipeline`);
+      throw new CommandError(
+        ErrorCode.Location40601,
+        `${keys[0]} can only be the final stage in the pipeline`,
+      );
     }
   }
   const coll = existing(ctx, target);
@@ -644,14 +833,25 @@ const aggregate: Handler = (ctx) => {
   if (ctx.cmd.explain) {
     const first = stages[0]?.$match as Document | undefined;
     const plan = coll?.plan(first) ?? { stage: 'EOF' };
-    return { explainVersion: '1', queryPlanner: { namespace: ns, winningPlan: planDoc(plan) }, stages: stages.map((s) => ({ [Object.keys(s)[0]]: Object.values(s)[0] })), ok: 1 };
+    return {
+      explainVersion: '1',
+      queryPlanner: { namespace: ns, winningPlan: planDoc(plan) },
+      stages: stages.map((s) => ({ [Object.keys(s)[0]]: Object.values(s)[0] })),
+      ok: 1,
+    };
   }
   let input: Iterable<Document>;
   let rest = stages;
   if (stages[0] && '$collStats' in stages[0]) {
     const spec = stages[0].$collStats as Document;
     const stats: Document = { ns, host: `${ctx.server.host}:${ctx.server.port}`, localTime: new Date() };
-    if (spec.storageStats) stats.storageStats = collStatsDoc(ctx, coll, target, toNumber((spec.storageStats as Document).scale ?? 1) || 1);
+    if (spec.storageStats)
+      stats.storageStats = collStatsDoc(
+        ctx,
+        coll,
+        target,
+        toNumber((spec.storageStats as Document).scale ?? 1) || 1,
+      );
     if (spec.count) stats.count = coll?.size ?? 0;
     input = [stats];
     rest = stages.slice(1);
@@ -664,12 +864,17 @@ const aggregate: Handler = (ctx) => {
   const lastName = last ? Object.keys(last)[0] : '';
   const isWrite = lastName === '$out' || lastName === '$merge';
   const body = isWrite ? rest.slice(0, -1) : rest;
-  const out = body.length ? runPipeline(input, body, resolver(ctx), ctx.cmd.let as Document | undefined) : [...input];
+  const out = body.length
+    ? runPipeline(input, body, resolver(ctx), ctx.cmd.let as Document | undefined)
+    : [...input];
   if (isWrite) {
     writeOut(ctx, lastName, last[lastName], out);
     return { cursor: { firstBatch: [], id: Long.fromNumber(0), ns }, ok: 1 };
   }
-  return ctx.cursors.open(ns, out, { batchSize: optionalNum(cursorOpts?.batchSize), sessionKey: sessionKey(ctx) });
+  return ctx.cursors.open(ns, out, {
+    batchSize: optionalNum(cursorOpts?.batchSize),
+    sessionKey: sessionKey(ctx),
+  });
 };
 
 function optionalNum(v: unknown): number | undefined {
@@ -693,7 +898,8 @@ const explain: Handler = (ctx) => {
   let filter: Document | undefined;
   if (name === 'find') filter = inner.filter as Document | undefined;
   else if (name === 'count' || name === 'distinct') filter = inner.query as Document | undefined;
-  else if (name === 'aggregate') filter = ((inner.pipeline as Document[])?.[0]?.$match as Document | undefined) ?? undefined;
+  else if (name === 'aggregate')
+    filter = ((inner.pipeline as Document[])?.[0]?.$match as Document | undefined) ?? undefined;
   else if (name === 'update') filter = (inner.updates as Document[])?.[0]?.q as Document | undefined;
   else if (name === 'delete') filter = (inner.deletes as Document[])?.[0]?.q as Document | undefined;
   else if (name === 'findAndModify') filter = inner.query as Document | undefined;
@@ -714,19 +920,31 @@ function parseCollectionOptions(ctx: CommandContext, base: CollectionOptions): C
   const out: CollectionOptions = { ...base };
   if ('validator' in ctx.cmd) {
     const v = ctx.cmd.validator;
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CommandError(ErrorCode.TypeMismatch, "BSON field 'validator' is the wrong type, expected type 'object'");
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new CommandError(
+        ErrorCode.TypeMismatch,
+        "BSON field 'validator' is the wrong type, expected type 'object'",
+      );
     if ((v as Document).$jsonSchema !== undefined) checkSchema((v as Document).$jsonSchema);
     compileFilter(v as Document);
     out.validator = Object.keys(v as Document).length ? (v as Document) : undefined;
   }
   if ('validationLevel' in ctx.cmd) {
     const lvl = ctx.cmd.validationLevel;
-    if (!['off', 'strict', 'moderate'].includes(lvl)) throw new CommandError(ErrorCode.BadValue, `Enumeration value '${lvl}' for field 'validationLevel' is not a valid value.`);
+    if (!['off', 'strict', 'moderate'].includes(lvl))
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `Enumeration value '${lvl}' for field 'validationLevel' is not a valid value.`,
+      );
     out.validationLevel = lvl as ValidationLevel;
   }
   if ('validationAction' in ctx.cmd) {
     const act = ctx.cmd.validationAction;
-    if (!['error', 'warn'].includes(act)) throw new CommandError(ErrorCode.BadValue, `Enumeration value '${act}' for field 'validationAction' is not a valid value.`);
+    if (!['error', 'warn'].includes(act))
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `Enumeration value '${act}' for field 'validationAction' is not a valid value.`,
+      );
     out.validationAction = act as ValidationAction;
   }
   if (out.validator) {
@@ -736,12 +954,24 @@ function parseCollectionOptions(ctx: CommandContext, base: CollectionOptions): C
   return out;
 }
 
-const UNSUPPORTED_CREATE = ['viewOn', 'pipeline', 'capped', 'timeseries', 'clusteredIndex', 'changeStreamPreAndPostImages', 'encryptedFields'];
+const UNSUPPORTED_CREATE = [
+  'viewOn',
+  'pipeline',
+  'capped',
+  'timeseries',
+  'clusteredIndex',
+  'changeStreamPreAndPostImages',
+  'encryptedFields',
+];
 
 const create: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'create');
   for (const k of UNSUPPORTED_CREATE) {
-    if (ctx.cmd[k] !== undefined && ctx.cmd[k] !== false) throw new CommandError(ErrorCode.IllegalOperation, `create option '${k}' is not supported by the embedded server`);
+    if (ctx.cmd[k] !== undefined && ctx.cmd[k] !== false)
+      throw new CommandError(
+        ErrorCode.IllegalOperation,
+        `create option '${k}' is not supported by the embedded server`,
+      );
   }
   const options = parseCollectionOptions(ctx, {});
   const database = db(ctx);
@@ -780,7 +1010,9 @@ const listCollections: Handler = (ctx) => {
   const infos = database ? [...database.collections.values()].map(collectionInfo).filter(pred) : [];
   const out = ctx.cmd.nameOnly === true ? infos.map((i) => ({ name: i.name, type: i.type })) : infos;
   const batchSize = optionalNum((ctx.cmd.cursor as Document | undefined)?.batchSize);
-  return ctx.cursors.open(`${ctx.dbName}.$cmd.listCollections`, out, { batchSize: batchSize ?? Number.MAX_SAFE_INTEGER });
+  return ctx.cursors.open(`${ctx.dbName}.$cmd.listCollections`, out, {
+    batchSize: batchSize ?? Number.MAX_SAFE_INTEGER,
+  });
 };
 
 const drop: Handler = (ctx) => {
@@ -794,41 +1026,65 @@ const drop: Handler = (ctx) => {
 };
 
 function splitNs(ns: unknown, field: string): { db: string; coll: string } {
-  if (typeof ns !== 'string' || !ns.includes('.')) throw new CommandError(ErrorCode.InvalidNamespace, `Invalid namespace specified '${String(ns)}' for ${field}`);
+  if (typeof ns !== 'string' || !ns.includes('.'))
+    throw new CommandError(
+      ErrorCode.InvalidNamespace,
+      `Invalid namespace specified '${String(ns)}' for ${field}`,
+    );
   const i = ns.indexOf('.');
   return { db: ns.slice(0, i), coll: ns.slice(i + 1) };
 }
 
 const renameCollection: Handler = (ctx) => {
-  if (ctx.dbName !== 'admin') throw new CommandError(ErrorCode.Unauthorized, 'renameCollection may only be run against the admin database.');
+  if (ctx.dbName !== 'admin')
+    throw new CommandError(
+      ErrorCode.Unauthorized,
+      'renameCollection may only be run against the admin database.',
+    );
   const from = splitNs(ctx.cmd.renameCollection, 'renameCollection');
   const to = splitNs(ctx.cmd.to, 'to');
   validateCollectionName(to.coll);
   const srcDb = ctx.store.existingDb(from.db);
   const src = srcDb?.get(from.coll);
   if (!srcDb || !src) throw new CommandError(ErrorCode.NamespaceNotFound, 'source namespace does not exist');
-  if (from.db === to.db && from.coll === to.coll) throw new CommandError(ErrorCode.IllegalOperation, "Can't rename a collection to itself");
+  if (from.db === to.db && from.coll === to.coll)
+    throw new CommandError(ErrorCode.IllegalOperation, "Can't rename a collection to itself");
   const dstDb = ctx.store.db(to.db);
   if (dstDb.get(to.coll)) {
-    if (ctx.cmd.dropTarget !== true) throw new CommandError(ErrorCode.NamespaceExists, 'target namespace exists');
+    if (ctx.cmd.dropTarget !== true)
+      throw new CommandError(ErrorCode.NamespaceExists, 'target namespace exists');
     dstDb.drop(to.coll);
   }
   srcDb.collections.delete(from.coll);
   src.rebind(dstDb, to.coll);
   dstDb.collections.set(to.coll, src);
-  ctx.store.journal?.record({ op: 'renameCollection', db: from.db, coll: from.coll, toDb: to.db, toColl: to.coll });
+  ctx.store.journal?.record({
+    op: 'renameCollection',
+    db: from.db,
+    coll: from.coll,
+    toDb: to.db,
+    toColl: to.coll,
+  });
   return { ok: 1 };
 };
 
 function validateIndexSpec(spec: unknown): IndexSpec {
-  if (!spec || typeof spec !== 'object') throw new CommandError(ErrorCode.TypeMismatch, 'index specification must be an object');
+  if (!spec || typeof spec !== 'object')
+    throw new CommandError(ErrorCode.TypeMismatch, 'index specification must be an object');
   const s = spec as Document;
   if (!s.key || typeof s.key !== 'object' || Object.keys(s.key as Document).length === 0) {
     throw new CommandError(ErrorCode.CannotCreateIndex, 'Index keys cannot be empty.');
   }
   for (const [f, v] of Object.entries(s.key as Document)) {
-    const ok = typeof v === 'string' ? ['text', '2d', '2dsphere', 'hashed'].includes(v) : toNumber(v) !== 0 && !Number.isNaN(toNumber(v));
-    if (!ok) throw new CommandError(ErrorCode.CannotCreateIndex, `Values in the index key pattern can contain only non-zero numbers or the special strings: bad value for field ${f}: ${JSON.stringify(v)}`);
+    const ok =
+      typeof v === 'string'
+        ? ['text', '2d', '2dsphere', 'hashed'].includes(v)
+        : toNumber(v) !== 0 && !Number.isNaN(toNumber(v));
+    if (!ok)
+      throw new CommandError(
+        ErrorCode.CannotCreateIndex,
+        `Values in the index key pattern can contain only non-zero numbers or the special strings: bad value for field ${f}: ${JSON.stringify(v)}`,
+      );
   }
   if (typeof s.name !== 'string' || s.name.length === 0) {
     throw new CommandError(ErrorCode.FailedToParse, "The field 'name' must be a non-empty string");
@@ -845,14 +1101,21 @@ function validateIndexSpec(spec: unknown): IndexSpec {
 }
 
 function sameOptions(a: IndexSpec, b: IndexSpec): boolean {
-  const pick = (s: IndexSpec): string => keyOf({ unique: s.unique === true, sparse: s.sparse === true, pfe: s.partialFilterExpression ?? null, ttl: s.expireAfterSeconds ?? null });
+  const pick = (s: IndexSpec): string =>
+    keyOf({
+      unique: s.unique === true,
+      sparse: s.sparse === true,
+      pfe: s.partialFilterExpression ?? null,
+      ttl: s.expireAfterSeconds ?? null,
+    });
   return pick(a) === pick(b);
 }
 
 const createIndexes: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'createIndexes');
   const specs = ctx.cmd.indexes;
-  if (!Array.isArray(specs) || specs.length === 0) throw new CommandError(ErrorCode.BadValue, 'Must specify at least one index to create');
+  if (!Array.isArray(specs) || specs.length === 0)
+    throw new CommandError(ErrorCode.BadValue, 'Must specify at least one index to create');
   const parsed = specs.map(validateIndexSpec);
   const { coll, created } = db(ctx).ensure(name);
   const before = coll.indexSpecs().length;
@@ -862,16 +1125,27 @@ const createIndexes: Handler = (ctx) => {
     const sameName = coll.indexes.get(spec.name);
     if (sameName) {
       if (keyOf(sameName.spec.key) !== keyOf(spec.key)) {
-        throw new CommandError(ErrorCode.IndexKeySpecsConflict, `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`);
+        throw new CommandError(
+          ErrorCode.IndexKeySpecsConflict,
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`,
+        );
       }
       if (!sameOptions(sameName.spec, spec)) {
-        throw new CommandError(ErrorCode.IndexOptionsConflict, `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`);
+        throw new CommandError(
+          ErrorCode.IndexOptionsConflict,
+          `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`,
+        );
       }
       continue;
     }
-    const sameKey = [...coll.indexes.values()].find((i) => keyOf(i.spec.key) === keyOf(spec.key) && sameOptions(i.spec, spec));
+    const sameKey = [...coll.indexes.values()].find(
+      (i) => keyOf(i.spec.key) === keyOf(spec.key) && sameOptions(i.spec, spec),
+    );
     if (sameKey) {
-      throw new CommandError(ErrorCode.IndexOptionsConflict, `Index already exists with a different name: ${sameKey.name}`);
+      throw new CommandError(
+        ErrorCode.IndexOptionsConflict,
+        `Index already exists with a different name: ${sameKey.name}`,
+      );
     }
     toBuild.push(spec);
   }
@@ -879,7 +1153,11 @@ const createIndexes: Handler = (ctx) => {
     coll.createIndex(spec);
     ctx.store.journal?.record({ op: 'createIndex', db: ctx.dbName, coll: name, spec });
   }
-  const reply: Document = { numIndexesBefore: before, numIndexesAfter: coll.indexSpecs().length, createdCollectionAutomatically: created };
+  const reply: Document = {
+    numIndexesBefore: before,
+    numIndexesAfter: coll.indexSpecs().length,
+    createdCollectionAutomatically: created,
+  };
   if (toBuild.length === 0) reply.note = 'all indexes already exist';
   reply.ok = 1;
   return reply;
@@ -905,14 +1183,16 @@ const dropIndexes: Handler = (ctx) => {
   else if (which && typeof which === 'object') {
     const found = [...coll.indexes.values()].find((i) => keyOf(i.spec.key) === keyOf(which));
     if (!found) {
-      if (keyOf(which) === keyOf({ _id: 1 })) throw new CommandError(ErrorCode.InvalidOptions, 'cannot drop _id index');
+      if (keyOf(which) === keyOf({ _id: 1 }))
+        throw new CommandError(ErrorCode.InvalidOptions, 'cannot drop _id index');
       throw new CommandError(ErrorCode.IndexNotFound, `can't find index with key: ${JSON.stringify(which)}`);
     }
     names = [found.name];
   } else throw new CommandError(ErrorCode.TypeMismatch, "BSON field 'dropIndexes.index' is the wrong type");
   for (const n of names) {
     if (n === '_id_') throw new CommandError(ErrorCode.InvalidOptions, 'cannot drop _id index');
-    if (!coll.indexes.has(n)) throw new CommandError(ErrorCode.IndexNotFound, `index not found with name [${n}]`);
+    if (!coll.indexes.has(n))
+      throw new CommandError(ErrorCode.IndexNotFound, `index not found with name [${n}]`);
   }
   for (const n of names) {
     coll.indexes.delete(n);
@@ -936,7 +1216,10 @@ const dbStats: Handler = (ctx) => {
   const objects = colls.reduce((a, c) => a + c.size, 0);
   const dataSize = colls.reduce((a, c) => a + c.bytes, 0);
   const indexes = colls.reduce((a, c) => a + c.indexSpecs().length, 0);
-  const indexSize = colls.reduce((a, c) => a + Object.values(c.indexBytes()).reduce((x: number, y) => x + Number(y), 0), 0);
+  const indexSize = colls.reduce(
+    (a, c) => a + Object.values(c.indexBytes()).reduce((x: number, y) => x + Number(y), 0),
+    0,
+  );
   return {
     db: ctx.dbName,
     collections: colls.length,
@@ -990,7 +1273,12 @@ function hello(ctx: CommandContext): Document {
     primary: me,
     me,
     electionId: new ObjectId('7fffffff0000000000000001'),
-    lastWrite: { opTime: { ts, t: Long.fromNumber(1) }, lastWriteDate: now, majorityOpTime: { ts, t: Long.fromNumber(1) }, majorityWriteDate: now },
+    lastWrite: {
+      opTime: { ts, t: Long.fromNumber(1) },
+      lastWriteDate: now,
+      majorityOpTime: { ts, t: Long.fromNumber(1) },
+      majorityWriteDate: now,
+    },
     maxBsonObjectSize: 16 * 1024 * 1024,
     maxMessageSizeBytes: 48_000_000,
     maxWriteBatchSize: 100_000,
@@ -1025,9 +1313,12 @@ const buildInfo: Handler = () => ({
 
 const getParameter: Handler = (ctx) => {
   const reply: Document = {};
-  const all = ctx.cmd.getParameter === '*' || (typeof ctx.cmd.getParameter === 'object' && (ctx.cmd.getParameter as Document).allParameters);
+  const all =
+    ctx.cmd.getParameter === '*' ||
+    (typeof ctx.cmd.getParameter === 'object' && (ctx.cmd.getParameter as Document).allParameters);
   if (all || 'featureCompatibilityVersion' in ctx.cmd) reply.featureCompatibilityVersion = { version: '7.0' };
-  if (Object.keys(reply).length === 0) throw new CommandError(ErrorCode.InvalidOptions, 'no option found to get');
+  if (Object.keys(reply).length === 0)
+    throw new CommandError(ErrorCode.InvalidOptions, 'no option found to get');
   reply.ok = 1;
   return reply;
 };

@@ -44,7 +44,11 @@ export class CursorRegistry {
   }
 
   /** Build the first batch; registers a cursor when documents remain. */
-  open(ns: string, source: Iterable<Document>, opts: { batchSize?: number; limit?: number; singleBatch?: boolean; sessionKey?: string }): Document {
+  open(
+    ns: string,
+    source: Iterable<Document>,
+    opts: { batchSize?: number; limit?: number; singleBatch?: boolean; sessionKey?: string },
+  ): Document {
     const it = source[Symbol.iterator]();
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Number.POSITIVE_INFINITY;
     const batchSize = opts.batchSize ?? 101;
@@ -53,7 +57,14 @@ export class CursorRegistry {
     let id = 0;
     if (!exhausted && !opts.singleBatch && remaining > 0) {
       id = this.newId();
-      this.cursors.set(id, { id, ns, source: it, remaining, lastUsed: Date.now(), sessionKey: opts.sessionKey });
+      this.cursors.set(id, {
+        id,
+        ns,
+        source: it,
+        remaining,
+        lastUsed: Date.now(),
+        sessionKey: opts.sessionKey,
+      });
     }
     return { cursor: { firstBatch: batch, id: Long.fromNumber(id), ns }, ok: 1 };
   }
@@ -64,9 +75,15 @@ export class CursorRegistry {
     if (!c) throw new CommandError(ErrorCode.CursorNotFound, `cursor id ${id} not found`);
     const expected = `${dbName}.${collection}`;
     if (c.ns !== expected && !c.ns.startsWith(`${dbName}.$cmd`)) {
-      throw new CommandError(ErrorCode.Unauthorized, `Requested getMore on namespace '${expected}', but cursor belongs to a different namespace ${c.ns}`);
+      throw new CommandError(
+        ErrorCode.Unauthorized,
+        `Requested getMore on namespace '${expected}', but cursor belongs to a different namespace ${c.ns}`,
+      );
     }
-    const { batch, exhausted } = takeBatch(c.source, Math.min(batchSize && batchSize > 0 ? batchSize : Number.POSITIVE_INFINITY, c.remaining));
+    const { batch, exhausted } = takeBatch(
+      c.source,
+      Math.min(batchSize && batchSize > 0 ? batchSize : Number.POSITIVE_INFINITY, c.remaining),
+    );
     c.remaining -= batch.length;
     c.lastUsed = Date.now();
     const done = exhausted || c.remaining <= 0;

@@ -56,7 +56,13 @@ export class CommandError extends Error {
   }
 
   toReply(): Document {
-    const reply: Document = { ok: 0, errmsg: this.message, code: this.code, codeName: codeName(this.code), ...this.extra };
+    const reply: Document = {
+      ok: 0,
+      errmsg: this.message,
+      code: this.code,
+      codeName: codeName(this.code),
+      ...this.extra,
+    };
     if (this.labels.length > 0) reply.errorLabels = this.labels;
     return reply;
   }

@@ -61,15 +61,20 @@ export function checkSchema(schema: unknown, path = '$jsonSchema'): void {
     if (k === 'properties' || k === 'patternProperties') {
       for (const [p, sub] of Object.entries(v as Document)) checkSchema(sub, `${path}.${k}.${p}`);
     } else if (k === 'items' && !Array.isArray(v)) checkSchema(v, `${path}.items`);
-    else if ((k === 'additionalProperties' || k === 'additionalItems') && typeof v === 'object') checkSchema(v, `${path}.${k}`);
+    else if ((k === 'additionalProperties' || k === 'additionalItems') && typeof v === 'object')
+      checkSchema(v, `${path}.${k}`);
     else if (k === 'not') checkSchema(v, `${path}.not`);
     else if (k === 'anyOf' || k === 'allOf' || k === 'oneOf') {
-      if (!Array.isArray(v) || v.length === 0) throw new CommandError(ErrorCode.BadValue, `$jsonSchema keyword '${k}' must be a nonempty array`);
+      if (!Array.isArray(v) || v.length === 0)
+        throw new CommandError(ErrorCode.BadValue, `$jsonSchema keyword '${k}' must be a nonempty array`);
       v.forEach((s, i) => checkSchema(s, `${path}.${k}.${i}`));
     } else if (k === 'required' && (!Array.isArray(v) || v.length === 0)) {
       throw new CommandError(ErrorCode.BadValue, "$jsonSchema keyword 'required' must be a nonempty array");
     } else if (k === 'bsonType' && !(Array.isArray(v) ? v : [v]).every((t) => typeof t === 'string')) {
-      throw new CommandError(ErrorCode.TypeMismatch, "$jsonSchema keyword 'bsonType' must be a string or an array of strings");
+      throw new CommandError(
+        ErrorCode.TypeMismatch,
+        "$jsonSchema keyword 'bsonType' must be a string or an array of strings",
+      );
     }
   }
 }
@@ -108,7 +113,12 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
       }
       case 'enum':
         if (!(spec as unknown[]).some((e) => compareBson(e, value) === 0 && keyOf(e) === keyOf(value))) {
-          failures.push({ operatorName: 'enum', specifiedAs: { enum: spec }, reason: 'value was not found in enum', consideredValue: value });
+          failures.push({
+            operatorName: 'enum',
+            specifiedAs: { enum: spec },
+            reason: 'value was not found in enum',
+            consideredValue: value,
+          });
         }
         break;
       case 'minimum':
@@ -117,13 +127,25 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
           const exclusive = schema[k === 'minimum' ? 'exclusiveMinimum' : 'exclusiveMaximum'] === true;
           const v = toNumber(value);
           const bound = toNumber(spec);
-          const ok = k === 'minimum' ? (exclusive ? v > bound : v >= bound) : exclusive ? v < bound : v <= bound;
-          if (!ok) failures.push({ operatorName: k, specifiedAs: { [k]: spec }, reason: 'comparison failed', consideredValue: value });
+          const ok =
+            k === 'minimum' ? (exclusive ? v > bound : v >= bound) : exclusive ? v < bound : v <= bound;
+          if (!ok)
+            failures.push({
+              operatorName: k,
+              specifiedAs: { [k]: spec },
+              reason: 'comparison failed',
+              consideredValue: value,
+            });
         }
         break;
       case 'multipleOf':
         if (isNumeric(value) && toNumber(value) % toNumber(spec) !== 0) {
-          failures.push({ operatorName: 'multipleOf', specifiedAs: { multipleOf: spec }, reason: 'considered value is not a multiple of the specified value', consideredValue: value });
+          failures.push({
+            operatorName: 'multipleOf',
+            specifiedAs: { multipleOf: spec },
+            reason: 'considered value is not a multiple of the specified value',
+            consideredValue: value,
+          });
         }
         break;
       case 'minLength':
@@ -131,19 +153,37 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
         if (typeof value === 'string') {
           const len = [...value].length;
           if (k === 'minLength' ? len < toNumber(spec) : len > toNumber(spec)) {
-            failures.push({ operatorName: k, specifiedAs: { [k]: spec }, reason: 'specified string length was not satisfied', consideredValue: value });
+            failures.push({
+              operatorName: k,
+              specifiedAs: { [k]: spec },
+              reason: 'specified string length was not satisfied',
+              consideredValue: value,
+            });
           }
         }
         break;
       case 'pattern':
         if (typeof value === 'string' && !new RegExp(String(spec), 'u').test(value)) {
-          failures.push({ operatorName: 'pattern', specifiedAs: { pattern: spec }, reason: 'regular expression did not match', consideredValue: value });
+          failures.push({
+            operatorName: 'pattern',
+            specifiedAs: { pattern: spec },
+            reason: 'regular expression did not match',
+            consideredValue: value,
+          });
         }
         break;
       case 'minItems':
       case 'maxItems':
-        if (Array.isArray(value) && (k === 'minItems' ? value.length < toNumber(spec) : value.length > toNumber(spec))) {
-          failures.push({ operatorName: k, specifiedAs: { [k]: spec }, reason: 'array did not match specified length', consideredValue: value });
+        if (
+          Array.isArray(value) &&
+          (k === 'minItems' ? value.length < toNumber(spec) : value.length > toNumber(spec))
+        ) {
+          failures.push({
+            operatorName: k,
+            specifiedAs: { [k]: spec },
+            reason: 'array did not match specified length',
+            consideredValue: value,
+          });
         }
         break;
       case 'uniqueItems':
@@ -156,7 +196,13 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
             return false;
           });
           if (dup !== undefined) {
-            failures.push({ operatorName: 'uniqueItems', specifiedAs: { uniqueItems: true }, reason: 'found a duplicate item', consideredValue: value, duplicatedValue: dup });
+            failures.push({
+              operatorName: 'uniqueItems',
+              specifiedAs: { uniqueItems: true },
+              reason: 'found a duplicate item',
+              consideredValue: value,
+              duplicatedValue: dup,
+            });
           }
         }
         break;
@@ -166,18 +212,34 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
             spec.forEach((sub: Document, i) => {
               if (i < value.length) {
                 const details = validateSchema(sub, value[i]);
-                if (details.length) failures.push({ operatorName: 'items', reason: 'At least one item did not match the sub-schema', itemIndex: i, details });
+                if (details.length)
+                  failures.push({
+                    operatorName: 'items',
+                    reason: 'At least one item did not match the sub-schema',
+                    itemIndex: i,
+                    details,
+                  });
               }
             });
             const extra = schema.additionalItems;
             if (extra === false && value.length > spec.length) {
-              failures.push({ operatorName: 'additionalItems', specifiedAs: { additionalItems: false }, reason: 'found additional items', additionalItems: value.slice(spec.length) });
+              failures.push({
+                operatorName: 'additionalItems',
+                specifiedAs: { additionalItems: false },
+                reason: 'found additional items',
+                additionalItems: value.slice(spec.length),
+              });
             }
           } else {
             for (let i = 0; i < value.length; i++) {
               const details = validateSchema(spec as Document, value[i]);
               if (details.length) {
-                failures.push({ operatorName: 'items', reason: 'At least one item did not match the sub-schema', itemIndex: i, details });
+                failures.push({
+                  operatorName: 'items',
+                  reason: 'At least one item did not match the sub-schema',
+                  itemIndex: i,
+                  details,
+                });
                 break;
               }
             }
@@ -187,7 +249,12 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
       case 'required':
         if (isObject) {
           const missing = (spec as string[]).filter((p) => !(p in (value as Document)));
-          if (missing.length) failures.push({ operatorName: 'required', specifiedAs: { required: spec }, missingProperties: missing });
+          if (missing.length)
+            failures.push({
+              operatorName: 'required',
+              specifiedAs: { required: spec },
+              missingProperties: missing,
+            });
         }
         break;
       case 'minProperties':
@@ -195,7 +262,12 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
         if (isObject) {
           const n = Object.keys(value as Document).length;
           if (k === 'minProperties' ? n < toNumber(spec) : n > toNumber(spec)) {
-            failures.push({ operatorName: k, specifiedAs: { [k]: spec }, reason: 'specified number of properties was not satisfied', numberOfProperties: n });
+            failures.push({
+              operatorName: k,
+              specifiedAs: { [k]: spec },
+              reason: 'specified number of properties was not satisfied',
+              numberOfProperties: n,
+            });
           }
         }
         break;
@@ -207,12 +279,14 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
             const details = validateSchema(sub as Document, (value as Document)[prop]);
             if (details.length) {
               const entry: Document = { propertyName: prop };
-              if ((sub as Document).description !== undefined) entry.description = (sub as Document).description;
+              if ((sub as Document).description !== undefined)
+                entry.description = (sub as Document).description;
               entry.details = details;
               notSatisfied.push(entry);
             }
           }
-          if (notSatisfied.length) failures.push({ operatorName: 'properties', propertiesNotSatisfied: notSatisfied });
+          if (notSatisfied.length)
+            failures.push({ operatorName: 'properties', propertiesNotSatisfied: notSatisfied });
         }
         break;
       case 'patternProperties':
@@ -226,21 +300,39 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
               if (details.length) notSatisfied.push({ propertyName: prop, regex: pattern, details });
             }
           }
-          if (notSatisfied.length) failures.push({ operatorName: 'patternProperties', propertiesNotSatisfied: notSatisfied });
+          if (notSatisfied.length)
+            failures.push({ operatorName: 'patternProperties', propertiesNotSatisfied: notSatisfied });
         }
         break;
       case 'additionalProperties':
         if (isObject && spec !== true) {
           const known = new Set(Object.keys((schema.properties as Document) ?? {}));
-          const patterns = Object.keys((schema.patternProperties as Document) ?? {}).map((p) => new RegExp(p, 'u'));
-          const extra = Object.keys(value as Document).filter((p) => !known.has(p) && !patterns.some((re) => re.test(p)));
+          const patterns = Object.keys((schema.patternProperties as Document) ?? {}).map(
+            (p) => new RegExp(p, 'u'),
+          );
+          const extra = Object.keys(value as Document).filter(
+            (p) => !known.has(p) && !patterns.some((re) => re.test(p)),
+          );
           if (spec === false) {
-            if (extra.length) failures.push({ operatorName: 'additionalProperties', specifiedAs: { additionalProperties: false }, additionalProperties: extra });
+            if (extra.length)
+              failures.push({
+                operatorName: 'additionalProperties',
+                specifiedAs: { additionalProperties: false },
+                additionalProperties: extra,
+              });
           } else if (typeof spec === 'object') {
             const bad = extra
-              .map((p) => ({ propertyName: p, details: validateSchema(spec as Document, (value as Document)[p]) }))
+              .map((p) => ({
+                propertyName: p,
+                details: validateSchema(spec as Document, (value as Document)[p]),
+              }))
               .filter((e) => e.details.length > 0);
-            if (bad.length) failures.push({ operatorName: 'additionalProperties', reason: 'at least one additional property did not match the subschema', failingProperties: bad });
+            if (bad.length)
+              failures.push({
+                operatorName: 'additionalProperties',
+                reason: 'at least one additional property did not match the subschema',
+                failingProperties: bad,
+              });
           }
         }
         break;
@@ -250,10 +342,18 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
             if (!(prop in (value as Document))) continue;
             if (Array.isArray(dep)) {
               const missing = dep.filter((p: string) => !(p in (value as Document)));
-              if (missing.length) failures.push({ operatorName: 'dependencies', failingDependencies: [{ conditionalProperty: prop, missingProperties: missing }] });
+              if (missing.length)
+                failures.push({
+                  operatorName: 'dependencies',
+                  failingDependencies: [{ conditionalProperty: prop, missingProperties: missing }],
+                });
             } else {
               const details = validateSchema(dep as Document, value);
-              if (details.length) failures.push({ operatorName: 'dependencies', failingDependencies: [{ conditionalProperty: prop, details }] });
+              if (details.length)
+                failures.push({
+                  operatorName: 'dependencies',
+                  failingDependencies: [{ conditionalProperty: prop, details }],
+                });
             }
           }
         }
@@ -266,11 +366,18 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
         const ok = k === 'allOf' ? passed === results.length : k === 'anyOf' ? passed > 0 : passed === 1;
         if (!ok) {
           if (k === 'oneOf' && passed > 1) {
-            failures.push({ operatorName: 'oneOf', specifiedAs: { oneOf: spec }, reason: 'more than one subschema matched', matchingSchemaIndexes: results.map((r, i) => (r.length === 0 ? i : -1)).filter((i) => i >= 0) });
+            failures.push({
+              operatorName: 'oneOf',
+              specifiedAs: { oneOf: spec },
+              reason: 'more than one subschema matched',
+              matchingSchemaIndexes: results.map((r, i) => (r.length === 0 ? i : -1)).filter((i) => i >= 0),
+            });
           } else {
             failures.push({
               operatorName: k,
-              schemasNotSatisfied: results.map((details, index) => ({ index, details })).filter((e) => e.details.length > 0),
+              schemasNotSatisfied: results
+                .map((details, index) => ({ index, details }))
+                .filter((e) => e.details.length > 0),
             });
           }
         }
@@ -278,7 +385,11 @@ export function validateSchema(schema: Document, value: unknown): SchemaRuleFail
       }
       case 'not':
         if (validateSchema(spec as Document, value).length === 0) {
-          failures.push({ operatorName: 'not', specifiedAs: { not: spec }, reason: 'child expression matched' });
+          failures.push({
+            operatorName: 'not',
+            specifiedAs: { not: spec },
+            reason: 'child expression matched',
+          });
         }
         break;
       default:

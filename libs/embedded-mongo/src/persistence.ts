@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Binary, deserialize, serialize } from 'bson';
 import type { Document } from 'bson';
-import { Collection, idKeyOf, Store, toStoredOptions } from './storage';
-import type { CollectionOptions, IndexSpec, JournalSink } from './storage';
+import { Collection, idKeyOf, toStoredOptions } from './storage';
+import type { CollectionOptions, IndexSpec, JournalSink, Store } from './storage';
 
 const JOURNAL = 'journal.bson';
 const SNAPSHOT = 'snapshot.bson';
@@ -33,14 +33,18 @@ export class CorruptDataError extends Error {
     readonly offset: number,
     reason: string,
   ) {
-    super(`corrupt data file ${file} at offset ${offset}: ${reason}; refusing to start (move the file away to start empty)`);
+    super(
+      `corrupt data file ${file} at offset ${offset}: ${reason}; refusing to start (move the file away to start empty)`,
+    );
     this.name = 'CorruptDataError';
   }
 }
 
 export class DbPathLockedError extends Error {
   constructor(dir: string, pid: number) {
-    super(`dbPath ${dir} is in use by another embedded server (pid ${pid}); stop it or choose another dbPath`);
+    super(
+      `dbPath ${dir} is in use by another embedded server (pid ${pid}); stop it or choose another dbPath`,
+    );
     this.name = 'DbPathLockedError';
   }
 }
@@ -57,7 +61,10 @@ function frame(entry: Document): Buffer {
  * Read the records of a framed file. A bad record at the very end is a torn write and is dropped
  * (its offset returned so the file can be truncated); a bad record followed by more data is corruption.
  */
-export function readRecords(file: string, onRecord: (entry: Document) => void): { validBytes: number; torn: boolean } {
+export function readRecords(
+  file: string,
+  onRecord: (entry: Document) => void,
+): { validBytes: number; torn: boolean } {
   if (!fs.existsSync(file)) return { validBytes: 0, torn: false };
   const buf = fs.readFileSync(file);
   let offset = 0;
@@ -94,7 +101,10 @@ export function applyRecord(store: Store, r: Document): void {
   const coll = (): Collection => db.ensure(r.coll as string).coll;
   switch (r.op) {
     case 'createCollection':
-      db.collections.set(r.coll as string, new Collection(db, r.coll as string, r.options as CollectionOptions, r.uuid));
+      db.collections.set(
+        r.coll as string,
+        new Collection(db, r.coll as string, r.options as CollectionOptions, r.uuid),
+      );
       break;
     case 'dropCollection':
       db.collections.delete(r.coll as string);
@@ -182,7 +192,9 @@ export class FileJournal implements JournalSink {
       if (torn) fs.truncateSync(journalFile, validBytes);
       this.fd = fs.openSync(journalFile, 'a');
       this.journalBytes = validBytes;
-      this.snapshotBytes = fs.existsSync(path.join(dir, SNAPSHOT)) ? fs.statSync(path.join(dir, SNAPSHOT)).size : 0;
+      this.snapshotBytes = fs.existsSync(path.join(dir, SNAPSHOT))
+        ? fs.statSync(path.join(dir, SNAPSHOT)).size
+        : 0;
     } catch (e) {
       fs.rmSync(this.lockFile, { force: true });
       throw e;
@@ -229,9 +241,17 @@ export class FileJournal implements JournalSink {
     };
     for (const db of this.store.dbs.values()) {
       for (const coll of db.collections.values()) {
-        write({ op: 'createCollection', db: db.name, coll: coll.name, options: toStoredOptions(coll.options), uuid: coll.uuid });
-        for (const index of coll.indexes.values()) write({ op: 'createIndex', db: db.name, coll: coll.name, spec: index.spec });
-        for (const buf of coll.docs.values()) write({ op: 'put', db: db.name, coll: coll.name, doc: new Binary(buf) });
+        write({
+          op: 'createCollection',
+          db: db.name,
+          coll: coll.name,
+          options: toStoredOptions(coll.options),
+          uuid: coll.uuid,
+        });
+        for (const index of coll.indexes.values())
+          write({ op: 'createIndex', db: db.name, coll: coll.name, spec: index.spec });
+        for (const buf of coll.docs.values())
+          write({ op: 'put', db: db.name, coll: coll.name, doc: new Binary(buf) });
       }
     }
     fs.fsyncSync(fd);

@@ -46,7 +46,9 @@ export function pathValues(doc: unknown, path: string): unknown[] {
 }
 
 function isBsonScalar(v: object): boolean {
-  return v instanceof Date || v instanceof RegExp || typeof (v as { _bsontype?: string })._bsontype === 'string';
+  return (
+    v instanceof Date || v instanceof RegExp || typeof (v as { _bsontype?: string })._bsontype === 'string'
+  );
 }
 
 /** The value used to sort a document on `path` in direction `dir` (arrays sort by their min or max element). */
@@ -71,13 +73,17 @@ export type SortSpec = Record<string, number>;
 
 export function parseSort(sort: unknown): SortSpec | undefined {
   if (sort === undefined || sort === null) return undefined;
-  if (typeof sort !== 'object' || Array.isArray(sort)) throw new CommandError(ErrorCode.TypeMismatch, 'sort must be an object');
+  if (typeof sort !== 'object' || Array.isArray(sort))
+    throw new CommandError(ErrorCode.TypeMismatch, 'sort must be an object');
   const out: SortSpec = {};
   for (const [k, v] of Object.entries(sort as Document)) {
     const n = toNumber(v);
     if (n !== 1 && n !== -1) {
       if (v && typeof v === 'object' && (v as Document).$meta) continue;
-      throw new CommandError(ErrorCode.BadValue, `$sort key ordering must be 1 (for ascending) or -1 (for descending)`);
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `$sort key ordering must be 1 (for ascending) or -1 (for descending)`,
+      );
     }
     out[k] = n;
   }
@@ -104,7 +110,9 @@ const $typeQuery = (selector: string, value: unknown): Predicate => {
   return (doc) => {
     const values = pathValues(doc, selector);
     return values.some(
-      (v) => types.some((t) => matchesBsonType(v, t)) || (Array.isArray(v) && v.some((el) => types.some((t) => matchesBsonType(el, t)))),
+      (v) =>
+        types.some((t) => matchesBsonType(v, t)) ||
+        (Array.isArray(v) && v.some((el) => types.some((t) => matchesBsonType(el, t)))),
     );
   };
 };
@@ -116,7 +124,10 @@ function convertTo(value: unknown, to: string): unknown {
       if (typeof value === 'string') return value;
       if (value instanceof ObjectId) return value.toHexString();
       if (value instanceof Date) return value.toISOString();
-      if (isNumeric(value)) return value instanceof Decimal128 || value instanceof Long ? value.toString() : String(toNumber(value));
+      if (isNumeric(value))
+        return value instanceof Decimal128 || value instanceof Long
+          ? value.toString()
+          : String(toNumber(value));
       if (typeof value === 'boolean') return String(value);
       break;
     case 'objectId':
@@ -143,7 +154,8 @@ function convertTo(value: unknown, to: string): unknown {
     case 'decimal':
       if (isNumeric(value)) return toNumber(value);
       if (typeof value === 'boolean') return value ? 1 : 0;
-      if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+      if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)))
+        return Number(value);
       if (value instanceof Date) return value.getTime();
       break;
     case 'bool':
@@ -153,7 +165,10 @@ function convertTo(value: unknown, to: string): unknown {
     default:
       throw new CommandError(ErrorCode.BadValue, `Unknown type name: ${to}`);
   }
-  throw new CommandError(ErrorCode.ConversionFailure, `Unsupported conversion from ${bsonTypeName(value)} to ${to} in $convert with no onError value`);
+  throw new CommandError(
+    ErrorCode.ConversionFailure,
+    `Unsupported conversion from ${bsonTypeName(value)} to ${to} in $convert with no onError value`,
+  );
 }
 
 const typeCodes = new Map<number, string>([
@@ -168,7 +183,8 @@ const typeCodes = new Map<number, string>([
 ]);
 
 function converter(to: string) {
-  return (obj: unknown, expr: unknown, options: Options): unknown => convertTo(evalExpr(obj, expr, options), to);
+  return (obj: unknown, expr: unknown, options: Options): unknown =>
+    convertTo(evalExpr(obj, expr, options), to);
 }
 
 const customExpressions = {
@@ -184,13 +200,15 @@ const customExpressions = {
   $toDouble: converter('double'),
   $toDecimal: converter('decimal'),
   $toBool: converter('bool'),
-  $isNumber: (obj: unknown, expr: unknown, options: Options): unknown => isNumeric(evalExpr(obj, expr, options)),
+  $isNumber: (obj: unknown, expr: unknown, options: Options): unknown =>
+    isNumeric(evalExpr(obj, expr, options)),
   $convert: (obj: unknown, expr: unknown, options: Options): unknown => {
     const spec = expr as Document;
     const input = evalExpr(obj, spec.input, options);
     const toRaw = evalExpr(obj, spec.to, options);
     const to = typeof toRaw === 'number' ? typeCodes.get(toRaw) : String(toRaw);
-    if (input === null || input === undefined) return 'onNull' in spec ? evalExpr(obj, spec.onNull, options) : null;
+    if (input === null || input === undefined)
+      return 'onNull' in spec ? evalExpr(obj, spec.onNull, options) : null;
     try {
       return convertTo(input, to ?? 'unknown');
     } catch (e) {
@@ -245,9 +263,13 @@ function wrapEngineError(e: unknown): CommandError {
 /** Compile a query filter; throws a BadValue CommandError for a filter mongod would reject. */
 export function compileFilter(filter: Document | undefined): Predicate {
   if (!filter || Object.keys(filter).length === 0) return () => true;
-  if (typeof filter !== 'object' || Array.isArray(filter)) throw new CommandError(ErrorCode.TypeMismatch, 'filter must be an object');
+  if (typeof filter !== 'object' || Array.isArray(filter))
+    throw new CommandError(ErrorCode.TypeMismatch, 'filter must be an object');
   for (const key of Object.keys(filter)) {
-    if (key.startsWith('$') && !['$and', '$or', '$nor', '$expr', '$jsonSchema', '$comment', '$text', '$where'].includes(key)) {
+    if (
+      key.startsWith('$') &&
+      !['$and', '$or', '$nor', '$expr', '$jsonSchema', '$comment', '$text', '$where'].includes(key)
+    ) {
       throw new CommandError(ErrorCode.BadValue, `unknown top level operator: ${key}`);
     }
   }
@@ -273,7 +295,12 @@ export function project(doc: Document, projection: Document | undefined): Docume
   }
 }
 
-export function runPipeline(docs: Iterable<Document>, pipeline: Document[], resolver: CollectionResolver, variables?: Document): Document[] {
+export function runPipeline(
+  docs: Iterable<Document>,
+  pipeline: Document[],
+  resolver: CollectionResolver,
+  variables?: Document,
+): Document[] {
   try {
     const agg = new Aggregator(pipeline, engineOptions(resolver, variables));
     return agg.run(Array.isArray(docs) ? docs : [...docs]) as Document[];
@@ -301,7 +328,8 @@ export function applyUpdate(
     return docs[0];
   } catch (e) {
     const err = wrapEngineError(e);
-    if (/non-numeric|numeric type/i.test(err.message)) throw new CommandError(ErrorCode.TypeMismatch, err.message);
+    if (/non-numeric|numeric type/i.test(err.message))
+      throw new CommandError(ErrorCode.TypeMismatch, err.message);
     throw err;
   }
 }
@@ -320,5 +348,10 @@ export function structuredCloneBson<T>(v: T): T {
 }
 
 function isBsonScalarValue(v: object): boolean {
-  return v instanceof ObjectId || v instanceof Double || v instanceof RegExp || typeof (v as { _bsontype?: string })._bsontype === 'string';
+  return (
+    v instanceof ObjectId ||
+    v instanceof Double ||
+    v instanceof RegExp ||
+    typeof (v as { _bsontype?: string })._bsontype === 'string'
+  );
 }

@@ -72,7 +72,13 @@ export class EmbeddedMongo {
       throw e;
     }
     const address = server.address() as net.AddressInfo;
-    this.info = { host: HOST, port: address.port, setName: this.options.replSetName ?? 'rs0', startedAt: new Date(), version: SERVER_VERSION };
+    this.info = {
+      host: HOST,
+      port: address.port,
+      setName: this.options.replSetName ?? 'rs0',
+      startedAt: new Date(),
+      version: SERVER_VERSION,
+    };
   }
 
   async stop(): Promise<void> {
@@ -87,7 +93,14 @@ export class EmbeddedMongo {
   /** Run a command directly (no socket), as the wire handler does. */
   command(dbName: string, cmd: Document, connectionId = 0): Document {
     if (!this.info) throw new Error('embedded server is not running');
-    const reply = runCommand({ store: this.store, cursors: this.cursors, server: this.info, connectionId, dbName, cmd });
+    const reply = runCommand({
+      store: this.store,
+      cursors: this.cursors,
+      server: this.info,
+      connectionId,
+      dbName,
+      cmd,
+    });
     const wc = cmd.writeConcern as Document | undefined;
     this.journal?.flush(wc?.j === true || wc?.w === 'majority');
     return reply;

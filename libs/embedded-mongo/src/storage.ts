@@ -70,13 +70,18 @@ export class Index {
   keysFor(doc: Document): { key: string; values: unknown[] }[] {
     if (this.partial && !this.partial(doc)) return [];
     const perField = this.fields.map(([path]) => {
-      const found = pathValues(doc, path).flatMap((v) => (Array.isArray(v) ? (v.length ? v : [undefined]) : [v]));
+      const found = pathValues(doc, path).flatMap((v) =>
+        Array.isArray(v) ? (v.length ? v : [undefined]) : [v],
+      );
       return found.length ? found : [undefined];
     });
     if (this.spec.sparse && perField.every((vals) => vals.length === 1 && vals[0] === undefined)) return [];
     const multi = perField.filter((vals) => vals.length > 1).length;
     if (multi > 1) {
-      throw new CommandError(ErrorCode.BadValue, `cannot index parallel arrays [${this.fields.map(([p]) => p).join('] [')}]`);
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `cannot index parallel arrays [${this.fields.map(([p]) => p).join('] [')}]`,
+      );
     }
     let combos: unknown[][] = [[]];
     for (const vals of perField) combos = combos.flatMap((c) => vals.map((v) => [...c, v]));
@@ -182,13 +187,14 @@ export class Collection {
   candidates(filter: Document | undefined): Iterable<Document> {
     const ids = filter ? this.indexedIds(filter) : undefined;
     if (!ids) return this.scan();
-    const self = this;
-    return (function* () {
-      for (const id of ids) {
-        const doc = self.get(id);
-        if (doc) yield doc;
-      }
-    })();
+    return this.fetch(ids);
+  }
+
+  private *fetch(ids: string[]): IterableIterator<Document> {
+    for (const id of ids) {
+      const doc = this.get(id);
+      if (doc) yield doc;
+    }
   }
 
   /** Plan description for explain: which index answers `filter`. */
@@ -197,7 +203,12 @@ export class Collection {
     const eq = equalityKeys(filter._id);
     if (eq) return { stage: 'IDHACK', indexName: '_id_' };
     for (const index of this.indexes.values()) {
-      if (index.fields.length === 1 && !index.spec.sparse && !index.spec.partialFilterExpression && equalityKeys(filter[index.fields[0][0]])) {
+      if (
+        index.fields.length === 1 &&
+        !index.spec.sparse &&
+        !index.spec.partialFilterExpression &&
+        equalityKeys(filter[index.fields[0][0]])
+      ) {
         return { stage: 'IXSCAN', indexName: index.name };
       }
     }
@@ -243,10 +254,14 @@ export class Collection {
     const clauses = Object.entries(validator)
       .filter(([k, v]) => !compileFilter({ [k]: v })(doc))
       .map(([k, v]) => {
-        if (k === '$jsonSchema') return { operatorName: '$jsonSchema', schemaRulesNotSatisfied: validateSchema(v as Document, doc) };
+        if (k === '$jsonSchema')
+          return { operatorName: '$jsonSchema', schemaRulesNotSatisfied: validateSchema(v as Document, doc) };
         return { operatorName: k.startsWith('$') ? k : '$eq', specifiedAs: { [k]: v } };
       });
-    return { operatorName: '$and', clausesNotSatisfied: clauses.map((details, index) => ({ index, details })) };
+    return {
+      operatorName: '$and',
+      clausesNotSatisfied: clauses.map((details, index) => ({ index, details })),
+    };
   }
 
   /** Throws E11000 when `doc` would duplicate a unique key held by another document. */
@@ -299,7 +314,8 @@ export class Collection {
     for (const index of this.indexes.values()) index.remove(idKey, doc);
     this.docs.delete(idKey);
     this.dataBytes -= buf.byteLength;
-    if (this.journaled) this.db.store.journal?.record({ op: 'del', db: this.db.name, coll: this.name, id: doc._id });
+    if (this.journaled)
+      this.db.store.journal?.record({ op: 'del', db: this.db.name, coll: this.name, id: doc._id });
   }
 
   private put(idKey: string, doc: Document, previous: Document | undefined): void {
@@ -308,7 +324,8 @@ export class Collection {
       throw new CommandError(ErrorCode.BadValue, `object to insert exceeds cappedMaxSize`);
     }
     this.rawPut(idKey, buf, doc, previous);
-    if (this.journaled) this.db.store.journal?.record({ op: 'put', db: this.db.name, coll: this.name, doc: new Binary(buf) });
+    if (this.journaled)
+      this.db.store.journal?.record({ op: 'put', db: this.db.name, coll: this.name, doc: new Binary(buf) });
   }
 
   /** Store without checks (replay of the journal). */
@@ -400,10 +417,17 @@ export class Database {
 
   create(name: string, options: CollectionOptions, uuid?: UUID): Collection {
     validateCollectionName(name);
-    if (this.collections.has(name)) throw new CommandError(ErrorCode.NamespaceExists, `Collection ${this.name}.${name} already exists.`);
+    if (this.collections.has(name))
+      throw new CommandError(ErrorCode.NamespaceExists, `Collection ${this.name}.${name} already exists.`);
     const coll = new Collection(this, name, options, uuid);
     this.collections.set(name, coll);
-    this.store.journal?.record({ op: 'createCollection', db: this.name, coll: name, options: toStoredOptions(options), uuid: coll.uuid });
+    this.store.journal?.record({
+      op: 'createCollection',
+      db: this.name,
+      coll: name,
+      options: toStoredOptions(options),
+      uuid: coll.uuid,
+    });
     return coll;
   }
 
@@ -413,9 +437,17 @@ export class Database {
     coll.journaled = true;
     const journal = this.store.journal;
     if (!journal) return;
-    journal.record({ op: 'createCollection', db: this.name, coll: coll.name, options: toStoredOptions(coll.options), uuid: coll.uuid });
-    for (const index of coll.indexes.values()) journal.record({ op: 'createIndex', db: this.name, coll: coll.name, spec: index.spec });
-    for (const buf of coll.docs.values()) journal.record({ op: 'put', db: this.name, coll: coll.name, doc: new Binary(buf) });
+    journal.record({
+      op: 'createCollection',
+      db: this.name,
+      coll: coll.name,
+      options: toStoredOptions(coll.options),
+      uuid: coll.uuid,
+    });
+    for (const index of coll.indexes.values())
+      journal.record({ op: 'createIndex', db: this.name, coll: coll.name, spec: index.spec });
+    for (const buf of coll.docs.values())
+      journal.record({ op: 'put', db: this.name, coll: coll.name, doc: new Binary(buf) });
   }
 
   drop(name: string): boolean {
@@ -434,7 +466,8 @@ export function toStoredOptions(options: CollectionOptions): Document {
 }
 
 export function validateCollectionName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new CommandError(ErrorCode.InvalidNamespace, 'Invalid namespace specified: empty collection name');
+  if (typeof name !== 'string' || name.length === 0)
+    throw new CommandError(ErrorCode.InvalidNamespace, 'Invalid namespace specified: empty collection name');
   if (name.includes('$') || name.includes('\0') || name.startsWith('.') || name.startsWith('system.')) {
     throw new CommandError(ErrorCode.InvalidNamespace, `Invalid collection name: ${name}`);
   }

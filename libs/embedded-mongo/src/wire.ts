@@ -82,12 +82,9 @@ export function parseMessage(msg: Buffer): ParsedMessage {
     return { header, command, legacy: false, moreToCome: (flags & MSG_MORE_TO_COME) !== 0 };
   }
   if (header.opCode === OpCode.OP_QUERY) {
-    let offset = HEADER_SIZE + 4;
-    let collection: string;
-    [collection, offset] = readCString(msg, offset);
-    offset += 8; // numberToSkip, numberToReturn
-    let query: Document;
-    [query, offset] = bsonAt(msg, offset);
+    const [collection, afterName] = readCString(msg, HEADER_SIZE + 4);
+    // numberToSkip and numberToReturn (8 bytes) are not used for commands.
+    const [query] = bsonAt(msg, afterName + 8);
     const db = collection.split('.')[0];
     const body = (query.$query ?? query.query ?? query) as Document;
     const command: Document = { ...body, $db: db };

@@ -8,6 +8,12 @@ import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
 
 const run = promisify(execFile);
+const ESC = String.fromCharCode(27);
+const stripAnsi = (s: string): string =>
+  s
+    .split(ESC)
+    .map((part, i) => (i === 0 ? part : part.replace(/^\[[0-9;]*m/, '')))
+    .join('');
 let mongo: TestMongo;
 
 beforeAll(async () => {
@@ -29,7 +35,10 @@ describe('mongoose 9 with default options (autoCreate, autoIndex)', () => {
     await conn.close();
   });
 
-  const userSchema = new Schema({ displayName: { type: String, required: true, unique: true }, twins: [{ type: Schema.Types.ObjectId, ref: 'Twin' }] });
+  const userSchema = new Schema({
+    displayName: { type: String, required: true, unique: true },
+    twins: [{ type: Schema.Types.ObjectId, ref: 'Twin' }],
+  });
   const twinSchema = new Schema({ name: String, userRef: { type: Schema.Types.ObjectId, ref: 'User' } });
 
   it('saves, pushes into arrays, populates and reports unique index errors', async () => {
@@ -88,9 +97,11 @@ describe('migrate-mongo 14 CLI', () => {
     expect(log.map((l) => l.fileName)).toEqual(['20240101000000-add.js']);
     expect(typeof log[0].fileHash).toBe('string');
     expect(await db.collection('changelog_lock').countDocuments()).toBe(0);
-    expect((await db.collection('changelog_lock').indexes()).some((i) => i.expireAfterSeconds === 30)).toBe(true);
+    expect((await db.collection('changelog_lock').indexes()).some((i) => i.expireAfterSeconds === 30)).toBe(
+      true,
+    );
     const status = await cli(['status']);
-    const plain = status.stdout.replace(/\u001b\[[0-9;]*m/g, '');
+    const plain = stripAnsi(status.stdout);
     expect(plain).toMatch(/│ 20240101000000-add\.js │ [0-9a-f]{64} │ \d{4}-\d\d-\d\dT/);
     const down = await cli(['down']);
     expect(down.stdout).toContain('MIGRATED DOWN: 20240101000000-add.js');

@@ -93,7 +93,9 @@ describe('databases and collections', () => {
 
   it('writes create collections implicitly', async () => {
     await db.collection('implicit').insertOne({ a: 1 });
-    expect((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name)).toEqual(['implicit']);
+    expect((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name)).toEqual([
+      'implicit',
+    ]);
   });
 
   it('listCollections filters and shows validator, level and action in options', async () => {
@@ -101,7 +103,11 @@ describe('databases and collections', () => {
     await db.createCollection('v', { validator, validationLevel: 'moderate', validationAction: 'warn' });
     await db.createCollection('other');
     const [info] = await db.listCollections({ name: 'v' }).toArray();
-    expect(info.options).toEqual({ validator, validationLevel: 'moderate', validationAction: 'warn' });
+    expect((info as { options?: unknown }).options).toEqual({
+      validator,
+      validationLevel: 'moderate',
+      validationAction: 'warn',
+    });
     expect(info.type).toBe('collection');
     const names = await db.listCollections({}, { nameOnly: true }).toArray();
     expect(names.map((c) => c.name).sort()).toEqual(['other', 'v']);
@@ -126,7 +132,10 @@ describe('databases and collections', () => {
     expect(stats.count).toBe(3);
     expect(stats.size).toBeGreaterThan(0);
     expect(stats.nindexes).toBe(1);
-    const [cs] = await db.collection('s').aggregate([{ $collStats: { count: {}, storageStats: {} } }]).toArray();
+    const [cs] = await db
+      .collection('s')
+      .aggregate([{ $collStats: { count: {}, storageStats: {} } }])
+      .toArray();
     expect(cs.count).toBe(3);
     expect(cs.storageStats.count).toBe(3);
     const dbs = await db.command({ dbStats: 1 });
@@ -150,11 +159,27 @@ describe('insert', () => {
   it('unordered batches continue and report every error with index, code, keyPattern and keyValue', async () => {
     const c = db.collection('u');
     await c.insertOne({ _id: 2 as never });
-    const r = await db.command({ insert: 'u', documents: [{ _id: 1 }, { _id: 2 }, { _id: 3 }, { _id: 2 }], ordered: false });
+    const r = await db.command({
+      insert: 'u',
+      documents: [{ _id: 1 }, { _id: 2 }, { _id: 3 }, { _id: 2 }],
+      ordered: false,
+    });
     expect(r.n).toBe(2);
     expect(r.writeErrors).toEqual([
-      { index: 1, code: 11000, errmsg: `E11000 duplicate key error collection: ${db.databaseName}.u index: _id_ dup key: { _id: 2 }`, keyPattern: { _id: 1 }, keyValue: { _id: 2 } },
-      { index: 3, code: 11000, errmsg: `E11000 duplicate key error collection: ${db.databaseName}.u index: _id_ dup key: { _id: 2 }`, keyPattern: { _id: 1 }, keyValue: { _id: 2 } },
+      {
+        index: 1,
+        code: 11000,
+        errmsg: `E11000 duplicate key error collection: ${db.databaseName}.u index: _id_ dup key: { _id: 2 }`,
+        keyPattern: { _id: 1 },
+        keyValue: { _id: 2 },
+      },
+      {
+        index: 3,
+        code: 11000,
+        errmsg: `E11000 duplicate key error collection: ${db.databaseName}.u index: _id_ dup key: { _id: 2 }`,
+        keyPattern: { _id: 1 },
+        keyValue: { _id: 2 },
+      },
     ]);
     expect(await c.countDocuments()).toBe(3);
   });
@@ -163,12 +188,23 @@ describe('insert', () => {
 describe('find, cursors, count, distinct', () => {
   beforeEach(async () => {
     await db.collection('f').insertMany(
-      Array.from({ length: 250 }, (_, i) => ({ _id: i, n: i % 10, s: `s${String(i).padStart(3, '0')}`, tags: i % 2 ? ['odd'] : ['even', 'x'] })) as never[],
+      Array.from({ length: 250 }, (_, i) => ({
+        _id: i,
+        n: i % 10,
+        s: `s${String(i).padStart(3, '0')}`,
+        tags: i % 2 ? ['odd'] : ['even', 'x'],
+      })) as never[],
     );
   });
 
   it('filters, projects, sorts, skips and limits', async () => {
-    const docs = await db.collection('f').find({ n: { $in: [1, 2] } }, { projection: { n: 1, _id: 0 } }).sort({ _id: -1 }).skip(1).limit(3).toArray();
+    const docs = await db
+      .collection('f')
+      .find({ n: { $in: [1, 2] } }, { projection: { n: 1, _id: 0 } })
+      .sort({ _id: -1 })
+      .skip(1)
+      .limit(3)
+      .toArray();
     expect(docs).toEqual([{ n: 1 }, { n: 2 }, { n: 1 }]);
   });
 
@@ -230,7 +266,17 @@ describe('find, cursors, count, distinct', () => {
 describe('update', () => {
   it('applies $set $inc $mul $min $max $unset $rename $currentDate $push $pull $addToSet', async () => {
     const c = db.collection('up');
-    await c.insertOne({ _id: 1, a: 5, b: 2, lo: 5, hi: 5, gone: 1, old: 'x', arr: [1, 2, 3], set: ['a'] } as never);
+    await c.insertOne({
+      _id: 1,
+      a: 5,
+      b: 2,
+      lo: 5,
+      hi: 5,
+      gone: 1,
+      old: 'x',
+      arr: [1, 2, 3],
+      set: ['a'],
+    } as never);
     const r = await c.updateOne(
       { _id: 1 as never },
       {
@@ -242,7 +288,7 @@ describe('update', () => {
         $unset: { gone: '' },
         $rename: { old: 'renamed' },
         $currentDate: { touched: true },
-        $push: { arr: 4 },
+        $push: { arr: 4 } as never,
         $addToSet: { set: 'a' },
       },
     );
@@ -252,7 +298,17 @@ describe('update', () => {
     const doc = await c.findOne({ _id: 1 as never });
     expect(doc?.touched).toBeInstanceOf(Date);
     delete doc?.touched;
-    expect(doc).toEqual({ _id: 1, a: 7, b: 6, lo: 1, hi: 9, arr: [1, 2], set: ['a'], nested: { x: 1 }, renamed: 'x' });
+    expect(doc).toEqual({
+      _id: 1,
+      a: 7,
+      b: 6,
+      lo: 1,
+      hi: 9,
+      arr: [1, 2],
+      set: ['a'],
+      nested: { x: 1 },
+      renamed: 'x',
+    });
   });
 
   it('reports nModified 0 for a no-op update', async () => {
@@ -264,7 +320,16 @@ describe('update', () => {
 
   it('upserts with $setOnInsert and query equality fields, reporting upserted[]', async () => {
     const c = db.collection('ups');
-    const r = await db.command({ update: 'ups', updates: [{ q: { k: 'a', n: { $gt: 1 } }, u: { $set: { v: 1 }, $setOnInsert: { created: true } }, upsert: true }] });
+    const r = await db.command({
+      update: 'ups',
+      updates: [
+        {
+          q: { k: 'a', n: { $gt: 1 } },
+          u: { $set: { v: 1 }, $setOnInsert: { created: true } },
+          upsert: true,
+        },
+      ],
+    });
     expect(r.n).toBe(1);
     expect(r.nModified).toBe(0);
     expect(r.upserted).toHaveLength(1);
@@ -277,10 +342,22 @@ describe('update', () => {
 
   it('multi updates and arrayFilters', async () => {
     const c = db.collection('multi');
-    await c.insertMany([{ g: 1, grades: [80, 95, 100] }, { g: 1, grades: [100, 60] }, { g: 2, grades: [100] }]);
-    const r = await c.updateMany({ g: 1 }, { $set: { 'grades.$[el]': 0 } }, { arrayFilters: [{ el: { $gte: 100 } }] });
+    await c.insertMany([
+      { g: 1, grades: [80, 95, 100] },
+      { g: 1, grades: [100, 60] },
+      { g: 2, grades: [100] },
+    ]);
+    const r = await c.updateMany(
+      { g: 1 },
+      { $set: { 'grades.$[el]': 0 } },
+      { arrayFilters: [{ el: { $gte: 100 } }] },
+    );
     expect([r.matchedCount, r.modifiedCount]).toEqual([2, 2]);
-    expect((await c.find({}, { projection: { _id: 0, grades: 1 } }).toArray()).map((d) => d.grades)).toEqual([[80, 95, 0], [0, 60], [100]]);
+    expect((await c.find({}, { projection: { _id: 0, grades: 1 } }).toArray()).map((d) => d.grades)).toEqual([
+      [80, 95, 0],
+      [0, 60],
+      [100],
+    ]);
   });
 
   it('pipeline-style updates', async () => {
@@ -293,8 +370,12 @@ describe('update', () => {
   it('modifying _id is code 66 ImmutableField; conflicting paths are code 40', async () => {
     const c = db.collection('imm');
     await c.insertOne({ _id: 1, a: 1 } as never);
-    expect((await serverError(c.updateOne({ _id: 1 as never }, { $set: { _id: 2 as never } }))).code).toBe(66);
-    expect((await serverError(c.updateOne({ _id: 1 as never }, { $set: { a: 1 }, $inc: { a: 1 } }))).code).toBe(40);
+    expect((await serverError(c.updateOne({ _id: 1 as never }, { $set: { _id: 2 as never } }))).code).toBe(
+      66,
+    );
+    expect(
+      (await serverError(c.updateOne({ _id: 1 as never }, { $set: { a: 1 }, $inc: { a: 1 } }))).code,
+    ).toBe(40);
   });
 
   it('$inc on a string is code 14 TypeMismatch', async () => {
@@ -321,11 +402,27 @@ describe('delete and findAndModify', () => {
 
   it('findOneAndUpdate with sort, new, fields and upsert', async () => {
     const c = db.collection('fam');
-    await c.insertMany([{ k: 1, v: 'a' }, { k: 2, v: 'b' }]);
-    const r = await db.command({ findAndModify: 'fam', query: {}, sort: { k: -1 }, update: { $set: { v: 'z' } }, new: true, fields: { _id: 0 } });
+    await c.insertMany([
+      { k: 1, v: 'a' },
+      { k: 2, v: 'b' },
+    ]);
+    const r = await db.command({
+      findAndModify: 'fam',
+      query: {},
+      sort: { k: -1 },
+      update: { $set: { v: 'z' } },
+      new: true,
+      fields: { _id: 0 },
+    });
     expect(r.value).toEqual({ k: 2, v: 'z' });
     expect(r.lastErrorObject).toEqual({ n: 1, updatedExisting: true });
-    const up = await db.command({ findAndModify: 'fam', query: { k: 3 }, update: { $set: { v: 'c' } }, upsert: true, new: true });
+    const up = await db.command({
+      findAndModify: 'fam',
+      query: { k: 3 },
+      update: { $set: { v: 'c' } },
+      upsert: true,
+      new: true,
+    });
     expect(up.lastErrorObject.n).toBe(1);
     expect(up.lastErrorObject.updatedExisting).toBe(false);
     expect(up.lastErrorObject.upserted).toEqual(up.value._id);
@@ -337,11 +434,31 @@ describe('delete and findAndModify', () => {
 describe('indexes', () => {
   it('createIndexes, listIndexes and dropIndexes with their error codes', async () => {
     const c = db.collection('ix');
-    const r = await db.command({ createIndexes: 'ix', indexes: [{ key: { a: 1 }, name: 'a_1', unique: true }] });
-    expect(r).toMatchObject({ numIndexesBefore: 1, numIndexesAfter: 2, createdCollectionAutomatically: true, ok: 1 });
-    expect((await db.command({ createIndexes: 'ix', indexes: [{ key: { a: 1 }, name: 'a_1', unique: true }] })).note).toBe('all indexes already exist');
-    expect((await serverError(db.command({ createIndexes: 'ix', indexes: [{ key: { b: 1 }, name: 'a_1' }] }))).code).toBe(86);
-    expect((await serverError(db.command({ createIndexes: 'ix', indexes: [{ key: { a: 1 }, name: 'other', unique: true }] }))).code).toBe(85);
+    const r = await db.command({
+      createIndexes: 'ix',
+      indexes: [{ key: { a: 1 }, name: 'a_1', unique: true }],
+    });
+    expect(r).toMatchObject({
+      numIndexesBefore: 1,
+      numIndexesAfter: 2,
+      createdCollectionAutomatically: true,
+      ok: 1,
+    });
+    expect(
+      (await db.command({ createIndexes: 'ix', indexes: [{ key: { a: 1 }, name: 'a_1', unique: true }] }))
+        .note,
+    ).toBe('all indexes already exist');
+    expect(
+      (await serverError(db.command({ createIndexes: 'ix', indexes: [{ key: { b: 1 }, name: 'a_1' }] })))
+        .code,
+    ).toBe(86);
+    expect(
+      (
+        await serverError(
+          db.command({ createIndexes: 'ix', indexes: [{ key: { a: 1 }, name: 'other', unique: true }] }),
+        )
+      ).code,
+    ).toBe(85);
     expect(await c.indexes()).toEqual([
       { v: 2, key: { _id: 1 }, name: '_id_' },
       { v: 2, key: { a: 1 }, name: 'a_1', unique: true },
@@ -357,13 +474,22 @@ describe('indexes', () => {
     await c.createIndex({ a: 1, b: 1 }, { unique: true });
     await c.createIndex({ s: 1 }, { unique: true, sparse: true });
     await c.createIndex({ p: 1 }, { unique: true, partialFilterExpression: { active: true } });
-    await c.insertMany([{ a: 1, b: 1 }, { a: 1, b: 2 }, { a: 2, b: 1, p: 'x', active: false }, { a: 3, b: 1, p: 'x', active: true }]);
+    await c.insertMany([
+      { a: 1, b: 1 },
+      { a: 1, b: 2 },
+      { a: 2, b: 1, p: 'x', active: false },
+      { a: 3, b: 1, p: 'x', active: true },
+    ]);
     const dup = await serverError(c.insertOne({ a: 1, b: 1 }));
     expect(dup.code).toBe(11000);
-    expect(dup.message).toBe(`E11000 duplicate key error collection: ${db.databaseName}.uq index: a_1_b_1 dup key: { a: 1, b: 1 }`);
+    expect(dup.message).toBe(
+      `E11000 duplicate key error collection: ${db.databaseName}.uq index: a_1_b_1 dup key: { a: 1, b: 1 }`,
+    );
     expect(dup.keyValue).toEqual({ a: 1, b: 1 });
     expect((await serverError(c.updateOne({ a: 1, b: 2 }, { $set: { b: 1 } }))).code).toBe(11000);
-    expect((await serverError(c.updateOne({ a: 9, b: 9 }, { $set: { a: 1, b: 1 } }, { upsert: true }))).code).toBe(11000);
+    expect(
+      (await serverError(c.updateOne({ a: 9, b: 9 }, { $set: { a: 1, b: 1 } }, { upsert: true }))).code,
+    ).toBe(11000);
     expect((await serverError(c.findOneAndUpdate({ a: 1, b: 2 }, { $set: { b: 1 } }))).code).toBe(11000);
     expect((await serverError(c.insertOne({ a: 5, b: 5, p: 'x', active: true }))).code).toBe(11000);
     await c.insertOne({ a: 6, b: 6, p: 'x', active: false });
@@ -404,12 +530,19 @@ describe('validation', () => {
       ['age', 'age must be a non-negative int'],
     ]);
     const missing = await serverError(db.collection('val').insertOne({ age: 3 }));
-    expect((missing.errInfo as Document).details.schemaRulesNotSatisfied[0]).toEqual({ operatorName: 'required', specifiedAs: { required: ['name'] }, missingProperties: ['name'] });
+    expect((missing.errInfo as Document).details.schemaRulesNotSatisfied[0]).toEqual({
+      operatorName: 'required',
+      specifiedAs: { required: ['name'] },
+      missingProperties: ['name'],
+    });
   });
 
   it('validates updates; moderate lets already-invalid documents be updated; warn lets writes pass', async () => {
     const c = db.collection('lvl');
-    await c.insertMany([{ _id: 1, name: 'ok' }, { _id: 2, name: 5 }] as never[]);
+    await c.insertMany([
+      { _id: 1, name: 'ok' },
+      { _id: 2, name: 5 },
+    ] as never[]);
     await db.command({ collMod: 'lvl', validator: { $jsonSchema: schema }, validationLevel: 'strict' });
     expect((await serverError(c.updateOne({ _id: 1 as never }, { $set: { name: 7 } }))).code).toBe(121);
     expect((await serverError(c.updateOne({ _id: 2 as never }, { $set: { age: 1 } }))).code).toBe(121);
@@ -431,7 +564,9 @@ describe('validation', () => {
     const violators = await c.find({ $nor: [{ $jsonSchema: schema }] }, { projection: { _id: 0 } }).toArray();
     expect(violators).toEqual([{ name: 1 }, { other: true }]);
     expect(await c.countDocuments({ $jsonSchema: schema })).toBe(1);
-    expect(await c.aggregate([{ $match: { $jsonSchema: schema } }, { $project: { _id: 0 } }]).toArray()).toEqual([{ name: 'ok' }]);
+    expect(
+      await c.aggregate([{ $match: { $jsonSchema: schema } }, { $project: { _id: 0 } }]).toArray(),
+    ).toEqual([{ name: 'ok' }]);
   });
 });
 
@@ -439,25 +574,50 @@ describe('aggregation', () => {
   it('$lookup in localField/foreignField and pipeline forms', async () => {
     const u = new ObjectId();
     await db.collection('users').insertOne({ _id: u, name: 'ann' });
-    await db.collection('twins').insertMany([{ _id: 1, userRef: u }, { _id: 2, userRef: new ObjectId() }] as never[]);
+    await db.collection('twins').insertMany([
+      { _id: 1, userRef: u },
+      { _id: 2, userRef: new ObjectId() },
+    ] as never[]);
     const joined = await db
       .collection('twins')
-      .aggregate([{ $lookup: { from: 'users', localField: 'userRef', foreignField: '_id', as: 'user' } }, { $project: { n: { $size: '$user' } } }])
+      .aggregate([
+        { $lookup: { from: 'users', localField: 'userRef', foreignField: '_id', as: 'user' } },
+        { $project: { n: { $size: '$user' } } },
+      ])
       .toArray();
-    expect(joined).toEqual([{ _id: 1, n: 1 }, { _id: 2, n: 0 }]);
+    expect(joined).toEqual([
+      { _id: 1, n: 1 },
+      { _id: 2, n: 0 },
+    ]);
     const piped = await db
       .collection('twins')
       .aggregate([
-        { $lookup: { from: 'users', let: { ref: '$userRef' }, pipeline: [{ $match: { $expr: { $eq: ['$_id', '$$ref'] } } }, { $project: { _id: 0, name: 1 } }], as: 'user' } },
+        {
+          $lookup: {
+            from: 'users',
+            let: { ref: '$userRef' },
+            pipeline: [{ $match: { $expr: { $eq: ['$_id', '$$ref'] } } }, { $project: { _id: 0, name: 1 } }],
+            as: 'user',
+          },
+        },
         { $project: { user: 1 } },
       ])
       .toArray();
-    expect(piped).toEqual([{ _id: 1, user: [{ name: 'ann' }] }, { _id: 2, user: [] }]);
+    expect(piped).toEqual([
+      { _id: 1, user: [{ name: 'ann' }] },
+      { _id: 2, user: [] },
+    ]);
   });
 
   it('$cond, $dateToString, $toObjectId, $toString and $type in $project', async () => {
     const hex = '650000000000000000000001';
-    await db.collection('p').insertOne({ _id: 1, n: 5, d: new Date('2024-02-03T04:05:06Z'), s: hex, o: new ObjectId(hex) } as never);
+    await db.collection('p').insertOne({
+      _id: 1,
+      n: 5,
+      d: new Date('2024-02-03T04:05:06Z'),
+      s: hex,
+      o: new ObjectId(hex),
+    } as never);
     const [r] = await db
       .collection('p')
       .aggregate([
@@ -472,19 +632,45 @@ describe('aggregation', () => {
         },
       ])
       .toArray();
-    expect(r).toEqual({ _id: 1, big: 'yes', day: '2024-02-03', oid: new ObjectId(hex), str: hex, t: 'objectId' });
+    expect(r).toEqual({
+      _id: 1,
+      big: 'yes',
+      day: '2024-02-03',
+      oid: new ObjectId(hex),
+      str: hex,
+      t: 'objectId',
+    });
   });
 
   it('$out replaces a collection and $merge upserts into one', async () => {
-    await db.collection('src').insertMany([{ _id: 1, g: 'a' }, { _id: 2, g: 'a' }, { _id: 3, g: 'b' }] as never[]);
-    await db.collection('src').aggregate([{ $group: { _id: '$g', n: { $sum: 1 } } }, { $out: 'counts' }]).toArray();
-    expect(await db.collection('counts').find({}).sort({ _id: 1 }).toArray()).toEqual([{ _id: 'a', n: 2 }, { _id: 'b', n: 1 }]);
-    await db.collection('src').aggregate([{ $match: { g: 'b' } }, { $project: { extra: { $literal: true } } }, { $merge: { into: 'counts' } }]).toArray();
+    await db.collection('src').insertMany([
+      { _id: 1, g: 'a' },
+      { _id: 2, g: 'a' },
+      { _id: 3, g: 'b' },
+    ] as never[]);
+    await db
+      .collection('src')
+      .aggregate([{ $group: { _id: '$g', n: { $sum: 1 } } }, { $out: 'counts' }])
+      .toArray();
+    expect(await db.collection('counts').find({}).sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 'a', n: 2 },
+      { _id: 'b', n: 1 },
+    ]);
+    await db
+      .collection('src')
+      .aggregate([
+        { $match: { g: 'b' } },
+        { $project: { extra: { $literal: true } } },
+        { $merge: { into: 'counts' } },
+      ])
+      .toArray();
     expect(await db.collection('counts').countDocuments()).toBe(3);
   });
 
   it('$type query operator matches ObjectId and BSON number types', async () => {
-    await db.collection('ty').insertMany([{ r: new ObjectId() }, { r: '650000000000000000000001' }, { r: 3 }, { r: 2.5 }]);
+    await db
+      .collection('ty')
+      .insertMany([{ r: new ObjectId() }, { r: '650000000000000000000001' }, { r: 3 }, { r: 2.5 }]);
     expect(await db.collection('ty').countDocuments({ r: { $type: 'objectId' } })).toBe(1);
     expect(await db.collection('ty').countDocuments({ r: { $type: 'string' } })).toBe(1);
     expect(await db.collection('ty').countDocuments({ r: { $type: 'number' } })).toBe(2);
@@ -499,7 +685,11 @@ describe('concurrency', () => {
     const c = client.db(db.databaseName).collection('conc');
     await c.insertOne({ _id: 'counter' as never, n: 0 });
     const ops = Array.from({ length: 600 }, (_, i) =>
-      i % 3 === 0 ? c.insertOne({ i }) : i % 3 === 1 ? c.updateOne({ _id: 'counter' as never }, { $inc: { n: 1 } }) : c.find({ i: { $lt: 50 } }).toArray(),
+      i % 3 === 0
+        ? c.insertOne({ i })
+        : i % 3 === 1
+          ? c.updateOne({ _id: 'counter' as never }, { $inc: { n: 1 } })
+          : c.find({ i: { $lt: 50 } }).toArray(),
     );
     await Promise.all(ops);
     expect(await c.countDocuments({ i: { $exists: true } })).toBe(200);

@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import { Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { AppConfigModule } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
+import { DatabaseModule } from '@odtp/database';
+import type { DatabaseHandle } from '@odtp/database';
+import { LoggerModule } from 'nestjs-pino';
+import { HealthModule } from './health/health.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, database: DatabaseHandle): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        DatabaseModule.forHandle(database),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            genReqId: (req, res) => {
+              const incoming = req.headers['x-request-id'];
+              const id =
+                typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+              res.setHeader('x-request-id', id);
+              return id;
+            },
+            redact: {
+              paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'],
+              censor: '[redacted]',
+            },
+            serializers: {
+              req: (req: { id: string; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+              }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
+          },
+        }),
+        HealthModule,
+      ],
+    };
+  }
+}

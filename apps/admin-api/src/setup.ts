@@ -1,0 +1,23 @@
+import { ValidationPipe } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { packageInfo } from '@odtp/config';
+import helmet from 'helmet';
+import { ErrorBodyFilter } from './common/error-body.filter';
+
+/** Everything an admin API instance needs besides its modules (shared by main.ts and the e2e tests). */
+export function configureApp(app: INestApplication): void {
+  // The API is often served over plain HTTP on an internal network: upgrading sub-requests to HTTPS would break Swagger UI.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalFilters(new ErrorBodyFilter());
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('odtp-db admin API')
+      .setDescription('Schemas, migrations, seeds and integrity audits for the MongoDB database of ODTP.')
+      .setVersion(packageInfo().version)
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+}

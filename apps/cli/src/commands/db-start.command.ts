@@ -1,0 +1,43 @@
+import { loadConfig } from '@odtp/config';
+import { startDatabase } from '@odtp/database';
+import { Option, SubCommand, CommandRunner } from 'nest-commander';
+import { CliError, parsePort, waitForSignal } from '../cli-support';
+
+interface DbStartOptions {
+  port?: number;
+  dbPath?: string;
+}
+
+@SubCommand({
+  name: 'start',
+  description:
+    'Start the selected database engine as a standalone server; prints MONGODB_URI=<uri> when ready, stops on Ctrl-C/SIGTERM',
+})
+export class DbStartCommand extends CommandRunner {
+  async run(_params: string[], options: DbStartOptions): Promise<void> {
+    const config = loadConfig();
+    if (config.mongodbUri)
+      throw new CliError(
+        'MONGODB_URI is set, so there is no local engine to start; unset it to start one',
+        2,
+      );
+    const handle = await startDatabase(config, { port: options.port ?? 27017, dbPath: options.dbPath });
+    process.stdout.write(`MONGODB_URI=${handle.uri}\n`);
+    const signal = await waitForSignal();
+    process.stderr.write(`${signal} received: stopping the database\n`);
+    await handle.stop();
+  }
+
+  @Option({ flags: '--port <port>', description: 'TCP port on 127.0.0.1 (default 27017; 0 = any free port)' })
+  parsePort(value: string): number {
+    return parsePort(value, '--port');
+  }
+
+  @Option({
+    flags: '--db-path <dir>',
+    description: 'Folder to persist to (embedded engine); default: ODTP_DB_PATH, else memory only',
+  })
+  parseDbPath(value: string): string {
+    return value;
+  }
+}

@@ -1,0 +1,75 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, loadConfig } from './app-config';
+
+function emptyDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-config-'));
+}
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const cwd = emptyDir();
+    expect(loadConfig({}, { cwd })).toEqual({
+      mongodbUri: undefined,
+      dbEngine: 'auto',
+      dbPath: undefined,
+      dbName: 'odtp',
+      port: 3000,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      shutdownTimeoutMs: 10000,
+      mongodSystemBinary: undefined,
+      nodeEnv: 'development',
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc', 'Invalid configuration: PORT must be an integer (got "abc")'],
+    ['PORT', '70000', 'Invalid configuration: PORT must not be greater than 65535 (got 70000)'],
+    [
+      'ODTP_DB_ENGINE',
+      'mongo',
+      'Invalid configuration: ODTP_DB_ENGINE must be one of the following values: auto, memory-server, embedded (got "mongo")',
+    ],
+    [
+      'LOG_LEVEL',
+      'loud',
+      'Invalid configuration: LOG_LEVEL must be one of the following values: fatal, error, warn, info, debug, trace, silent (got "loud")',
+    ],
+  ])('%s=%s is rejected with a message naming the variable', (name, value, message) => {
+    const cwd = emptyDir();
+    expect(() => loadConfig({ [name]: value }, { cwd })).toThrow(
+      new ConfigError(name, message.replace(`Invalid configuration: ${name} `, '')),
+    );
+    expect(() => loadConfig({ [name]: value }, { cwd })).toThrow(message);
+  });
+
+  it('a malformed MONGODB_URI names the variable', () => {
+    expect(() => loadConfig({ MONGODB_URI: 'not-a-uri' }, { cwd: emptyDir() })).toThrow(
+      /^Invalid configuration: MONGODB_URI is not a valid MongoDB connection string/,
+    );
+  });
+
+  it('takes the database name from the URI path unless ODTP_DB_NAME is set', () => {
+    const cwd = emptyDir();
+    expect(loadConfig({ MONGODB_URI: 'mongodb://h:1/prod' }, { cwd }).dbName).toBe('prod');
+    expect(loadConfig({ MONGODB_URI: 'mongodb://h:1/prod', ODTP_DB_NAME: 'other' }, { cwd }).dbName).toBe(
+      'other',
+    );
+  });
+
+  it('reads .env, and real environment variables win over it', () => {
+    const cwd = emptyDir();
+    fs.writeFileSync(path.join(cwd, '.env'), 'PORT=4000\nLOG_LEVEL=debug\n');
+    const cfg = loadConfig({ LOG_LEVEL: 'warn' }, { cwd });
+    expect([cfg.port, cfg.logLevel]).toEqual([4000, 'warn']);
+  });
+
+  it('uses the default dbPath only when ODTP_DB_PATH is absent; empty means memory only', () => {
+    const cwd = emptyDir();
+    expect(loadConfig({}, { cwd, defaultDbPath: '.data/db' }).dbPath).toBe(path.join(cwd, '.data/db'));
+    expect(loadConfig({ ODTP_DB_PATH: '' }, { cwd, defaultDbPath: '.data/db' }).dbPath).toBeUndefined();
+    expect(loadConfig({ ODTP_DB_PATH: '/tmp/x' }, { cwd, defaultDbPath: '.data/db' }).dbPath).toBe('/tmp/x');
+  });
+});

@@ -1,0 +1,160 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+import { parse as parseDotenv } from 'dotenv';
+import ConnectionString from 'mongodb-connection-string-url';
+
+export const DB_ENGINES = ['auto', 'memory-server', 'embedded'] as const;
+export type DbEngineChoice = (typeof DB_ENGINES)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The environment variables odtp-db reads, validated at start-up (documented in .env.example). */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsString()
+  MONGODB_URI?: string;
+
+  @IsIn(DB_ENGINES)
+  ODTP_DB_ENGINE: DbEngineChoice = 'auto';
+
+  @IsOptional()
+  @IsString()
+  ODTP_DB_PATH?: string;
+
+  @IsString()
+  ODTP_DB_NAME = 'odtp';
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '127.0.0.1';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  @IsInt()
+  @Min(100)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  @IsOptional()
+  @IsString()
+  MONGOMS_SYSTEM_BINARY?: string;
+
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+}
+
+/** The typed configuration every app and script receives. */
+export interface AppConfig {
+  readonly mongodbUri?: string;
+  readonly dbEngine: DbEngineChoice;
+  /** Folder the embedded engine persists to; undefined keeps data in memory. */
+  readonly dbPath?: string;
+  readonly dbName: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  readonly shutdownTimeoutMs: number;
+  readonly mongodSystemBinary?: string;
+  readonly nodeEnv: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const INTEGER_VARS = new Set(['PORT', 'SHUTDOWN_TIMEOUT_MS']);
+
+function describe(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+export interface LoadConfigOptions {
+  /** Folder holding `.env` (default: the working directory). */
+  cwd?: string;
+  /** dbPath used when ODTP_DB_PATH is not set at all (an empty value still means memory only). */
+  defaultDbPath?: string;
+}
+
+/** Read `.env` (real environment variables win) and validate; throws ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const fromFile: Record<string, string> = {};
+  const envFile = path.join(cwd, '.env');
+  if (fs.existsSync(envFile)) Object.assign(fromFile, parseDotenv(fs.readFileSync(envFile)));
+  const merged: Record<string, string | undefined> = { ...fromFile, ...env };
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(new EnvironmentVariables())) {
+    const value = merged[key];
+    if (value === undefined || (value === '' && key !== 'ODTP_DB_PATH')) continue;
+    if (INTEGER_VARS.has(key)) {
+      if (!/^\d+$/.test(value)) throw new ConfigError(key, `must be an integer (got ${describe(value)})`);
+      raw[key] = Number(value);
+    } else raw[key] = value;
+  }
+  const instance = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const errors = validateSync(instance, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const first = errors[0];
+    const constraint = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
+    throw new ConfigError(
+      first.property,
+      `${constraint.replace(first.property + ' ', '')} (got ${describe(first.value)})`,
+    );
+  }
+  let uriDbName: string | undefined;
+  if (instance.MONGODB_URI !== undefined) {
+    try {
+      uriDbName =
+        decodeURIComponent(new ConnectionString(instance.MONGODB_URI).pathname.replace(/^\//, '')) ||
+        undefined;
+    } catch (e) {
+      throw new ConfigError(
+        'MONGODB_URI',
+        `is not a valid MongoDB connection string (${(e as Error).message})`,
+      );
+    }
+  }
+  const dbPathSet = 'ODTP_DB_PATH' in merged;
+  const dbPath = dbPathSet ? merged.ODTP_DB_PATH || undefined : options.defaultDbPath;
+  return Object.freeze({
+    mongodbUri: instance.MONGODB_URI,
+    dbEngine: instance.ODTP_DB_ENGINE,
+    dbPath: dbPath ? path.resolve(cwd, dbPath) : undefined,
+    dbName: merged.ODTP_DB_NAME ? instance.ODTP_DB_NAME : (uriDbName ?? instance.ODTP_DB_NAME),
+    port: instance.PORT,
+    host: instance.HOST,
+    logLevel: instance.LOG_LEVEL,
+    shutdownTimeoutMs: instance.SHUTDOWN_TIMEOUT_MS,
+    mongodSystemBinary: instance.MONGOMS_SYSTEM_BINARY,
+    nodeEnv: instance.NODE_ENV ?? 'development',
+  });
+}
+
+/** For entry points: load the configuration or print the one-line reason and exit with code 1. */
+export function loadConfigOrExit(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigOptions = {},
+): AppConfig {
+  try {
+    return loadConfig(env, options);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}

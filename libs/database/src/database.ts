@@ -1,0 +1,73 @@
+import { EmbeddedMongo } from '@odtp/embedded-mongo';
+import type { AppConfig } from '@odtp/config';
+import { MongoClient } from 'mongodb';
+import { chooseEngine } from './engine';
+import type { EngineKind } from './engine';
+
+/** A started database: the URI to give to clients and how to stop what was started. */
+export interface DatabaseHandle {
+  readonly engine: EngineKind;
+  readonly reason: string;
+  readonly uri: string;
+  readonly dbName: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Port for a started engine (0 = any free port). */
+  port?: number;
+  /** Overrides config.dbPath for the embedded engine. */
+  dbPath?: string;
+  log?: (line: string) => void;
+}
+
+/** Start (or just point at) the database the configuration selects, logging one line saying which and why. */
+export async function startDatabase(config: AppConfig, options: StartOptions = {}): Promise<DatabaseHandle> {
+  const choice = chooseEngine(config);
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const dbPath = options.dbPath ?? config.dbPath;
+  let handle: DatabaseHandle;
+  if (choice.kind === 'uri') {
+    handle = {
+      engine: 'uri',
+      reason: choice.reason,
+      uri: config.mongodbUri!,
+      dbName: config.dbName,
+      stop: async () => undefined,
+    };
+  } else if (choice.kind === 'memory-server') {
+    process.env.MONGOMS_DISABLE_POSTINSTALL = '1';
+    process.env.MONGOMS_RUNTIME_DOWNLOAD = 'false';
+    const { MongoMemoryReplSet } = await import('mongodb-memory-server-core');
+    const replSet = await MongoMemoryReplSet.create({
+      binary: { systemBinary: choice.binary },
+      replSet: { count: 1, storageEngine: 'wiredTiger' },
+      instanceOpts: [{ port: options.port || undefined, dbPath }],
+    });
+    handle = {
+      engine: 'memory-server',
+      reason: choice.reason,
+      uri: replSet.getUri(),
+      dbName: config.dbName,
+      stop: async () => void (await replSet.stop()),
+    };
+  } else {
+    const server = await EmbeddedMongo.create({ port: options.port ?? 0, dbPath });
+    handle = {
+      engine: 'embedded',
+      reason: choice.reason,
+      uri: server.getUri(config.dbName),
+      dbName: config.dbName,
+      stop: () => server.stop(),
+    };
+  }
+  log(
+    `database: ${handle.engine} (${handle.reason})${handle.engine === 'embedded' ? (dbPath ? `, persisting to ${dbPath}` : ', in memory') : ''}`,
+  );
+  return handle;
+}
+
+/** A connected client for scripts and migrations. */
+export async function connectClient(handle: Pick<DatabaseHandle, 'uri'>): Promise<MongoClient> {
+  return MongoClient.connect(handle.uri, { serverSelectionTimeoutMS: 5000 });
+}

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as path from 'node:path';
+import { MongoClient } from 'mongodb';
+
+const root = path.join(__dirname, '..');
+const register = require.resolve('@swc-node/register');
+
+function runTs(entry: string, args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+  const clean = { ...process.env };
+  delete clean.MONGODB_URI;
+  return spawn(process.execPath, ['-r', register, path.join(root, entry), ...args], {
+    cwd: root,
+    env: { ...clean, ...env },
+  });
+}
+
+function finished(
+  child: ChildProcessWithoutNullStreams,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('process entry points', () => {
+  it.each([
+    ['MONGODB_URI', 'not-a-uri'],
+    ['PORT', 'abc'],
+    ['ODTP_DB_ENGINE', 'nope'],
+  ])('the admin API exits 1 naming %s when it is %s', async (name, value) => {
+    const r = await finished(runTs('apps/admin-api/src/main.ts', [], { [name]: value }));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('odtp-db db start prints MONGODB_URI, answers the driver, and exits 0 on SIGTERM', async () => {
+    const port = 27000 + (process.pid % 900);
+    const child = runTs('apps/cli/src/main.ts', ['db', 'start', '--port', String(port)], {
+      ODTP_DB_ENGINE: 'embedded',
+      ODTP_DB_PATH: '',
+    });
+    const done = finished(child);
+    const uri = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+        const m = /^MONGODB_URI=(\S+)$/m.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
+    });
+    expect(uri).toBe(`mongodb://127.0.0.1:${port}/odtp`);
+    const client = await MongoClient.connect(uri);
+    expect(await client.db().command({ ping: 1 })).toEqual({ ok: 1 });
+    await client.close();
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(0);
+  });
+});

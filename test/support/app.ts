@@ -1,0 +1,41 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { loadConfig } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
+import { startDatabase } from '@odtp/database';
+import type { DatabaseHandle } from '@odtp/database';
+import { AppModule } from '../../apps/admin-api/src/app.module';
+import { configureApp } from '../../apps/admin-api/src/setup';
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  database: DatabaseHandle;
+}
+
+/**
+ * Boot the admin API as main.ts does, on MONGODB_URI when set, otherwise on an in-memory embedded server.
+ * `ownServer` always starts a private embedded server (for tests that must stop the database).
+ */
+export async function createTestApp(
+  extra: { controllers?: Type[]; ownServer?: boolean } = {},
+): Promise<TestApp> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: 'silent',
+    ODTP_DB_ENGINE: 'embedded',
+    ODTP_DB_PATH: '',
+    ODTP_DB_NAME: `e2e_${process.pid}_${Date.now()}`,
+  };
+  if (extra.ownServer) delete env.MONGODB_URI;
+  const config = loadConfig(env);
+  const database = await startDatabase(config, { log: () => undefined });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config, database)],
+    controllers: extra.controllers ?? [],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  configureApp(app);
+  await app.init();
+  return { app, config, database };
+}
