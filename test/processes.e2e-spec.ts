@@ -37,6 +37,30 @@ describe('process entry points', () => {
     expect(r.stderr).toMatch(new RegExp(`^Invalid configuration: ${name} `));
   });
 
+  it('the admin API serves /health, then stops on SIGTERM with exit 0 within the shutdown timeout', async () => {
+    const port = 31000 + (process.pid % 900);
+    const child = runTs('apps/admin-api/src/main.ts', [], {
+      PORT: String(port),
+      ODTP_DB_ENGINE: 'embedded',
+      ODTP_DB_PATH: '',
+      LOG_LEVEL: 'info',
+    });
+    const done = finished(child);
+    let health: Response | undefined;
+    for (let i = 0; i < 100 && !health?.ok; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+    }
+    expect(health?.status).toBe(200);
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.stdout).toContain('SIGTERM received');
+    expect(r.stdout).toContain('"url":"/health"');
+  });
+
   it('odtp-db db start prints MONGODB_URI, answers the driver, and exits 0 on SIGTERM', async () => {
     const port = 27000 + (process.pid % 900);
     const child = runTs('apps/cli/src/main.ts', ['db', 'start', '--port', String(port)], {

@@ -1,5 +1,6 @@
 import { Global, Inject, Injectable, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationShutdown } from '@nestjs/common';
+import { MongooseModule } from '@nestjs/mongoose';
 import { Db, MongoClient } from 'mongodb';
 import type { DatabaseHandle } from './database';
 
@@ -49,13 +50,19 @@ export class DatabaseService implements OnApplicationShutdown {
   }
 }
 
-/** Provides the started database to an app; closes the client and stops the engine on shutdown. */
+/**
+ * Provides the started database to an app (a MongoClient, a mongoose connection, DatabaseService);
+ * closes them and stops the engine on shutdown.
+ */
 @Global()
 @Module({})
 export class DatabaseModule {
   static forHandle(handle: DatabaseHandle): DynamicModule {
     return {
       module: DatabaseModule,
+      imports: [
+        MongooseModule.forRoot(handle.uri, { dbName: handle.dbName, serverSelectionTimeoutMS: 5000 }),
+      ],
       providers: [
         { provide: DATABASE_HANDLE, useValue: handle },
         {
@@ -64,7 +71,7 @@ export class DatabaseModule {
         },
         DatabaseService,
       ],
-      exports: [DATABASE_HANDLE, MONGO_CLIENT, DatabaseService],
+      exports: [DATABASE_HANDLE, MONGO_CLIENT, DatabaseService, MongooseModule],
     };
   }
 }

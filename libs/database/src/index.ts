@@ -1,6 +1,6 @@
 export { binaryCacheDirs, chooseEngine, EngineUnavailableError, findMongodBinary } from './engine';
 export type { EngineChoice, EngineKind } from './engine';
-export { connectClient, startDatabase } from './database';
+export { connectClient, connectMongoose, startDatabase } from './database';
 export type { DatabaseHandle, StartOptions } from './database';
 export { DATABASE_HANDLE, DatabaseModule, DatabaseService, MONGO_CLIENT } from './database.module';
 export type { PingResult } from './database.module';
