@@ -93,7 +93,7 @@ export function compareBson(a: unknown, b: unknown): number {
       );
     }
     case 8:
-      return cmpPrimitive((a as ObjectId).toHexString(), (b as ObjectId).toHexString());
+      return compareBytes((a as ObjectId).id, (b as ObjectId).id);
     case 9:
       return Number(a) - Number(b);
     case 10:
@@ -108,6 +108,12 @@ export function compareBson(a: unknown, b: unknown): number {
     default:
       return 0;
   }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
 }
 
 function regexParts(v: unknown): [string, string] {

@@ -14,14 +14,17 @@ import {
   sortDocuments,
   structuredCloneBson,
 } from './query-engine';
+import type { CollectionResolver, SortSpec } from './query-engine';
 import { Collection, encode, idKeyOf, toStoredOptions, validateCollectionName } from './storage';
 import type {
   CollectionOptions,
+  Database,
   IndexSpec,
+  Store,
+  Transaction,
   ValidationAction,
   ValidationLevel,
-  Database,
-  Store,
+  WriteOptions,
 } from './storage';
 
 export interface ServerInfo {
@@ -39,6 +42,12 @@ export interface CommandContext {
   connectionId: number;
   dbName: string;
   cmd: Document;
+  /** The active transaction the command runs in, if any. */
+  txn?: Transaction;
+}
+
+function viewer(ctx: CommandContext): string | undefined {
+  return ctx.txn?.owner;
 }
 
 type Handler = (ctx: CommandContext) => Document;
@@ -148,17 +157,17 @@ function prepareInsert(doc: unknown): Document {
 
 // ---------- reads ----------
 
-function matching(coll: Collection | undefined, filter: Document | undefined): Document[] {
+function matching(coll: Collection | undefined, filter: Document | undefined, who?: string): Document[] {
   if (!coll) return [];
   const pred = compileFilter(filter);
   const out: Document[] = [];
-  for (const doc of coll.candidates(filter)) if (pred(doc)) out.push(doc);
+  for (const doc of coll.candidates(filter, who).docs) if (pred(doc)) out.push(doc);
   return out;
 }
 
-function* lazyMatching(coll: Collection, filter: Document | undefined): Generator<Document> {
+function* filtered(docs: Iterable<Document>, filter: Document | undefined): Generator<Document> {
   const pred = compileFilter(filter);
-  for (const doc of coll.candidates(filter)) if (pred(doc)) yield doc;
+  for (const doc of docs) if (pred(doc)) yield doc;
 }
 
 function* skipLimitProject(
@@ -201,9 +210,9 @@ const find: Handler = (ctx) => {
   const ns = `${ctx.dbName}.${name}`;
   if (!coll) return { cursor: { firstBatch: [], id: Long.fromNumber(0), ns }, ok: 1 };
   compileFilter(filter);
-  let source: Iterable<Document>;
-  if (sort) source = sortDocuments(matching(coll, filter), sort);
-  else source = lazyMatching(coll, filter);
+  const { docs: candidates, plan } = coll.candidates(filter, viewer(ctx), sort);
+  let source: Iterable<Document> = filtered(candidates, filter);
+  if (sort && !plan.sorted) source = sortDocuments([...source], sort);
   const docs = skipLimitProject(source, skip, limit, projection);
   return ctx.cursors.open(ns, docs, { batchSize, limit, singleBatch, sessionKey: sessionKey(ctx) });
 };
@@ -236,8 +245,9 @@ const count: Handler = (ctx) => {
   const limit = Math.abs(optionalInt(ctx, 'limit') ?? 0);
   const coll = existing(ctx, name);
   let n: number;
-  if (!filter || Object.keys(filter).length === 0) n = coll?.size ?? 0;
-  else n = matching(coll, filter).length;
+  if ((!filter || Object.keys(filter).length === 0) && !ctx.txn && coll?.uncommitted.size === 0)
+    n = coll.size;
+  else n = matching(coll, filter, viewer(ctx)).length;
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
   return { n, ok: 1 };
@@ -252,7 +262,7 @@ const distinct: Handler = (ctx) => {
       "BSON field 'distinct.key' is missing but a required field",
     );
   const seen = new Map<string, unknown>();
-  for (const doc of matching(existing(ctx, name), optionalDoc(ctx, 'query'))) {
+  for (const doc of matching(existing(ctx, name), optionalDoc(ctx, 'query'), viewer(ctx))) {
     for (const v of pathValues(doc, key)) {
       for (const x of Array.isArray(v) ? v : [v]) {
         const k = keyOf(x);
@@ -284,8 +294,8 @@ function writeSequence(ctx: CommandContext, field: string): Document[] {
   return items as Document[];
 }
 
-function bypass(ctx: CommandContext): { bypassDocumentValidation: boolean } {
-  return { bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true };
+function writeOptions(ctx: CommandContext): WriteOptions {
+  return { bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true, txn: ctx.txn?.owner };
 }
 
 function runWrites<T>(items: T[], ordered: boolean, fn: (item: T, index: number) => void): Document[] {
@@ -295,6 +305,8 @@ function runWrites<T>(items: T[], ordered: boolean, fn: (item: T, index: number)
       fn(items[i], i);
     } catch (e) {
       if (!(e instanceof CommandError)) throw e;
+      // A transaction's write conflict fails the whole command (and the transaction), as mongod does.
+      if (e.labels.includes('TransientTransactionError')) throw e;
       errors.push(e.toWriteError(i));
       if (ordered) break;
     }
@@ -314,7 +326,7 @@ const insert: Handler = (ctx) => {
   const docs = writeSequence(ctx, 'documents');
   const ordered = ctx.cmd.ordered !== false;
   const coll = ensureWritable(ctx, name);
-  const opts = bypass(ctx);
+  const opts = writeOptions(ctx);
   let n = 0;
   const writeErrors = runWrites(docs, ordered, (doc) => {
     coll.insert(prepareInsert(doc), opts);
@@ -553,7 +565,7 @@ interface UpdateStatement {
 function applyStatement(
   coll: Collection,
   st: UpdateStatement,
-  opts: { bypassDocumentValidation: boolean },
+  opts: WriteOptions,
   sort?: Document,
 ): UpsertResult {
   if (st.u === undefined || st.u === null || typeof st.u !== 'object')
@@ -561,7 +573,7 @@ function applyStatement(
       ErrorCode.FailedToParse,
       "BSON field 'update.updates.u' is missing but a required field",
     );
-  let targets = matching(coll, st.q);
+  let targets = matching(coll, st.q, opts.txn);
   const sortSpec = parseSort(sort ?? st.sort);
   if (sortSpec) targets = sortDocuments(targets, sortSpec);
   if (!st.multi) targets = targets.slice(0, 1);
@@ -602,7 +614,7 @@ const update: Handler = (ctx) => {
   const statements = writeSequence(ctx, 'updates') as UpdateStatement[];
   const ordered = ctx.cmd.ordered !== false;
   const coll = ensureWritable(ctx, name);
-  const opts = bypass(ctx);
+  const opts = writeOptions(ctx);
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];
@@ -640,9 +652,9 @@ const del: Handler = (ctx) => {
         `The limit field in delete objects must be 0 or 1. Got ${limit}`,
       );
     if (!coll) return;
-    let targets = matching(coll, st.q);
+    let targets = matching(coll, st.q, viewer(ctx));
     if (limit === 1) targets = targets.slice(0, 1);
-    for (const doc of targets) coll.remove(doc);
+    for (const doc of targets) coll.remove(doc, writeOptions(ctx));
     n += targets.length;
   });
   return writeReply({ n, writeErrors });
@@ -665,12 +677,12 @@ const findAndModify: Handler = (ctx) => {
   const sort = optionalDoc(ctx, 'sort');
   if (remove) {
     const coll = existing(ctx, name);
-    let targets = matching(coll, query);
+    let targets = matching(coll, query, viewer(ctx));
     const s = parseSort(sort);
     if (s) targets = sortDocuments(targets, s);
     const doc = targets[0];
     if (!doc || !coll) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
-    coll.remove(doc);
+    coll.remove(doc, writeOptions(ctx));
     return { lastErrorObject: { n: 1 }, value: project(doc, fields), ok: 1 };
   }
   const coll = ensureWritable(ctx, name);
@@ -684,7 +696,7 @@ const findAndModify: Handler = (ctx) => {
       arrayFilters: ctx.cmd.arrayFilters as Document[] | undefined,
       c: ctx.cmd.let as Document | undefined,
     },
-    bypass(ctx),
+    writeOptions(ctx),
     sort,
   );
   const lastErrorObject: Document = {
@@ -720,11 +732,19 @@ function collStatsDoc(ctx: CommandContext, coll: Collection | undefined, name: s
   };
 }
 
-function resolver(ctx: CommandContext): (name: string) => Document[] {
-  return (name) => {
+function resolver(ctx: CommandContext): CollectionResolver {
+  const resolve = (name: string): Document[] => {
     const coll = existing(ctx, name);
-    return coll ? [...coll.scan()] : [];
+    return coll ? [...coll.scan(viewer(ctx))] : [];
   };
+  return Object.assign(resolve, {
+    lookup(name: string, field: string, values: unknown[]): Document[] {
+      const coll = existing(ctx, name);
+      if (!coll) return [];
+      const filter = { [field]: { $in: values } };
+      return matching(coll, filter, viewer(ctx));
+    },
+  });
 }
 
 function writeOut(ctx: CommandContext, stageName: string, spec: unknown, docs: Document[]): void {
@@ -751,11 +771,11 @@ function writeOut(ctx: CommandContext, stageName: string, spec: unknown, docs: D
   const whenMatched = m.whenMatched ?? 'merge';
   const whenNotMatched = m.whenNotMatched ?? 'insert';
   const coll = ctx.store.db(into.db).ensure(into.coll).coll;
-  const opts = { bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true };
+  const opts = writeOptions(ctx);
   for (const d of docs) {
     const q: Document = {};
     for (const f of on) q[f] = pathValues(d, f)[0] ?? null;
-    const target = matching(coll, q)[0];
+    const target = matching(coll, q, viewer(ctx))[0];
     if (!target) {
       if (whenNotMatched === 'discard') continue;
       if (whenNotMatched === 'fail')
@@ -857,9 +877,10 @@ const aggregate: Handler = (ctx) => {
     rest = stages.slice(1);
   } else if (!coll) input = [];
   else if (stages[0] && '$match' in stages[0]) {
-    input = lazyMatching(coll, stages[0].$match as Document);
+    const match = stages[0].$match as Document;
+    input = filtered(coll.candidates(match, viewer(ctx)).docs, match);
     rest = stages.slice(1);
-  } else input = coll.scan();
+  } else input = coll.scan(viewer(ctx));
   const last = rest[rest.length - 1];
   const lastName = last ? Object.keys(last)[0] : '';
   const isWrite = lastName === '$out' || lastName === '$merge';
@@ -881,11 +902,14 @@ function optionalNum(v: unknown): number | undefined {
   return v === undefined || v === null ? undefined : toNumber(v);
 }
 
-function planDoc(plan: { stage: string; indexName?: string }): Document {
-  if (plan.stage === 'IXSCAN' || plan.stage === 'IDHACK') {
-    return { stage: 'FETCH', inputStage: { stage: 'IXSCAN', indexName: plan.indexName } };
-  }
-  return { stage: plan.stage };
+function planDoc(plan: { stage: string; indexName?: string; sorted?: boolean }, sort?: SortSpec): Document {
+  let doc: Document;
+  if (plan.stage === 'IDHACK') doc = { stage: 'IDHACK' };
+  else if (plan.stage === 'IXSCAN')
+    doc = { stage: 'FETCH', inputStage: { stage: 'IXSCAN', indexName: plan.indexName } };
+  else doc = { stage: plan.stage };
+  if (sort && !plan.sorted) doc = { stage: 'SORT', sortPattern: sort, inputStage: doc };
+  return doc;
 }
 
 const explain: Handler = (ctx) => {
@@ -896,6 +920,7 @@ const explain: Handler = (ctx) => {
   const coll = existing(ctx, collName);
   const ns = `${ctx.dbName}.${collName}`;
   let filter: Document | undefined;
+  const sort = name === 'find' ? parseSort(inner.sort) : undefined;
   if (name === 'find') filter = inner.filter as Document | undefined;
   else if (name === 'count' || name === 'distinct') filter = inner.query as Document | undefined;
   else if (name === 'aggregate')
@@ -904,10 +929,15 @@ const explain: Handler = (ctx) => {
   else if (name === 'delete') filter = (inner.deletes as Document[])?.[0]?.q as Document | undefined;
   else if (name === 'findAndModify') filter = inner.query as Document | undefined;
   else throw new CommandError(ErrorCode.CommandNotFound, `Explain failed due to unknown command: ${name}`);
-  const plan = coll ? coll.plan(filter) : { stage: 'EOF' };
+  const plan = coll ? coll.plan(filter, sort) : { stage: 'EOF' };
   return {
     explainVersion: '1',
-    queryPlanner: { namespace: ns, parsedQuery: filter ?? {}, winningPlan: planDoc(plan), rejectedPlans: [] },
+    queryPlanner: {
+      namespace: ns,
+      parsedQuery: filter ?? {},
+      winningPlan: planDoc(plan, sort),
+      rejectedPlans: [],
+    },
     command: inner,
     serverInfo: { host: ctx.server.host, port: ctx.server.port, version: SERVER_VERSION },
     ok: 1,
@@ -989,7 +1019,7 @@ const collMod: Handler = (ctx) => {
   if (!coll) throw new CommandError(ErrorCode.NamespaceNotFound, `ns does not exist: ${ctx.dbName}.${name}`);
   const options = parseCollectionOptions(ctx, coll.options);
   coll.setOptions(options);
-  ctx.store.journal?.record({ op: 'collMod', db: ctx.dbName, coll: name, options: toStoredOptions(options) });
+  ctx.store.record({ op: 'collMod', db: ctx.dbName, coll: name, options: toStoredOptions(options) });
   return { ok: 1 };
 };
 
@@ -1058,7 +1088,7 @@ const renameCollection: Handler = (ctx) => {
   srcDb.collections.delete(from.coll);
   src.rebind(dstDb, to.coll);
   dstDb.collections.set(to.coll, src);
-  ctx.store.journal?.record({
+  ctx.store.record({
     op: 'renameCollection',
     db: from.db,
     coll: from.coll,
@@ -1151,7 +1181,7 @@ const createIndexes: Handler = (ctx) => {
   }
   for (const spec of toBuild) {
     coll.createIndex(spec);
-    ctx.store.journal?.record({ op: 'createIndex', db: ctx.dbName, coll: name, spec });
+    ctx.store.record({ op: 'createIndex', db: ctx.dbName, coll: name, spec });
   }
   const reply: Document = {
     numIndexesBefore: before,
@@ -1196,7 +1226,7 @@ const dropIndexes: Handler = (ctx) => {
   }
   for (const n of names) {
     coll.indexes.delete(n);
-    ctx.store.journal?.record({ op: 'dropIndex', db: ctx.dbName, coll: name, name: n });
+    ctx.store.record({ op: 'dropIndex', db: ctx.dbName, coll: name, name: n });
   }
   const reply: Document = { nIndexesWas };
   if (which === '*') reply.msg = 'non-_id indexes dropped for collection';
@@ -1337,9 +1367,105 @@ const serverStatus: Handler = (ctx) => ({
 
 const endSessions: Handler = (ctx) => {
   const ids = (ctx.cmd.endSessions as Document[] | undefined) ?? [];
-  for (const s of ids) if (s?.id) ctx.cursors.killSession(keyOf(s.id));
+  for (const s of ids) {
+    if (!s?.id) continue;
+    ctx.cursors.killSession(keyOf(s.id));
+    ctx.store.endSession(keyOf(s.id));
+  }
   return { ok: 1 };
 };
+
+const commitTransaction: Handler = (ctx) => {
+  if (ctx.dbName !== 'admin')
+    throw new CommandError(
+      ErrorCode.Unauthorized,
+      'commitTransaction may only be run against the admin database.',
+    );
+  const owner = sessionKey(ctx);
+  const txn = owner ? ctx.store.transactions.get(owner) : undefined;
+  const txnNumber = toNumber(ctx.cmd.txnNumber);
+  if (!owner || !txn || txn.txnNumber !== txnNumber) throw noSuchTransaction(txnNumber);
+  if (txn.state === 'aborted') throw noSuchTransaction(txnNumber, txn.abortReason);
+  ctx.store.commitTransaction(owner);
+  return { ok: 1 };
+};
+
+const abortTransaction: Handler = (ctx) => {
+  if (ctx.dbName !== 'admin')
+    throw new CommandError(
+      ErrorCode.Unauthorized,
+      'abortTransaction may only be run against the admin database.',
+    );
+  const owner = sessionKey(ctx);
+  const txn = owner ? ctx.store.transactions.get(owner) : undefined;
+  const txnNumber = toNumber(ctx.cmd.txnNumber);
+  if (!owner || !txn || txn.txnNumber !== txnNumber) throw noSuchTransaction(txnNumber);
+  if (txn.state === 'committed')
+    throw new CommandError(
+      ErrorCode.TransactionCommitted,
+      `Transaction with { txnNumber: ${txnNumber} } has been committed.`,
+    );
+  if (txn.state === 'aborted') throw noSuchTransaction(txnNumber, txn.abortReason);
+  ctx.store.abortTransaction(owner, 'abortTransaction');
+  return { ok: 1 };
+};
+
+function noSuchTransaction(txnNumber: number, reason?: string): CommandError {
+  const message = reason
+    ? `Transaction with { txnNumber: ${txnNumber} } has been aborted (${reason}).`
+    : `Given transaction number ${txnNumber} does not match any in-progress transactions.`;
+  return new CommandError(ErrorCode.NoSuchTransaction, message, {}, ['TransientTransactionError']);
+}
+
+const TRANSACTION_COMMANDS = new Set([
+  'find',
+  'getMore',
+  'killCursors',
+  'insert',
+  'update',
+  'delete',
+  'findAndModify',
+  'findandmodify',
+  'aggregate',
+  'distinct',
+  'create',
+  'createIndexes',
+  'commitTransaction',
+  'abortTransaction',
+  'listCollections',
+  'listIndexes',
+]);
+
+/** The transaction a command belongs to (starting it when `startTransaction` is set), or undefined. */
+function resolveTransaction(ctx: CommandContext, name: string): Transaction | undefined {
+  if (ctx.cmd.autocommit !== false) return undefined;
+  const owner = sessionKey(ctx);
+  if (!owner)
+    throw new CommandError(ErrorCode.InvalidOptions, "'autocommit' field requires a logical session id");
+  if (ctx.cmd.txnNumber === undefined)
+    throw new CommandError(
+      ErrorCode.InvalidOptions,
+      "'autocommit' field requires a transaction number to also be specified",
+    );
+  const txnNumber = toNumber(ctx.cmd.txnNumber);
+  if (!TRANSACTION_COMMANDS.has(name)) {
+    throw new CommandError(
+      ErrorCode.OperationNotSupportedInTransaction,
+      `Cannot run '${name}' in a multi-document transaction.`,
+    );
+  }
+  if (name === 'commitTransaction' || name === 'abortTransaction') return undefined;
+  if (ctx.cmd.startTransaction === true) return ctx.store.begin(owner, txnNumber);
+  const txn = ctx.store.transactions.get(owner);
+  if (!txn || txn.txnNumber !== txnNumber) throw noSuchTransaction(txnNumber);
+  if (txn.state === 'aborted') throw noSuchTransaction(txnNumber, txn.abortReason);
+  if (txn.state === 'committed')
+    throw new CommandError(
+      ErrorCode.TransactionCommitted,
+      `Transaction with { txnNumber: ${txnNumber} } has been committed.`,
+    );
+  return txn;
+}
 
 export const HANDLERS: Record<string, Handler> = {
   hello,
@@ -1382,6 +1508,8 @@ export const HANDLERS: Record<string, Handler> = {
   explain,
   endSessions,
   killAllSessions: () => ({ ok: 1 }),
+  commitTransaction,
+  abortTransaction,
   killAllSessionsByPattern: () => ({ ok: 1 }),
   startSession: () => ({ id: { id: new ObjectId() }, timeoutMinutes: 30, ok: 1 }),
   refreshSessions: () => ({ ok: 1 }),
@@ -1399,10 +1527,17 @@ export function runCommand(ctx: Omit<CommandContext, 'cmd'> & { cmd: Document })
   if (!handler) {
     return new CommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`).toReply();
   }
+  let txn: Transaction | undefined;
   try {
-    return handler(ctx);
+    txn = resolveTransaction(ctx, handlerName!);
+    const run = { ...ctx, txn };
+    return ctx.store.within(txn, () => handler(run));
   } catch (e) {
-    if (e instanceof CommandError) return e.toReply();
+    if (e instanceof CommandError) {
+      // mongod aborts a transaction whose operation fails with a write conflict.
+      if (txn && e.code === ErrorCode.WriteConflict) ctx.store.abortTransaction(txn.owner, 'write conflict');
+      return e.toReply();
+    }
     const message = e instanceof Error ? e.message : String(e);
     return new CommandError(ErrorCode.InternalError, message).toReply();
   }

@@ -15,7 +15,7 @@ import type { Iterator as LazyIterator } from 'mingo/lazy';
 import type { Options } from 'mingo/types';
 import { updateOne } from 'mingo/updater';
 import type { Modifier, PipelineStage } from 'mingo/updater';
-import { bsonTypeName, compareBson, isNumeric, matchesBsonType, toNumber } from './bson-order';
+import { bsonTypeName, compareBson, isNumeric, keyOf, matchesBsonType, toNumber } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema, validateSchema } from './json-schema';
 
@@ -224,6 +224,69 @@ function bsonSort(coll: LazyIterator, spec: unknown): LazyIterator {
   return coll.transform((docs) => Lazy(sortDocuments(docs as Document[], sort)));
 }
 
+/**
+ * `$lookup` with localField/foreignField resolved through the resolver's `lookup` (one `$in` query per batch,
+ * answered by the foreign collection's `_id` or secondary index); the pipeline form goes to mingo.
+ */
+function indexedLookup(coll: LazyIterator, expr: unknown, options: Options): LazyIterator {
+  const spec = expr as Document;
+  const resolver = options.collectionResolver as CollectionResolver | undefined;
+  if (spec.pipeline !== undefined || typeof spec.localField !== 'string' || !resolver?.lookup) {
+    return (pipelineOperators.$lookup as (c: LazyIterator, e: unknown, o: Options) => LazyIterator)(
+      coll,
+      expr,
+      options,
+    );
+  }
+  const { from, localField, foreignField, as } = spec as {
+    from: string;
+    localField: string;
+    foreignField: string;
+    as: string;
+  };
+  return coll.transform((input) => {
+    const docs = input as Document[];
+    const localValues = docs.map((d) => {
+      const vals = pathValues(d, localField).flatMap((v) => (Array.isArray(v) ? v : [v]));
+      return vals.length ? vals : [null];
+    });
+    const wanted = new Map<string, unknown>();
+    for (const vals of localValues) for (const v of vals) wanted.set(keyOf(v), v);
+    const foreign = resolver.lookup!(from, foreignField, [...wanted.values()]);
+    const byKey = new Map<string, Document[]>();
+    for (const f of foreign) {
+      const vals = pathValues(f, foreignField).flatMap((v) => (Array.isArray(v) ? v : [v]));
+      for (const k of new Set((vals.length ? vals : [null]).map(keyOf))) {
+        const list = byKey.get(k);
+        if (list) list.push(f);
+        else byKey.set(k, [f]);
+      }
+    }
+    const out = docs.map((d, i) => {
+      const seen = new Set<Document>();
+      for (const v of localValues[i]) for (const f of byKey.get(keyOf(v)) ?? []) seen.add(f);
+      const copy = { ...d };
+      setField(
+        copy,
+        as,
+        [...seen].map((f) => structuredCloneBson(f)),
+      );
+      return copy;
+    });
+    return Lazy(out);
+  });
+}
+
+function setField(doc: Document, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = doc;
+  for (const p of parts.slice(0, -1)) {
+    if (!cur[p] || typeof cur[p] !== 'object') cur[p] = {};
+    cur = cur[p] as Document;
+  }
+  cur[parts[parts.length - 1]] = value;
+}
+
 function makeJsonSchemaPredicate(schema: Document): Predicate {
   checkSchema(schema);
   return (doc) => validateSchema(schema, doc).length === 0;
@@ -232,13 +295,16 @@ function makeJsonSchemaPredicate(schema: Document): Predicate {
 const CONTEXT = Context.init({
   accumulator: accumulatorOperators,
   expression: { ...expressionOperators, ...customExpressions } as never,
-  pipeline: { ...pipelineOperators, $sort: bsonSort } as never,
+  pipeline: { ...pipelineOperators, $sort: bsonSort, $lookup: indexedLookup } as never,
   projection: projectionOperators,
   query: { ...queryOperators, $type: $typeQuery } as never,
   window: windowOperators,
 });
 
-export type CollectionResolver = (name: string) => Document[];
+/** Gives `$lookup` the documents of a collection; `lookup` answers `field $in values` through indexes. */
+export type CollectionResolver = ((name: string) => Document[]) & {
+  lookup?: (name: string, field: string, values: unknown[]) => Document[];
+};
 
 export function engineOptions(resolver?: CollectionResolver, variables?: Document): Partial<Options> {
   return {
@@ -288,11 +354,40 @@ export function hasOperator(name: string): boolean {
 /** Apply a projection (inclusion, exclusion, `$slice`, `$elemMatch`, expressions) to one document. */
 export function project(doc: Document, projection: Document | undefined): Document {
   if (!projection || Object.keys(projection).length === 0) return doc;
+  const fields = simpleInclusion(projection);
+  if (fields) {
+    const out: Document = {};
+    if (fields.withId && doc._id !== undefined) out._id = doc._id;
+    for (const f of fields.names) if (doc[f] !== undefined) out[f] = doc[f];
+    return out;
+  }
   try {
     return new Aggregator([{ $project: projection }], OPTIONS).run([doc])[0] as Document;
   } catch (e) {
     throw wrapEngineError(e);
   }
+}
+
+const inclusionCache = new WeakMap<Document, { names: string[]; withId: boolean } | null>();
+
+/** Top-level field names of a plain inclusion projection (`{a: 1, b: true, _id: 0}`), else null. */
+function simpleInclusion(projection: Document): { names: string[]; withId: boolean } | null {
+  const cached = inclusionCache.get(projection);
+  if (cached !== undefined) return cached;
+  let withId = true;
+  const names: string[] = [];
+  let result: { names: string[]; withId: boolean } | null = { names, withId };
+  for (const [k, v] of Object.entries(projection)) {
+    if (k.includes('.') || k.startsWith('$')) result = null;
+    else if (k === '_id' && (v === 0 || v === false)) withId = false;
+    else if (v === 1 || v === true) {
+      if (k !== '_id') names.push(k);
+    } else result = null;
+    if (!result) break;
+  }
+  if (result) result = names.length ? { names, withId } : null;
+  inclusionCache.set(projection, result);
+  return result;
 }
 
 export function runPipeline(

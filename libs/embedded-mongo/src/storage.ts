@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Binary, deserialize, ObjectId, serialize, UUID } from 'bson';
 import type { Document } from 'bson';
-import { formatValue, keyOf } from './bson-order';
+import { formatValue, keyOf, typeRank } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema, validateSchema } from './json-schema';
-import { compileFilter, pathValues } from './query-engine';
+import { Index } from './index-tree';
+import type { Bound, IndexSpec } from './index-tree';
+import { compileFilter } from './query-engine';
+import type { SortSpec } from './query-engine';
 
-export interface IndexSpec extends Document {
-  v: number;
-  key: Document;
-  name: string;
-  unique?: boolean;
-  sparse?: boolean;
-  partialFilterExpression?: Document;
-}
+export type { IndexSpec } from './index-tree';
 
 export type ValidationLevel = 'off' | 'strict' | 'moderate';
 export type ValidationAction = 'error' | 'warn';
@@ -29,12 +25,6 @@ export interface JournalSink {
   record(entry: Document): void;
 }
 
-export interface WriteOptions {
-  bypassDocumentValidation?: boolean;
-}
-
-const ID_INDEX: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
-
 export function idKeyOf(id: unknown): string {
   return keyOf(id);
 }
@@ -47,92 +37,40 @@ export function encode(doc: Document): Uint8Array {
   return serialize(doc, { checkKeys: false, ignoreUndefined: false });
 }
 
-/** A secondary index: index key -> the `_id` keys of the documents holding it. */
-export class Index {
-  readonly fields: [string, number | string][];
-  private readonly partial?: (doc: Document) => boolean;
-  readonly entries = new Map<string, Set<string>>();
-
-  constructor(readonly spec: IndexSpec) {
-    this.fields = Object.entries(spec.key) as [string, number | string][];
-    if (spec.partialFilterExpression) this.partial = compileFilter(spec.partialFilterExpression);
-  }
-
-  get name(): string {
-    return this.spec.name;
-  }
-
-  get unique(): boolean {
-    return this.spec.unique === true;
-  }
-
-  /** The index keys of a document, or an empty list when the index does not cover it. */
-  keysFor(doc: Document): { key: string; values: unknown[] }[] {
-    if (this.partial && !this.partial(doc)) return [];
-    const perField = this.fields.map(([path]) => {
-      const found = pathValues(doc, path).flatMap((v) =>
-        Array.isArray(v) ? (v.length ? v : [undefined]) : [v],
-      );
-      return found.length ? found : [undefined];
-    });
-    if (this.spec.sparse && perField.every((vals) => vals.length === 1 && vals[0] === undefined)) return [];
-    const multi = perField.filter((vals) => vals.length > 1).length;
-    if (multi > 1) {
-      throw new CommandError(
-        ErrorCode.BadValue,
-        `cannot index parallel arrays [${this.fields.map(([p]) => p).join('] [')}]`,
-      );
-    }
-    let combos: unknown[][] = [[]];
-    for (const vals of perField) combos = combos.flatMap((c) => vals.map((v) => [...c, v]));
-    const seen = new Set<string>();
-    const out: { key: string; values: unknown[] }[] = [];
-    for (const values of combos) {
-      const key = values.map(keyOf).join('\u0000');
-      if (!seen.has(key)) {
-        seen.add(key);
-        out.push({ key, values });
-      }
-    }
-    return out;
-  }
-
-  add(idKey: string, doc: Document): void {
-    for (const { key } of this.keysFor(doc)) {
-      let set = this.entries.get(key);
-      if (!set) this.entries.set(key, (set = new Set()));
-      set.add(idKey);
-    }
-  }
-
-  remove(idKey: string, doc: Document): void {
-    for (const { key } of this.keysFor(doc)) {
-      const set = this.entries.get(key);
-      if (!set) continue;
-      set.delete(idKey);
-      if (set.size === 0) this.entries.delete(key);
-    }
-  }
-
-  lookup(key: string): Iterable<string> {
-    return this.entries.get(key) ?? [];
-  }
-
-  byteSize(): number {
-    let n = 0;
-    for (const [k, set] of this.entries) n += k.length + 16 * set.size;
-    return n;
-  }
+export interface WriteOptions {
+  bypassDocumentValidation?: boolean;
+  /** The session key of the transaction making the write, if any. */
+  txn?: string;
 }
+
+interface Uncommitted {
+  owner: string;
+  before: Uint8Array | null;
+}
+
+export interface Plan {
+  stage: 'IDHACK' | 'IXSCAN' | 'COLLSCAN';
+  indexName?: string;
+  /** Candidate `_id` keys (undefined for a collection scan). */
+  ids?: Iterable<string>;
+  /** True when candidates come in the order of the requested sort. */
+  sorted: boolean;
+}
+
+const ID_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 export class Collection {
   readonly docs = new Map<string, Uint8Array>();
   readonly indexes = new Map<string, Index>();
+  /** Documents written by open transactions, with their committed before-image (null: inserted). */
+  readonly uncommitted = new Map<string, Uncommitted>();
   uuid: UUID;
   /** False while a collection is staged (for `$out`) and not yet part of its database. */
   journaled = true;
   private validate?: (doc: Document) => boolean;
   private dataBytes = 0;
+  /** The `_id` index as a tree, built on the first range or ordered scan of `_id`. */
+  private idTree?: Index;
 
   constructor(
     public db: Database,
@@ -171,63 +109,137 @@ export class Collection {
   }
 
   indexSpecs(): IndexSpec[] {
-    return [ID_INDEX, ...[...this.indexes.values()].map((i) => i.spec)];
+    return [ID_SPEC, ...[...this.indexes.values()].map((i) => i.spec)];
   }
 
-  get(idKey: string): Document | undefined {
+  private record(entry: Document): void {
+    if (this.journaled) this.db.store.record(entry);
+  }
+
+  // ---------- reads (as seen by `viewer`: the session key of a transaction, or undefined) ----------
+
+  get(idKey: string, viewer?: string): Document | undefined {
+    if (this.uncommitted.size > 0) {
+      const u = this.uncommitted.get(idKey);
+      if (u && u.owner !== viewer) return u.before ? decode(u.before) : undefined;
+    }
     const buf = this.docs.get(idKey);
     return buf ? decode(buf) : undefined;
   }
 
-  *scan(): IterableIterator<Document> {
-    for (const buf of this.docs.values()) yield decode(buf);
+  *scan(viewer?: string): IterableIterator<Document> {
+    if (this.uncommitted.size === 0) {
+      for (const buf of this.docs.values()) yield decode(buf);
+      return;
+    }
+    for (const [id, buf] of this.docs) {
+      const u = this.uncommitted.get(id);
+      if (u && u.owner !== viewer) {
+        if (u.before) yield decode(u.before);
+      } else yield decode(buf);
+    }
+    for (const [id, u] of this.uncommitted) {
+      if (u.owner !== viewer && u.before && !this.docs.has(id)) yield decode(u.before);
+    }
   }
 
-  /** Documents that may match `filter`, using the `_id` or a secondary index for equality and `$in`. */
-  candidates(filter: Document | undefined): Iterable<Document> {
-    const ids = filter ? this.indexedIds(filter) : undefined;
-    if (!ids) return this.scan();
-    return this.fetch(ids);
+  /** Documents that may match `filter`, in `sort` order when the plan says `sorted`. */
+  candidates(
+    filter: Document | undefined,
+    viewer?: string,
+    sort?: SortSpec,
+  ): { docs: Iterable<Document>; plan: Plan } {
+    const plan = this.plan(filter, sort);
+    if (!plan.ids) return { docs: this.scan(viewer), plan };
+    let ids: Iterable<string> = plan.ids;
+    const hidden = this.hiddenIds(viewer);
+    if (hidden.length > 0) {
+      ids = [...new Set([...ids, ...hidden])];
+      plan.sorted = false;
+    }
+    return { docs: this.fetch(ids, viewer), plan };
   }
 
-  private *fetch(ids: string[]): IterableIterator<Document> {
+  private hiddenIds(viewer?: string): string[] {
+    if (this.uncommitted.size === 0) return [];
+    return [...this.uncommitted].filter(([, u]) => u.owner !== viewer).map(([id]) => id);
+  }
+
+  private *fetch(ids: Iterable<string>, viewer?: string): IterableIterator<Document> {
     for (const id of ids) {
-      const doc = this.get(id);
+      const doc = this.get(id, viewer);
       if (doc) yield doc;
     }
   }
 
-  /** Plan description for explain: which index answers `filter`. */
-  plan(filter: Document | undefined): { stage: 'IXSCAN' | 'COLLSCAN' | 'IDHACK'; indexName?: string } {
-    if (!filter) return { stage: 'COLLSCAN' };
-    const eq = equalityKeys(filter._id);
-    if (eq) return { stage: 'IDHACK', indexName: '_id_' };
+  /** Choose how to answer `filter` (and `sort`): `_id` lookup, an index scan, or a collection scan. */
+  plan(filter: Document | undefined, sort?: SortSpec): Plan {
+    const f = filter ?? {};
+    const idEq = equalityValues(f._id);
+    if (idEq) {
+      // mongod answers a single `_id` equality with IDHACK and `_id: {$in}` with an IXSCAN of `_id_`.
+      const single =
+        idEq.length === 1 && !(f._id && typeof f._id === 'object' && '$in' in (f._id as Document));
+      return {
+        stage: single ? 'IDHACK' : 'IXSCAN',
+        indexName: '_id_',
+        ids: unique(idEq.map(keyOf)),
+        sorted: false,
+      };
+    }
     for (const index of this.indexes.values()) {
-      if (
-        index.fields.length === 1 &&
-        !index.spec.sparse &&
-        !index.spec.partialFilterExpression &&
-        equalityKeys(filter[index.fields[0][0]])
-      ) {
-        return { stage: 'IXSCAN', indexName: index.name };
+      const cond = f[index.firstField];
+      const eq = equalityValues(cond);
+      if (eq && (index.complete || (!index.spec.partialFilterExpression && eq.every((v) => v !== null)))) {
+        return {
+          stage: 'IXSCAN',
+          indexName: index.name,
+          ids: unique(flatIter(eq.map((v) => index.equal(v)))),
+          sorted: false,
+        };
+      }
+      const range = rangeBounds(cond);
+      if (range && !index.spec.partialFilterExpression) {
+        const sorted = sortIs(sort, index.firstField, 1);
+        return {
+          stage: 'IXSCAN',
+          indexName: index.name,
+          ids: unique(index.range(range.low, range.high)),
+          sorted,
+        };
       }
     }
-    return { stage: 'COLLSCAN' };
+    const idRange = rangeBounds(f._id);
+    if (idRange) {
+      return {
+        stage: 'IXSCAN',
+        indexName: '_id_',
+        ids: this.idIndex().range(idRange.low, idRange.high),
+        sorted: sortIs(sort, '_id', 1),
+      };
+    }
+    if (sort && Object.keys(sort).length === 1) {
+      const [field, dir] = Object.entries(sort)[0];
+      const index =
+        field === '_id'
+          ? this.idIndex()
+          : [...this.indexes.values()].find((i) => i.firstField === field && i.complete);
+      if (index)
+        return { stage: 'IXSCAN', indexName: index.name, ids: unique(index.ordered(dir < 0)), sorted: true };
+    }
+    return { stage: 'COLLSCAN', sorted: false };
   }
 
-  private indexedIds(filter: Document): string[] | undefined {
-    const idKeys = equalityKeys(filter._id);
-    if (idKeys) return idKeys;
-    for (const index of this.indexes.values()) {
-      if (index.fields.length !== 1 || index.spec.sparse || index.spec.partialFilterExpression) continue;
-      const keys = equalityKeys(filter[index.fields[0][0]]);
-      if (!keys) continue;
-      const out = new Set<string>();
-      for (const k of keys) for (const id of index.lookup(k)) out.add(id);
-      return [...out];
+  private idIndex(): Index {
+    if (!this.idTree) {
+      const tree = new Index(ID_SPEC);
+      for (const [id, buf] of this.docs) tree.add(id, { _id: decode(buf)._id });
+      this.idTree = tree;
     }
-    return undefined;
+    return this.idTree;
   }
+
+  // ---------- write checks ----------
 
   /** Throws code 121 when `doc` fails the validator under the collection's level and action. */
   checkValidation(doc: Document, previous: Document | undefined, opts: WriteOptions): void {
@@ -264,15 +276,44 @@ export class Collection {
     };
   }
 
+  /**
+   * Claim `idKey` for a write. A transaction may not write a document another open transaction wrote
+   * (WriteConflict); a write outside transactions aborts the transaction holding the document.
+   */
+  private claim(idKey: string, opts: WriteOptions): void {
+    const u = this.uncommitted.get(idKey);
+    if (u && u.owner !== opts.txn) {
+      if (opts.txn) throw writeConflict();
+      this.db.store.abortTransaction(u.owner, 'a write outside the transaction modified the same document');
+    }
+    if (opts.txn && !this.uncommitted.has(idKey)) {
+      this.uncommitted.set(idKey, { owner: opts.txn, before: this.docs.get(idKey) ?? null });
+      this.db.store.touch(opts.txn, this);
+    }
+  }
+
   /** Throws E11000 when `doc` would duplicate a unique key held by another document. */
-  checkUnique(doc: Document, idKey: string, isNew: boolean): void {
-    if (isNew && this.docs.has(idKey)) throw this.duplicateError(ID_INDEX, [doc._id]);
+  checkUnique(doc: Document, idKey: string, isNew: boolean, opts: WriteOptions = {}): void {
+    if (isNew && this.docs.has(idKey)) {
+      const u = this.uncommitted.get(idKey);
+      if (u && u.owner !== opts.txn) {
+        this.claim(idKey, opts);
+        if (this.docs.has(idKey)) throw this.duplicateError(ID_SPEC, [doc._id]);
+      } else throw this.duplicateError(ID_SPEC, [doc._id]);
+    }
     for (const index of this.indexes.values()) {
       if (!index.unique) continue;
-      for (const { key, values } of index.keysFor(doc)) {
-        for (const other of index.lookup(key)) {
-          if (other !== idKey) throw this.duplicateError(index.spec, values);
+      for (const values of index.keysFor(doc)) {
+        let other = index.conflict(values, idKey);
+        if (
+          other !== undefined &&
+          this.uncommitted.get(other) &&
+          this.uncommitted.get(other)!.owner !== opts.txn
+        ) {
+          this.claim(other, opts);
+          other = index.conflict(values, idKey);
         }
+        if (other !== undefined) throw this.duplicateError(index.spec, values);
       }
     }
   }
@@ -285,71 +326,96 @@ export class Collection {
     return new CommandError(
       ErrorCode.DuplicateKey,
       `E11000 duplicate key error collection: ${this.ns} index: ${spec.name} dup key: { ${shown} }`,
-      { keyPattern: spec.key, keyValue },
+      {
+        keyPattern: spec.key,
+        keyValue,
+      },
     );
   }
+
+  // ---------- writes ----------
 
   /** Insert a document after validation and unique checks; `_id` must be set. */
   insert(doc: Document, opts: WriteOptions = {}): void {
     const idKey = idKeyOf(doc._id);
     this.checkValidation(doc, undefined, opts);
-    this.checkUnique(doc, idKey, true);
+    this.checkUnique(doc, idKey, true, opts);
     for (const index of this.indexes.values()) index.keysFor(doc);
+    this.claim(idKey, opts);
     this.put(idKey, doc, undefined);
   }
 
   /** Replace an existing document (same `_id`) after validation and unique checks. */
   replace(previous: Document, next: Document, opts: WriteOptions = {}): void {
     const idKey = idKeyOf(previous._id);
+    this.claim(idKey, opts);
     this.checkValidation(next, previous, opts);
-    this.checkUnique(next, idKey, false);
+    this.checkUnique(next, idKey, false, opts);
     for (const index of this.indexes.values()) index.keysFor(next);
     this.put(idKey, next, previous);
   }
 
-  remove(doc: Document): void {
+  remove(doc: Document, opts: WriteOptions = {}): void {
     const idKey = idKeyOf(doc._id);
-    const buf = this.docs.get(idKey);
-    if (!buf) return;
-    for (const index of this.indexes.values()) index.remove(idKey, doc);
-    this.docs.delete(idKey);
-    this.dataBytes -= buf.byteLength;
-    if (this.journaled)
-      this.db.store.journal?.record({ op: 'del', db: this.db.name, coll: this.name, id: doc._id });
+    if (!this.docs.has(idKey)) return;
+    this.claim(idKey, opts);
+    this.rawDelete(doc._id, doc);
+    this.record({ op: 'del', db: this.db.name, coll: this.name, id: doc._id });
   }
 
   private put(idKey: string, doc: Document, previous: Document | undefined): void {
     const buf = encode(doc);
     if (buf.byteLength > 16 * 1024 * 1024) {
-      throw new CommandError(ErrorCode.BadValue, `object to insert exceeds cappedMaxSize`);
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `BSONObj size: ${buf.byteLength} is invalid. Size must be between 0 and 16793600(16MB)`,
+      );
     }
     this.rawPut(idKey, buf, doc, previous);
-    if (this.journaled)
-      this.db.store.journal?.record({ op: 'put', db: this.db.name, coll: this.name, doc: new Binary(buf) });
+    this.record({ op: 'put', db: this.db.name, coll: this.name, doc: new Binary(buf) });
   }
 
-  /** Store without checks (replay of the journal). */
+  /** Store without checks (journal replay, rollback). */
   rawPut(idKey: string, buf: Uint8Array, doc?: Document, previous?: Document): void {
     const old = this.docs.get(idKey);
+    const current = doc ?? decode(buf);
     if (old) {
       const prev = previous ?? decode(old);
       for (const index of this.indexes.values()) index.remove(idKey, prev);
       this.dataBytes -= old.byteLength;
-    }
-    const current = doc ?? decode(buf);
+    } else this.idTree?.add(idKey, { _id: current._id });
     this.docs.set(idKey, buf);
     this.dataBytes += buf.byteLength;
     for (const index of this.indexes.values()) index.add(idKey, current);
   }
 
-  rawDelete(id: unknown): void {
+  rawDelete(id: unknown, known?: Document): void {
     const idKey = idKeyOf(id);
     const buf = this.docs.get(idKey);
     if (!buf) return;
-    const doc = decode(buf);
+    const doc = known ?? decode(buf);
     for (const index of this.indexes.values()) index.remove(idKey, doc);
+    this.idTree?.remove(idKey, { _id: doc._id });
     this.docs.delete(idKey);
     this.dataBytes -= buf.byteLength;
+  }
+
+  /** Undo the writes of transaction `owner` (its before-images go back). */
+  rollback(owner: string): void {
+    for (const [id, u] of [...this.uncommitted]) {
+      if (u.owner !== owner) continue;
+      this.uncommitted.delete(id);
+      if (u.before) this.rawPut(id, u.before);
+      else {
+        const buf = this.docs.get(id);
+        if (buf) this.rawDelete(decode(buf)._id);
+      }
+    }
+  }
+
+  /** Make the writes of transaction `owner` visible to everyone. */
+  commit(owner: string): void {
+    for (const [id, u] of [...this.uncommitted]) if (u.owner === owner) this.uncommitted.delete(id);
   }
 
   /** Build an index over existing documents; throws E11000 (and builds nothing) on duplicates. */
@@ -358,9 +424,8 @@ export class Collection {
     for (const [idKey, buf] of this.docs) {
       const doc = decode(buf);
       if (index.unique) {
-        for (const { key, values } of index.keysFor(doc)) {
-          const holders = index.entries.get(key);
-          if (holders && holders.size > 0) throw this.duplicateError(spec, values);
+        for (const values of index.keysFor(doc)) {
+          if (index.conflict(values, idKey) !== undefined) throw this.duplicateError(spec, values);
         }
       }
       index.add(idKey, doc);
@@ -375,23 +440,70 @@ export class Collection {
   }
 }
 
-/** Normalised `_id`-style equality keys of a filter value, or undefined when it is not a plain equality / `$in`. */
-export function equalityKeys(cond: unknown): string[] | undefined {
+export function writeConflict(): CommandError {
+  return new CommandError(
+    ErrorCode.WriteConflict,
+    'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.',
+    {},
+    ['TransientTransactionError'],
+  );
+}
+
+function unique(ids: Iterable<string>): Iterable<string> {
+  return (function* () {
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      yield id;
+    }
+  })();
+}
+
+function* flatIter<T>(iters: Iterable<T>[]): IterableIterator<T> {
+  for (const it of iters) yield* it;
+}
+
+function sortIs(sort: SortSpec | undefined, field: string, dir: number): boolean {
+  if (!sort) return false;
+  const entries = Object.entries(sort);
+  return entries.length === 1 && entries[0][0] === field && entries[0][1] === dir;
+}
+
+/** Bounds of a pure range predicate (`$gt`/`$gte`/`$lt`/`$lte` with scalar values), else undefined. */
+function rangeBounds(cond: unknown): { low?: Bound; high?: Bound } | undefined {
+  if (!cond || typeof cond !== 'object' || Array.isArray(cond) || isPlainScalar(cond)) return undefined;
+  const entries = Object.entries(cond as Document);
+  if (entries.length === 0) return undefined;
+  const out: { low?: Bound; high?: Bound } = {};
+  for (const [op, v] of entries) {
+    if (!isPlainScalar(v) && typeof v !== 'string') return undefined;
+    if (op === '$gt' || op === '$gte') out.low = { value: v, inclusive: op === '$gte' };
+    else if (op === '$lt' || op === '$lte') out.high = { value: v, inclusive: op === '$lte' };
+    else return undefined;
+  }
+  if (out.low && out.high && typeRank(out.low.value) !== typeRank(out.high.value)) return undefined;
+  return out;
+}
+
+/** The values of an equality or `$in` predicate on scalars, else undefined. */
+export function equalityValues(cond: unknown): unknown[] | undefined {
   if (cond === undefined) return undefined;
-  if (isPlainScalar(cond)) return [keyOf(cond)];
+  if (isPlainScalar(cond)) return [cond];
   if (cond && typeof cond === 'object' && !Array.isArray(cond)) {
     const keys = Object.keys(cond as Document);
     if (keys.length !== 1) return undefined;
     const v = (cond as Document)[keys[0]];
-    if (keys[0] === '$eq' && isPlainScalar(v)) return [keyOf(v)];
-    if (keys[0] === '$in' && Array.isArray(v) && v.every(isPlainScalar)) return v.map(keyOf);
+    if (keys[0] === '$eq' && isPlainScalar(v)) return [v];
+    if (keys[0] === '$in' && Array.isArray(v) && v.every(isPlainScalar)) return v;
   }
   return undefined;
 }
 
 function isPlainScalar(v: unknown): boolean {
   if (v === null || v === undefined) return false;
-  if (typeof v !== 'object') return true;
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return true;
+  if (typeof v !== 'object') return false;
   if (v instanceof ObjectId || v instanceof Date) return true;
   const t = (v as { _bsontype?: string })._bsontype;
   return t === 'Int32' || t === 'Double' || t === 'Long' || t === 'Decimal128';
@@ -421,7 +533,7 @@ export class Database {
       throw new CommandError(ErrorCode.NamespaceExists, `Collection ${this.name}.${name} already exists.`);
     const coll = new Collection(this, name, options, uuid);
     this.collections.set(name, coll);
-    this.store.journal?.record({
+    this.store.record({
       op: 'createCollection',
       db: this.name,
       coll: name,
@@ -435,8 +547,7 @@ export class Database {
   adopt(coll: Collection): void {
     this.collections.set(coll.name, coll);
     coll.journaled = true;
-    const journal = this.store.journal;
-    if (!journal) return;
+    const journal = this.store;
     journal.record({
       op: 'createCollection',
       db: this.name,
@@ -452,7 +563,7 @@ export class Database {
 
   drop(name: string): boolean {
     const existed = this.collections.delete(name);
-    if (existed) this.store.journal?.record({ op: 'dropCollection', db: this.name, coll: name });
+    if (existed) this.store.record({ op: 'dropCollection', db: this.name, coll: name });
     return existed;
   }
 }
@@ -479,11 +590,27 @@ export function validateDbName(name: string): void {
   }
 }
 
+export type TransactionState = 'active' | 'committed' | 'aborted';
+
+/** A multi-document transaction of one session. */
+export interface Transaction {
+  owner: string;
+  txnNumber: number;
+  state: TransactionState;
+  touched: Set<Collection>;
+  /** Journal records of its writes, written to the journal only at commit. */
+  records: Document[];
+  abortReason?: string;
+}
+
 export class Store {
   readonly dbs = new Map<string, Database>();
   journal?: JournalSink;
+  readonly transactions = new Map<string, Transaction>();
   readonly processId = new ObjectId();
   readonly instanceId = randomUUID();
+  /** While a transaction's command runs, its journal records are captured here. */
+  private capture?: Document[];
 
   db(name: string): Database {
     let db = this.dbs.get(name);
@@ -500,6 +627,61 @@ export class Store {
   }
 
   dropDb(name: string): void {
-    if (this.dbs.delete(name)) this.journal?.record({ op: 'dropDatabase', db: name });
+    if (this.dbs.delete(name)) this.record({ op: 'dropDatabase', db: name });
+  }
+
+  record(entry: Document): void {
+    if (this.capture) this.capture.push(entry);
+    else this.journal?.record(entry);
+  }
+
+  /** Run `fn` with journal records going to `txn` (they reach the journal only if it commits). */
+  within<T>(txn: Transaction | undefined, fn: () => T): T {
+    if (!txn) return fn();
+    const previous = this.capture;
+    this.capture = txn.records;
+    try {
+      return fn();
+    } finally {
+      this.capture = previous;
+    }
+  }
+
+  begin(owner: string, txnNumber: number): Transaction {
+    const existing = this.transactions.get(owner);
+    if (existing?.state === 'active')
+      this.abortTransaction(owner, 'a new transaction was started on the session');
+    const txn: Transaction = { owner, txnNumber, state: 'active', touched: new Set(), records: [] };
+    this.transactions.set(owner, txn);
+    return txn;
+  }
+
+  touch(owner: string, coll: Collection): void {
+    this.transactions.get(owner)?.touched.add(coll);
+  }
+
+  commitTransaction(owner: string): void {
+    const txn = this.transactions.get(owner);
+    if (!txn || txn.state !== 'active') return;
+    for (const coll of txn.touched) coll.commit(owner);
+    for (const r of txn.records) this.journal?.record(r);
+    txn.records = [];
+    txn.touched.clear();
+    txn.state = 'committed';
+  }
+
+  abortTransaction(owner: string, reason: string): void {
+    const txn = this.transactions.get(owner);
+    if (!txn || txn.state !== 'active') return;
+    for (const coll of txn.touched) coll.rollback(owner);
+    txn.records = [];
+    txn.touched.clear();
+    txn.state = 'aborted';
+    txn.abortReason = reason;
+  }
+
+  endSession(owner: string): void {
+    this.abortTransaction(owner, 'the session ended');
+    this.transactions.delete(owner);
   }
 }

@@ -45,6 +45,32 @@ describe('dbPath persistence', () => {
     await server.stop();
   });
 
+  it('journals a transaction at commit and never an aborted one', async () => {
+    const dir = tempDir();
+    let server = await EmbeddedMongo.create({ dbPath: dir });
+    await withClient(server, async (c) => {
+      const coll = c.db('p').collection('t');
+      await coll.insertOne({ _id: 'base' } as never);
+      const committed = c.startSession();
+      await committed.withTransaction(async () => {
+        await coll.insertOne({ _id: 'kept' } as never, { session: committed });
+        await coll.deleteOne({ _id: 'base' } as never, { session: committed });
+      });
+      await committed.endSession();
+      const aborted = c.startSession();
+      aborted.startTransaction();
+      await coll.insertOne({ _id: 'dropped' } as never, { session: aborted });
+      await aborted.abortTransaction();
+      await aborted.endSession();
+    });
+    await server.stop();
+    server = await EmbeddedMongo.create({ dbPath: dir });
+    await withClient(server, async (c) =>
+      expect(await c.db('p').collection('t').find({}).toArray()).toEqual([{ _id: 'kept' }]),
+    );
+    await server.stop();
+  });
+
   it('a second server on the same dbPath is refused', async () => {
     const dir = tempDir();
     const server = await EmbeddedMongo.create({ dbPath: dir });

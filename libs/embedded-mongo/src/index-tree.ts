@@ -1,0 +1,185 @@
+import { MaxKey, MinKey, ObjectId } from 'bson';
+import type { Document } from 'bson';
+import BTree from 'sorted-btree';
+import { compareBson, keyOf, typeRank } from './bson-order';
+import { CommandError, ErrorCode } from './errors';
+import { compileFilter, pathValues } from './query-engine';
+
+export interface IndexSpec extends Document {
+  v: number;
+  key: Document;
+  name: string;
+  unique?: boolean;
+  sparse?: boolean;
+  partialFilterExpression?: Document;
+}
+
+interface TreeKey {
+  v: unknown[];
+  id: string;
+}
+
+export interface Bound {
+  value: unknown;
+  inclusive: boolean;
+}
+
+const LOW_ID = '';
+const HIGH_ID = '\uffff';
+const MIN = new MinKey();
+const MAX = new MaxKey();
+
+function compareKeys(a: TreeKey, b: TreeKey): number {
+  const n = Math.min(a.v.length, b.v.length);
+  for (let i = 0; i < n; i++) {
+    const c = compareBson(a.v[i], b.v[i]);
+    if (c !== 0) return c;
+  }
+  if (a.v.length !== b.v.length) return a.v.length - b.v.length;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The smallest value of the BSON type bracket of `v` (MongoDB range predicates stay within one bracket). */
+function bracketLow(v: unknown): unknown {
+  switch (typeRank(v)) {
+    case 3:
+      return -Infinity;
+    case 4:
+      return '';
+    case 8:
+      return new ObjectId('000000000000000000000000');
+    case 9:
+      return false;
+    case 10:
+      return new Date(-8.64e15);
+    default:
+      return MIN;
+  }
+}
+
+/**
+ * An index: a B+ tree of (key values, _id key) pairs, answering equality, `$in`, ranges and ordered scans
+ * on its first field, and unique-key conflicts on the whole key.
+ */
+export class Index {
+  readonly fields: [string, number | string][];
+  private readonly partial?: (doc: Document) => boolean;
+  private readonly tree = new BTree<TreeKey, true>(undefined, compareKeys, 64);
+
+  constructor(readonly spec: IndexSpec) {
+    this.fields = Object.entries(spec.key) as [string, number | string][];
+    if (spec.partialFilterExpression) this.partial = compileFilter(spec.partialFilterExpression);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get unique(): boolean {
+    return this.spec.unique === true;
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  get firstField(): string {
+    return this.fields[0][0];
+  }
+
+  /** Whether every document is in the index (a sparse or partial index can only answer some predicates). */
+  get complete(): boolean {
+    return !this.spec.sparse && !this.spec.partialFilterExpression;
+  }
+
+  /** The key values of a document (one entry per multikey combination); empty when the index does not cover it. */
+  keysFor(doc: Document): unknown[][] {
+    if (this.partial && !this.partial(doc)) return [];
+    const perField = this.fields.map(([path]) => {
+      const found = pathValues(doc, path).flatMap((v) =>
+        Array.isArray(v) ? (v.length ? v : [undefined]) : [v],
+      );
+      return found.length ? found : [undefined];
+    });
+    if (this.spec.sparse && perField.every((vals) => vals.length === 1 && vals[0] === undefined)) return [];
+    if (perField.filter((vals) => vals.length > 1).length > 1) {
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `cannot index parallel arrays [${this.fields.map(([p]) => p).join('] [')}]`,
+      );
+    }
+    if (perField.every((vals) => vals.length === 1))
+      return [perField.map((vals) => (vals[0] === undefined ? null : vals[0]))];
+    let combos: unknown[][] = [[]];
+    for (const vals of perField)
+      combos = combos.flatMap((c) => vals.map((v) => [...c, v === undefined ? null : v]));
+    const seen = new Set<string>();
+    return combos.filter((values) => {
+      const k = values.map(keyOf).join('\u0000');
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  }
+
+  add(idKey: string, doc: Document): void {
+    for (const v of this.keysFor(doc)) this.tree.set({ v, id: idKey }, true);
+  }
+
+  remove(idKey: string, doc: Document): void {
+    for (const v of this.keysFor(doc)) this.tree.delete({ v, id: idKey });
+  }
+
+  /** Another document holding exactly `values`, if any. */
+  conflict(values: unknown[], selfId: string): string | undefined {
+    for (const [k] of this.tree.entries({ v: values, id: LOW_ID })) {
+      if (compareKeys({ v: k.v, id: '' }, { v: values, id: '' }) !== 0) return undefined;
+      if (k.id !== selfId) return k.id;
+    }
+    return undefined;
+  }
+
+  /** `_id` keys whose first field is within the bounds (both optional), in index order. */
+  *range(low?: Bound, high?: Bound): IterableIterator<string> {
+    const rest = this.fields.length - 1;
+    const startValue = low ? low.value : high ? bracketLow(high.value) : MIN;
+    const start: TreeKey = { v: [startValue, ...Array<unknown>(rest).fill(MIN)], id: LOW_ID };
+    const rank = typeRank(low?.value ?? high?.value);
+    for (const [k] of this.tree.entries(start)) {
+      const first = k.v[0];
+      if (low || high) {
+        if (typeRank(first) !== rank) return;
+        if (low && !low.inclusive && compareBson(first, low.value) === 0) continue;
+        if (high) {
+          const c = compareBson(first, high.value);
+          if (c > 0 || (c === 0 && !high.inclusive)) return;
+        }
+      }
+      yield k.id;
+    }
+  }
+
+  *equal(value: unknown): IterableIterator<string> {
+    const rest = this.fields.length - 1;
+    const start: TreeKey = { v: [value, ...Array<unknown>(rest).fill(MIN)], id: LOW_ID };
+    for (const [k] of this.tree.entries(start)) {
+      if (compareBson(k.v[0], value) !== 0) return;
+      yield k.id;
+    }
+  }
+
+  /** Every `_id` key in index order of the first field (descending when `reverse`). */
+  *ordered(reverse: boolean): IterableIterator<string> {
+    if (!reverse) {
+      for (const [k] of this.tree.entries()) yield k.id;
+      return;
+    }
+    const rest = this.fields.length;
+    for (const [k] of this.tree.entriesReversed({ v: Array<unknown>(rest).fill(MAX), id: HIGH_ID }))
+      yield k.id;
+  }
+
+  byteSize(): number {
+    return this.tree.size * 64;
+  }
+}

@@ -1,0 +1,121 @@
+import { ObjectId } from 'mongodb';
+import type { Db, Document } from 'mongodb';
+import { startTestMongo } from '../../../test/support/mongo';
+import type { TestMongo } from '../../../test/support/mongo';
+
+let mongo: TestMongo;
+let db: Db;
+const oid = (i: number): ObjectId => new ObjectId((0x650000 * 2 ** 20 + i).toString(16).padStart(24, '0'));
+
+function stages(plan: Document): string[] {
+  const out: string[] = [];
+  const walk = (p: Document | undefined): void => {
+    if (!p) return;
+    if (p.stage) out.push(p.indexName ? `${p.stage}:${p.indexName}` : p.stage);
+    walk(p.inputStage);
+    (p.inputStages as Document[] | undefined)?.forEach(walk);
+    walk(p.queryPlan);
+  };
+  walk(plan.queryPlanner.winningPlan);
+  return out;
+}
+
+beforeAll(async () => {
+  mongo = await startTestMongo();
+  db = mongo.db();
+  const docs = Array.from({ length: 500 }, (_, i) => ({
+    _id: oid(i),
+    n: (i * 7) % 100,
+    s: `k${String(i % 50).padStart(2, '0')}`,
+    email: `u${i}@example.org`,
+    tags: [i % 3, i % 5],
+    ...(i % 10 === 0 ? {} : { opt: i % 4 }),
+  }));
+  await db.collection('p').insertMany(docs);
+  await db.collection('p').createIndex({ n: 1 });
+  await db.collection('p').createIndex({ email: 1 }, { unique: true });
+  await db.collection('p').createIndex({ tags: 1 });
+  await db.collection('p').createIndex({ opt: 1 }, { sparse: true });
+});
+afterAll(async () => {
+  await mongo.close();
+});
+
+describe('explain shows the index used', () => {
+  const cases: [string, Document, Document | undefined, string[]][] = [
+    ['_id equality', { _id: oid(0) }, undefined, ['IDHACK']],
+    ['_id $in', { _id: { $in: [oid(0), oid(1)] } }, undefined, ['FETCH', 'IXSCAN:_id_']],
+    ['_id range', { _id: { $gte: oid(100) } }, undefined, ['FETCH', 'IXSCAN:_id_']],
+    ['unique index equality', { email: 'u7@example.org' }, undefined, ['FETCH', 'IXSCAN:email_1']],
+    ['secondary index $in', { n: { $in: [1, 2, 3] } }, undefined, ['FETCH', 'IXSCAN:n_1']],
+    ['secondary index range', { n: { $gt: 10, $lte: 20 } }, undefined, ['FETCH', 'IXSCAN:n_1']],
+    ['multikey equality', { tags: 4 }, undefined, ['FETCH', 'IXSCAN:tags_1']],
+    ['sort on an indexed field', {}, { n: -1 }, ['FETCH', 'IXSCAN:n_1']],
+    ['unindexed predicate', { s: 'k01' }, undefined, ['COLLSCAN']],
+    ['unindexed sort', { s: 'k01' }, { s: 1 }, ['SORT', 'COLLSCAN']],
+  ];
+  it.each(cases)('%s', async (_name, filter, sort, expected) => {
+    const cursor = db.collection('p').find(filter);
+    if (sort) cursor.sort(sort as never);
+    expect(stages(await cursor.explain('queryPlanner'))).toEqual(expected);
+  });
+});
+
+describe('index-backed queries return exactly what a scan returns', () => {
+  // $comment does not change the plan but the `$where`-free $expr forces a scan for the reference result.
+  const reference = async (filter: Document, sort: Document): Promise<unknown[]> => {
+    const all = await db.collection('p').find({}).toArray();
+    const scanned = await db
+      .collection('p')
+      .find({ $and: [filter, { $expr: { $eq: [1, 1] } }] })
+      .sort(sort as never)
+      .toArray();
+    expect(all.length).toBe(500);
+    return scanned.map((d) => d._id.toHexString());
+  };
+  const queries: [string, Document, Document][] = [
+    ['range', { n: { $gte: 30, $lt: 35 } }, { _id: 1 }],
+    ['open range', { n: { $gt: 95 } }, { _id: 1 }],
+    ['upper range', { n: { $lte: 2 } }, { _id: 1 }],
+    ['$in', { n: { $in: [5, 6, 99] } }, { _id: 1 }],
+    ['multikey', { tags: { $in: [4] } }, { _id: 1 }],
+    ['sparse, non-null', { opt: 2 }, { _id: 1 }],
+    ['sorted by index', {}, { n: 1, _id: 1 }],
+    ['_id range', { _id: { $lt: oid(10) } }, { _id: -1 }],
+  ];
+  it.each(queries)('%s', async (_name, filter, sort) => {
+    const got = (
+      await db
+        .collection('p')
+        .find(filter)
+        .sort(sort as never)
+        .toArray()
+    ).map((d) => d._id.toHexString());
+    expect(got).toEqual(await reference(filter, sort));
+    expect(got.length).toBeGreaterThan(0);
+  });
+
+  it('sort on an index puts documents missing the field first, as null', async () => {
+    const first = await db
+      .collection('p')
+      .find({}, { projection: { opt: 1 } })
+      .sort({ opt: 1 })
+      .limit(3)
+      .toArray();
+    expect(first.every((d) => d.opt === undefined)).toBe(true);
+  });
+
+  it('$lookup resolves the foreign side through the _id index', async () => {
+    await db
+      .collection('refs')
+      .insertMany([{ r: oid(0) }, { r: [oid(1), oid(2)] }, { r: new ObjectId() }, {}]);
+    const out = await db
+      .collection('refs')
+      .aggregate([
+        { $lookup: { from: 'p', localField: 'r', foreignField: '_id', as: 'hit' } },
+        { $project: { _id: 0, n: { $size: '$hit' } } },
+      ])
+      .toArray();
+    expect(out).toEqual([{ n: 1 }, { n: 2 }, { n: 0 }, { n: 0 }]);
+  });
+});
