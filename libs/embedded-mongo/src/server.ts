@@ -7,6 +7,15 @@ import { FileJournal } from './persistence';
 import { Store } from './storage';
 import { encodeReply, parseMessage, readHeader } from './wire';
 
+function isAwaitableHello(cmd: Document): boolean {
+  const name = Object.keys(cmd)[0];
+  return (
+    (name === 'hello' || name === 'isMaster' || name === 'ismaster') &&
+    cmd.topologyVersion !== undefined &&
+    cmd.maxAwaitTimeMS !== undefined
+  );
+}
+
 export interface EmbeddedMongoOptions {
   /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
   port?: number;
@@ -138,8 +147,38 @@ export class EmbeddedMongo {
       return;
     }
     const dbName = typeof parsed.command.$db === 'string' ? parsed.command.$db : 'admin';
+    const requestId = readHeader(message).requestId;
+    if (isAwaitableHello(parsed.command)) {
+      this.awaitHello(socket, requestId, dbName, parsed.command, connectionId, parsed.exhaustAllowed);
+      return;
+    }
     const reply = this.command(dbName, parsed.command, connectionId);
     if (parsed.moreToCome) return;
-    socket.write(encodeReply(readHeader(message).requestId, reply, parsed.legacy));
+    socket.write(encodeReply(requestId, reply, parsed.legacy));
+  }
+
+  /**
+   * Awaitable hello (the driver's streaming server monitor): the topology of this server never changes,
+   * so answer after maxAwaitTimeMS, and with exhaustAllowed keep streaming a reply (moreToCome) every
+   * maxAwaitTimeMS until the connection closes.
+   */
+  private awaitHello(
+    socket: net.Socket,
+    requestId: number,
+    dbName: string,
+    cmd: Document,
+    connectionId: number,
+    stream: boolean,
+  ): void {
+    const wait = Math.min(Math.max(Number(cmd.maxAwaitTimeMS) || 0, 0), 60_000);
+    const timer = setInterval(() => {
+      if (socket.destroyed || this.stopped) {
+        clearInterval(timer);
+        return;
+      }
+      socket.write(encodeReply(requestId, this.command(dbName, cmd, connectionId), false, stream));
+      if (!stream) clearInterval(timer);
+    }, wait);
+    socket.once('close', () => clearInterval(timer));
   }
 }

@@ -6,6 +6,7 @@ export const OpCode = { OP_REPLY: 1, OP_QUERY: 2004, OP_COMPRESSED: 2012, OP_MSG
 
 const MSG_CHECKSUM_PRESENT = 1;
 export const MSG_MORE_TO_COME = 2;
+const MSG_EXHAUST_ALLOWED = 1 << 16;
 const HEADER_SIZE = 16;
 const DESERIALIZE = { promoteLongs: true, promoteValues: true, bsonRegExp: false } as const;
 
@@ -23,6 +24,8 @@ export interface ParsedMessage {
   /** True for OP_QUERY (the reply must be OP_REPLY). */
   legacy: boolean;
   moreToCome: boolean;
+  /** The client accepts a stream of replies (awaitable hello). */
+  exhaustAllowed: boolean;
 }
 
 export class WireError extends Error {}
@@ -79,7 +82,13 @@ export function parseMessage(msg: Buffer): ParsedMessage {
     }
     if (!command) throw new WireError('OP_MSG without a body section');
     for (const [id, docs] of sequences) command[id] = docs;
-    return { header, command, legacy: false, moreToCome: (flags & MSG_MORE_TO_COME) !== 0 };
+    return {
+      header,
+      command,
+      legacy: false,
+      moreToCome: (flags & MSG_MORE_TO_COME) !== 0,
+      exhaustAllowed: (flags & MSG_EXHAUST_ALLOWED) !== 0,
+    };
   }
   if (header.opCode === OpCode.OP_QUERY) {
     const [collection, afterName] = readCString(msg, HEADER_SIZE + 4);
@@ -89,14 +98,19 @@ export function parseMessage(msg: Buffer): ParsedMessage {
     const body = (query.$query ?? query.query ?? query) as Document;
     const command: Document = { ...body, $db: db };
     if (query.$readPreference) command.$readPreference = query.$readPreference;
-    return { header, command, legacy: true, moreToCome: false };
+    return { header, command, legacy: true, moreToCome: false, exhaustAllowed: false };
   }
   throw new WireError(`unsupported opCode ${header.opCode}`);
 }
 
 let nextRequestId = 1;
 
-export function encodeReply(responseTo: number, reply: Document, legacy: boolean): Buffer {
+export function encodeReply(
+  responseTo: number,
+  reply: Document,
+  legacy: boolean,
+  moreToCome = false,
+): Buffer {
   const body = Buffer.from(serialize(reply, { ignoreUndefined: true }));
   const requestId = nextRequestId++ & 0x7fffffff;
   if (legacy) {
@@ -118,7 +132,7 @@ export function encodeReply(responseTo: number, reply: Document, legacy: boolean
   head.writeInt32LE(requestId, 4);
   head.writeInt32LE(responseTo, 8);
   head.writeInt32LE(OpCode.OP_MSG, 12);
-  head.writeUInt32LE(0, 16);
+  head.writeUInt32LE(moreToCome ? MSG_MORE_TO_COME : 0, 16);
   head.writeUInt8(0, 20);
   return Buffer.concat([head, body]);
 }

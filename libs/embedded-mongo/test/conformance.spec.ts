@@ -56,6 +56,25 @@ describe('handshake and server commands', () => {
     expect(e.codeName).toBe('CommandNotFound');
   });
 
+  it('serves the streaming (awaitable hello) server monitor of the driver without heartbeat failures', async () => {
+    const { MongoClient } = await import('mongodb');
+    const client = new MongoClient(mongo.uri, { heartbeatFrequencyMS: 500, connectTimeoutMS: 300 });
+    let failed = 0;
+    let awaited = 0;
+    client.on('serverHeartbeatFailed', () => failed++);
+    client.on('serverHeartbeatSucceeded', (e) => {
+      if (e.awaited) awaited++;
+    });
+    await client.connect();
+    for (let i = 0; i < 12; i++) {
+      await client.db('admin').command({ ping: 1 });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await client.close();
+    expect(failed).toBe(0);
+    expect(awaited).toBeGreaterThanOrEqual(3);
+  });
+
   it('endSessions and killAllSessions succeed', async () => {
     expect((await db.admin().command({ endSessions: [{ id: new ObjectId() }] })).ok).toBe(1);
     expect((await db.admin().command({ killAllSessions: [] })).ok).toBe(1);
