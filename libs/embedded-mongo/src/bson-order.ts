@@ -239,7 +239,8 @@ export function keyOf(v: unknown): string {
       return 'n' + Number(v);
     default:
   }
-  if (v instanceof ObjectId) return 'o' + v.toHexString();
+  // A bare 24-digit hex string: no other key is 24 hex digits (they start with a non-hex tag or are shorter).
+  if (v instanceof ObjectId) return v.toHexString();
   if (v instanceof Date) return 'd' + v.getTime();
   if (isNumeric(v)) return 'n' + toNumber(v);
   if (v instanceof MinKey) return '-';

@@ -11,11 +11,13 @@ import {
   pathValues,
   project,
   runPipeline,
+  simpleInclusion,
   sortDocuments,
   structuredCloneBson,
 } from './query-engine';
 import type { CollectionResolver, SortSpec } from './query-engine';
-import { Collection, encode, idKeyOf, toStoredOptions, validateCollectionName } from './storage';
+import { decodeFields, filterFields, pickFields, RawDocument } from './raw-bson';
+import { Collection, decode, encode, idKeyOf, toStoredOptions, validateCollectionName } from './storage';
 import type {
   CollectionOptions,
   Database,
@@ -159,16 +161,45 @@ function prepareInsert(doc: unknown): Document {
 
 function matching(coll: Collection | undefined, filter: Document | undefined, who?: string): Document[] {
   if (!coll) return [];
-  const pred = compileFilter(filter);
+  const { bufs, plan } = coll.rawCandidates(filter, who);
   const out: Document[] = [];
-  for (const doc of coll.candidates(filter, who).docs) if (pred(doc)) out.push(doc);
+  for (const buf of rawMatching(bufs, filter, plan.exact === true)) out.push(decode(buf));
   return out;
 }
 
-function* filtered(docs: Iterable<Document>, filter: Document | undefined): Generator<Document> {
+/** The matching documents as BSON bytes, decoding only the fields the filter reads (nothing when exact). */
+function* rawMatching(bufs: Iterable<Uint8Array>, filter: Document | undefined, exact: boolean): Generator<Uint8Array> {
+  if (exact || !filter || Object.keys(filter).length === 0) {
+    yield* bufs;
+    return;
+  }
   const pred = compileFilter(filter);
-  for (const doc of docs) if (pred(doc)) yield doc;
+  const fields = filterFields(filter);
+  for (const buf of bufs) {
+    if (pred(fields ? decodeFields(buf, fields) : decode(buf))) yield buf;
+  }
 }
+
+/** Skip, limit and shape raw documents: copied as they are, or cut to an inclusion projection without decoding. */
+function* skipLimitRaw(src: Iterable<Uint8Array>, skip: number, limit: number, projection: Document | undefined): Generator<Document> {
+  const inclusion = projection && Object.keys(projection).length ? simpleInclusion(projection) : undefined;
+  const names = inclusion ? new Set(inclusion.names) : undefined;
+  let skipped = 0;
+  let given = 0;
+  for (const buf of src) {
+    if (skipped < skip) {
+      skipped++;
+      continue;
+    }
+    if (limit > 0 && given >= limit) return;
+    given++;
+    if (!projection || Object.keys(projection).length === 0) yield new RawDocument(buf);
+    else if (inclusion) yield new RawDocument(pickFields(buf, names!, inclusion.withId));
+    else yield project(decode(buf), projection);
+  }
+}
+
+
 
 function* skipLimitProject(
   src: Iterable<Document>,
@@ -210,10 +241,14 @@ const find: Handler = (ctx) => {
   const ns = `${ctx.dbName}.${name}`;
   if (!coll) return { cursor: { firstBatch: [], id: Long.fromNumber(0), ns }, ok: 1 };
   compileFilter(filter);
-  const { docs: candidates, plan } = coll.candidates(filter, viewer(ctx), sort);
-  let source: Iterable<Document> = filtered(candidates, filter);
-  if (sort && !plan.sorted) source = sortDocuments([...source], sort);
-  const docs = skipLimitProject(source, skip, limit, projection);
+  if (projection) project({}, projection);
+  const { bufs, plan } = coll.rawCandidates(filter, viewer(ctx), sort);
+  const found = rawMatching(bufs, filter, plan.exact === true);
+  let docs: Iterable<Document>;
+  if (sort && !plan.sorted) {
+    const sorted = sortDocuments(Array.from(found, (b) => decode(b)), sort);
+    docs = skipLimitProject(sorted, skip, limit, projection);
+  } else docs = skipLimitRaw(found, skip, limit, projection);
   return ctx.cursors.open(ns, docs, { batchSize, limit, singleBatch, sessionKey: sessionKey(ctx) });
 };
 
@@ -878,7 +913,8 @@ const aggregate: Handler = (ctx) => {
   } else if (!coll) input = [];
   else if (stages[0] && '$match' in stages[0]) {
     const match = stages[0].$match as Document;
-    input = filtered(coll.candidates(match, viewer(ctx)).docs, match);
+    const { bufs, plan } = coll.rawCandidates(match, viewer(ctx));
+    input = Array.from(rawMatching(bufs, match, plan.exact === true), (b) => decode(b));
     rest = stages.slice(1);
   } else input = coll.scan(viewer(ctx));
   const last = rest[rest.length - 1];

@@ -1,6 +1,7 @@
 import { calculateObjectSize, Long } from 'bson';
 import type { Document } from 'bson';
 import { CommandError, ErrorCode } from './errors';
+import { RawDocument } from './raw-bson';
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
@@ -120,7 +121,7 @@ function takeBatch(it: Iterator<Document>, max: number): { batch: Document[]; ex
     const next = it.next();
     if (next.done) return { batch, exhausted: true };
     batch.push(next.value);
-    bytes += calculateObjectSize(next.value);
+    bytes += next.value instanceof RawDocument ? next.value.bytes.length : calculateObjectSize(next.value);
     if (bytes >= MAX_BATCH_BYTES) break;
   }
   return { batch, exhausted: false };

@@ -117,6 +117,45 @@ const $typeQuery = (selector: string, value: unknown): Predicate => {
   };
 };
 
+/**
+ * `$in` with a hash set of the values (mingo compares each value with a deep equality: O(values) per
+ * document). Matches when the field, or an element of an array field, equals a value or matches a regex
+ * value; `null` matches a missing field.
+ */
+function inPredicate(selector: string, values: unknown): Predicate {
+  if (!Array.isArray(values)) throw new CommandError(ErrorCode.BadValue, '$in needs an array');
+  const keys = new Set<string>();
+  const regexes: RegExp[] = [];
+  for (const v of values) {
+    if (v instanceof RegExp) regexes.push(v);
+    else if ((v as { _bsontype?: string })?._bsontype === 'BSONRegExp') {
+      const r = v as { pattern: string; options: string };
+      regexes.push(new RegExp(r.pattern, r.options.replace(/[^imsu]/g, '')));
+    } else if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v as Document).some((k) => k.startsWith('$'))) {
+      throw new CommandError(ErrorCode.BadValue, 'cannot nest $ under $in');
+    } else keys.add(keyOf(v));
+  }
+  return (doc) => {
+    const found = pathValues(doc, selector);
+    if (found.length === 0) return keys.has(keyOf(null));
+    for (const v of found) {
+      if (keys.has(keyOf(v))) return true;
+      if (Array.isArray(v)) {
+        for (const el of v) {
+          if (keys.has(keyOf(el))) return true;
+          if (typeof el === 'string' && regexes.some((r) => r.test(el))) return true;
+        }
+      } else if (typeof v === 'string' && regexes.some((r) => r.test(v))) return true;
+    }
+    return false;
+  };
+}
+
+function ninPredicate(selector: string, values: unknown): Predicate {
+  const inside = inPredicate(selector, values);
+  return (doc) => !inside(doc);
+}
+
 function convertTo(value: unknown, to: string): unknown {
   if (value === null || value === undefined) return null;
   switch (to) {
@@ -297,7 +336,7 @@ const CONTEXT = Context.init({
   expression: { ...expressionOperators, ...customExpressions } as never,
   pipeline: { ...pipelineOperators, $sort: bsonSort, $lookup: indexedLookup } as never,
   projection: projectionOperators,
-  query: { ...queryOperators, $type: $typeQuery } as never,
+  query: { ...queryOperators, $type: $typeQuery, $in: inPredicate, $nin: ninPredicate } as never,
   window: windowOperators,
 });
 
@@ -326,9 +365,19 @@ function wrapEngineError(e: unknown): CommandError {
   return new CommandError(ErrorCode.BadValue, message);
 }
 
-/** Compile a query filter; throws a BadValue CommandError for a filter mongod would reject. */
+const compiled = new WeakMap<Document, Predicate>();
+
+/** Compile a query filter (cached per filter object); throws a BadValue CommandError for a filter mongod would reject. */
 export function compileFilter(filter: Document | undefined): Predicate {
   if (!filter || Object.keys(filter).length === 0) return () => true;
+  const cached = compiled.get(filter);
+  if (cached) return cached;
+  const pred = compileUncached(filter);
+  compiled.set(filter, pred);
+  return pred;
+}
+
+function compileUncached(filter: Document): Predicate {
   if (typeof filter !== 'object' || Array.isArray(filter))
     throw new CommandError(ErrorCode.TypeMismatch, 'filter must be an object');
   for (const key of Object.keys(filter)) {
@@ -371,7 +420,7 @@ export function project(doc: Document, projection: Document | undefined): Docume
 const inclusionCache = new WeakMap<Document, { names: string[]; withId: boolean } | null>();
 
 /** Top-level field names of a plain inclusion projection (`{a: 1, b: true, _id: 0}`), else null. */
-function simpleInclusion(projection: Document): { names: string[]; withId: boolean } | null {
+export function simpleInclusion(projection: Document): { names: string[]; withId: boolean } | null {
   const cached = inclusionCache.get(projection);
   if (cached !== undefined) return cached;
   let withId = true;

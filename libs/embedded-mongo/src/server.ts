@@ -1,11 +1,12 @@
 import * as net from 'node:net';
+import { deserialize } from 'bson';
 import type { Document } from 'bson';
 import { runCommand, SERVER_VERSION } from './commands';
 import type { ServerInfo } from './commands';
 import { CursorRegistry } from './cursors';
 import { FileJournal } from './persistence';
 import { Store } from './storage';
-import { encodeReply, parseMessage, readHeader } from './wire';
+import { encodeReply, parseMessage, readHeader, serializeReply } from './wire';
 
 function isAwaitableHello(cmd: Document): boolean {
   const name = Object.keys(cmd)[0];
@@ -99,8 +100,12 @@ export class EmbeddedMongo {
     this.journal?.close();
   }
 
-  /** Run a command directly (no socket), as the wire handler does. */
+  /** Run a command directly (no socket), as the wire handler does; cursor batches come back decoded. */
   command(dbName: string, cmd: Document, connectionId = 0): Document {
+    return deserialize(serializeReply(this.execute(dbName, cmd, connectionId)));
+  }
+
+  private execute(dbName: string, cmd: Document, connectionId: number): Document {
     if (!this.info) throw new Error('embedded server is not running');
     const reply = runCommand({
       store: this.store,
@@ -152,7 +157,7 @@ export class EmbeddedMongo {
       this.awaitHello(socket, requestId, dbName, parsed.command, connectionId, parsed.exhaustAllowed);
       return;
     }
-    const reply = this.command(dbName, parsed.command, connectionId);
+    const reply = this.execute(dbName, parsed.command, connectionId);
     if (parsed.moreToCome) return;
     socket.write(encodeReply(requestId, reply, parsed.legacy));
   }
@@ -176,7 +181,7 @@ export class EmbeddedMongo {
         clearInterval(timer);
         return;
       }
-      socket.write(encodeReply(requestId, this.command(dbName, cmd, connectionId), false, stream));
+      socket.write(encodeReply(requestId, this.execute(dbName, cmd, connectionId), false, stream));
       if (!stream) clearInterval(timer);
     }, wait);
     socket.once('close', () => clearInterval(timer));

@@ -55,6 +55,8 @@ export interface Plan {
   ids?: Iterable<string>;
   /** True when candidates come in the order of the requested sort. */
   sorted: boolean;
+  /** True when every candidate matches the filter (an equality or `$in` that is the whole filter). */
+  exact?: boolean;
 }
 
 const ID_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
@@ -119,45 +121,57 @@ export class Collection {
   // ---------- reads (as seen by `viewer`: the session key of a transaction, or undefined) ----------
 
   get(idKey: string, viewer?: string): Document | undefined {
-    if (this.uncommitted.size > 0) {
-      const u = this.uncommitted.get(idKey);
-      if (u && u.owner !== viewer) return u.before ? decode(u.before) : undefined;
-    }
-    const buf = this.docs.get(idKey);
+    const buf = this.getRaw(idKey, viewer);
     return buf ? decode(buf) : undefined;
   }
 
+  /** The BSON bytes of a document as `viewer` sees it. */
+  getRaw(idKey: string, viewer?: string): Uint8Array | undefined {
+    if (this.uncommitted.size > 0) {
+      const u = this.uncommitted.get(idKey);
+      if (u && u.owner !== viewer) return u.before ?? undefined;
+    }
+    return this.docs.get(idKey);
+  }
+
   *scan(viewer?: string): IterableIterator<Document> {
+    for (const buf of this.scanRaw(viewer)) yield decode(buf);
+  }
+
+  *scanRaw(viewer?: string): IterableIterator<Uint8Array> {
     if (this.uncommitted.size === 0) {
-      for (const buf of this.docs.values()) yield decode(buf);
+      yield* this.docs.values();
       return;
     }
     for (const [id, buf] of this.docs) {
       const u = this.uncommitted.get(id);
       if (u && u.owner !== viewer) {
-        if (u.before) yield decode(u.before);
-      } else yield decode(buf);
+        if (u.before) yield u.before;
+      } else yield buf;
     }
     for (const [id, u] of this.uncommitted) {
-      if (u.owner !== viewer && u.before && !this.docs.has(id)) yield decode(u.before);
+      if (u.owner !== viewer && u.before && !this.docs.has(id)) yield u.before;
     }
   }
 
   /** Documents that may match `filter`, in `sort` order when the plan says `sorted`. */
-  candidates(
-    filter: Document | undefined,
-    viewer?: string,
-    sort?: SortSpec,
-  ): { docs: Iterable<Document>; plan: Plan } {
+  candidates(filter: Document | undefined, viewer?: string, sort?: SortSpec): { docs: Iterable<Document>; plan: Plan } {
+    const { bufs, plan } = this.rawCandidates(filter, viewer, sort);
+    return { docs: mapIter(bufs, decode), plan };
+  }
+
+  /** As `candidates`, as BSON bytes. */
+  rawCandidates(filter: Document | undefined, viewer?: string, sort?: SortSpec): { bufs: Iterable<Uint8Array>; plan: Plan } {
     const plan = this.plan(filter, sort);
-    if (!plan.ids) return { docs: this.scan(viewer), plan };
+    if (!plan.ids) return { bufs: this.scanRaw(viewer), plan };
     let ids: Iterable<string> = plan.ids;
     const hidden = this.hiddenIds(viewer);
     if (hidden.length > 0) {
       ids = [...new Set([...ids, ...hidden])];
       plan.sorted = false;
+      plan.exact = false;
     }
-    return { docs: this.fetch(ids, viewer), plan };
+    return { bufs: this.fetchRaw(ids, viewer), plan };
   }
 
   private hiddenIds(viewer?: string): string[] {
@@ -165,10 +179,10 @@ export class Collection {
     return [...this.uncommitted].filter(([, u]) => u.owner !== viewer).map(([id]) => id);
   }
 
-  private *fetch(ids: Iterable<string>, viewer?: string): IterableIterator<Document> {
+  private *fetchRaw(ids: Iterable<string>, viewer?: string): IterableIterator<Uint8Array> {
     for (const id of ids) {
-      const doc = this.get(id, viewer);
-      if (doc) yield doc;
+      const buf = this.getRaw(id, viewer);
+      if (buf) yield buf;
     }
   }
 
@@ -458,6 +472,10 @@ function unique(ids: Iterable<string>): Iterable<string> {
       yield id;
     }
   })();
+}
+
+function* mapIter<T, U>(it: Iterable<T>, fn: (t: T) => U): IterableIterator<U> {
+  for (const x of it) yield fn(x);
 }
 
 function* flatIter<T>(iters: Iterable<T>[]): IterableIterator<T> {

@@ -1,4 +1,5 @@
 import { deserialize, Long, serialize } from 'bson';
+import { element, rawArray, RawDocument, rawDocument } from './raw-bson';
 import type { Document } from 'bson';
 
 /** Opcodes of the MongoDB wire protocol. */
@@ -105,13 +106,28 @@ export function parseMessage(msg: Buffer): ParsedMessage {
 
 let nextRequestId = 1;
 
-export function encodeReply(
-  responseTo: number,
-  reply: Document,
-  legacy: boolean,
-  moreToCome = false,
-): Buffer {
-  const body = Buffer.from(serialize(reply, { ignoreUndefined: true }));
+function elementsOf(doc: Document): Uint8Array {
+  const bytes = serialize(doc, { ignoreUndefined: true });
+  return bytes.subarray(4, bytes.length - 1);
+}
+
+/** Serialize a reply; cursor batches may hold RawDocuments, which are copied as they are. */
+export function serializeReply(reply: Document): Uint8Array {
+  const cursor = reply.cursor as Document | undefined;
+  const batchName = !cursor ? undefined : Array.isArray(cursor.firstBatch) ? 'firstBatch' : Array.isArray(cursor.nextBatch) ? 'nextBatch' : undefined;
+  const batch = cursor && batchName ? (cursor[batchName] as unknown[]) : undefined;
+  if (!cursor || !batchName || !batch || !batch.some((d) => d instanceof RawDocument)) return serialize(reply, { ignoreUndefined: true });
+  const docs = batch.map((d) => (d instanceof RawDocument ? d.bytes : serialize(d as Document, { ignoreUndefined: true })));
+  const restOfCursor: Document = { ...cursor };
+  delete restOfCursor[batchName];
+  const cursorDoc = rawDocument([element(0x04, batchName, rawArray(docs)), elementsOf(restOfCursor)]);
+  const restOfReply: Document = { ...reply };
+  delete restOfReply.cursor;
+  return rawDocument([element(0x03, 'cursor', cursorDoc), elementsOf(restOfReply)]);
+}
+
+export function encodeReply(responseTo: number, reply: Document, legacy: boolean, moreToCome = false): Buffer {
+  const body = Buffer.from(serializeReply(reply));
   const requestId = nextRequestId++ & 0x7fffffff;
   if (legacy) {
     const head = Buffer.alloc(HEADER_SIZE + 20);

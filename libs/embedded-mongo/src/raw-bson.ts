@@ -1,0 +1,187 @@
+import { deserialize } from 'bson';
+import type { Document } from 'bson';
+
+/** A document kept as its BSON bytes (replies copy it without decoding and re-encoding). */
+export class RawDocument {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+const FIXED_SIZE: Record<number, number> = { 0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0a: 0, 0x10: 4, 0x11: 8, 0x12: 8, 0x13: 16, 0x06: 0, 0x7f: 0, 0xff: 0 };
+
+function int32(b: Uint8Array, at: number): number {
+  return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24);
+}
+
+/** Byte length of the value of a BSON element of `type` starting at `at`. */
+function valueSize(b: Uint8Array, type: number, at: number): number {
+  const fixed = FIXED_SIZE[type];
+  if (fixed !== undefined) return fixed;
+  switch (type) {
+    case 0x02:
+    case 0x0d:
+    case 0x0e:
+      return 4 + int32(b, at);
+    case 0x03:
+    case 0x04:
+    case 0x0f:
+      return int32(b, at);
+    case 0x05:
+      return 5 + int32(b, at);
+    case 0x0b: {
+      let end = at;
+      while (b[end] !== 0) end++;
+      end++;
+      while (b[end] !== 0) end++;
+      return end + 1 - at;
+    }
+    case 0x0c:
+      return 4 + int32(b, at) + 12;
+    default:
+      throw new Error(`unknown BSON type 0x${type.toString(16)}`);
+  }
+}
+
+/** Field names as UTF-8 bytes, compared against element names without decoding them. */
+export class FieldSet {
+  private readonly byLength = new Map<number, Uint8Array[]>();
+
+  constructor(
+    readonly names: ReadonlySet<string>,
+    readonly withId: boolean,
+  ) {
+    const all = [...names];
+    if (withId) all.push('_id');
+    for (const n of all) {
+      const bytes = Buffer.from(n, 'utf8');
+      const list = this.byLength.get(bytes.length) ?? [];
+      list.push(bytes);
+      this.byLength.set(bytes.length, list);
+    }
+  }
+
+  has(b: Uint8Array, start: number, end: number): boolean {
+    const list = this.byLength.get(end - start);
+    if (!list) return false;
+    outer: for (const name of list) {
+      for (let i = 0; i < name.length; i++) if (b[start + i] !== name[i]) continue outer;
+      return true;
+    }
+    return false;
+  }
+}
+
+const fieldSetCache = new WeakMap<ReadonlySet<string>, [FieldSet, FieldSet]>();
+
+function fieldSet(names: ReadonlySet<string>, withId: boolean): FieldSet {
+  let pair = fieldSetCache.get(names);
+  if (!pair) {
+    pair = [new FieldSet(names, false), new FieldSet(names, true)];
+    fieldSetCache.set(names, pair);
+  }
+  return pair[withId ? 1 : 0];
+}
+
+/**
+ * A document with only the top-level fields in `names` (and `_id` when `withId`), built by copying
+ * their raw elements: no decoding at all.
+ */
+export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: boolean): Uint8Array {
+  const wanted = fieldSet(names, withId);
+  const ranges: number[] = [];
+  let size = 5;
+  let at = 4;
+  const end = int32(b, 0) - 1;
+  while (at < end) {
+    const start = at;
+    const type = b[at++];
+    const nameStart = at;
+    while (b[at] !== 0) at++;
+    const nameEnd = at;
+    at++;
+    at += valueSize(b, type, at);
+    if (wanted.has(b, nameStart, nameEnd)) {
+      ranges.push(start, at);
+      size += at - start;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  out.writeInt32LE(size, 0);
+  let o = 4;
+  for (let i = 0; i < ranges.length; i += 2) {
+    for (let k = ranges[i]; k < ranges[i + 1]; k++) out[o++] = b[k];
+  }
+  out[o] = 0;
+  return out;
+}
+
+/** Decode only the given top-level fields. */
+export function decodeFields(b: Uint8Array, names: ReadonlySet<string>): Document {
+  return deserialize(pickFields(b, names, names.has('_id')));
+}
+
+/**
+ * The top-level fields a filter reads, or undefined when it needs the whole document
+ * (`$expr`, `$where`, `$jsonSchema`, `$text`, or anything unusual).
+ */
+export function filterFields(filter: Document | undefined): Set<string> | undefined {
+  const out = new Set<string>();
+  const visit = (f: Document): boolean => {
+    for (const [k, v] of Object.entries(f)) {
+      if (k === '$and' || k === '$or' || k === '$nor') {
+        if (!Array.isArray(v) || !v.every((c) => c && typeof c === 'object' && visit(c as Document))) return false;
+      } else if (k === '$comment') continue;
+      else if (k.startsWith('$')) return false;
+      else {
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v as Document).some((op) => op === '$where' || op === '$expr')) return false;
+        out.add(k.split('.')[0]);
+      }
+    }
+    return true;
+  };
+  if (!filter) return out;
+  return visit(filter) ? out : undefined;
+}
+
+function writeCString(parts: Uint8Array[], s: string): number {
+  const bytes = Buffer.from(s, 'utf8');
+  parts.push(bytes, new Uint8Array([0]));
+  return bytes.length + 1;
+}
+
+function docFrom(parts: Uint8Array[]): Buffer {
+  const body = Buffer.concat(parts);
+  const out = Buffer.alloc(body.length + 5);
+  out.writeInt32LE(out.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+/** BSON bytes of an array whose elements are documents given as BSON bytes (one allocation). */
+export function rawArray(docs: Uint8Array[]): Buffer {
+  let size = 5;
+  for (let i = 0; i < docs.length; i++) size += 1 + String(i).length + 1 + docs[i].length;
+  const out = Buffer.allocUnsafe(size);
+  out.writeInt32LE(size, 0);
+  let o = 4;
+  for (let i = 0; i < docs.length; i++) {
+    out[o++] = 0x03;
+    o += out.write(String(i), o, 'latin1');
+    out[o++] = 0;
+    out.set(docs[i], o);
+    o += docs[i].length;
+  }
+  out[o] = 0;
+  return out;
+}
+
+/** Wrap raw element bytes `(type, name, value)` for building a document by hand. */
+export function element(type: number, name: string, value: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [new Uint8Array([type])];
+  writeCString(parts, name);
+  parts.push(value);
+  return Buffer.concat(parts);
+}
+
+export function rawDocument(elements: Uint8Array[]): Buffer {
+  return docFrom(elements);
+}
