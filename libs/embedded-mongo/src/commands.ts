@@ -1389,6 +1389,12 @@ const getParameter: Handler = (ctx) => {
   return reply;
 };
 
+function memoryStatus(): Document {
+  const m = process.memoryUsage();
+  const mb = (n: number): number => Math.round(n / 1024 / 1024);
+  return { bits: 64, resident: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external) };
+}
+
 const serverStatus: Handler = (ctx) => ({
   host: `${ctx.server.host}:${ctx.server.port}`,
   version: SERVER_VERSION,
@@ -1397,7 +1403,7 @@ const serverStatus: Handler = (ctx) => ({
   uptime: Math.floor((Date.now() - ctx.server.startedAt.getTime()) / 1000),
   localTime: new Date(),
   connections: { current: 0 },
-  mem: { resident: Math.round(process.memoryUsage().rss / 1024 / 1024) },
+  mem: memoryStatus(),
   ok: 1,
 });
 

@@ -4,6 +4,7 @@ import type { Document } from 'bson';
 import { formatValue, keyOf, typeRank } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema, validateSchema } from './json-schema';
+import { DocStore } from './doc-store';
 import { Index } from './index-tree';
 import type { Bound, IndexSpec } from './index-tree';
 import { compileFilter } from './query-engine';
@@ -62,7 +63,7 @@ export interface Plan {
 const ID_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
 
 export class Collection {
-  readonly docs = new Map<string, Uint8Array>();
+  readonly docs = new DocStore();
   readonly indexes = new Map<string, Index>();
   /** Documents written by open transactions, with their committed before-image (null: inserted). */
   readonly uncommitted = new Map<string, Uncommitted>();
