@@ -168,7 +168,11 @@ function matching(coll: Collection | undefined, filter: Document | undefined, wh
 }
 
 /** The matching documents as BSON bytes, decoding only the fields the filter reads (nothing when exact). */
-function* rawMatching(bufs: Iterable<Uint8Array>, filter: Document | undefined, exact: boolean): Generator<Uint8Array> {
+function* rawMatching(
+  bufs: Iterable<Uint8Array>,
+  filter: Document | undefined,
+  exact: boolean,
+): Generator<Uint8Array> {
   if (exact || !filter || Object.keys(filter).length === 0) {
     yield* bufs;
     return;
@@ -181,7 +185,12 @@ function* rawMatching(bufs: Iterable<Uint8Array>, filter: Document | undefined, 
 }
 
 /** Skip, limit and shape raw documents: copied as they are, or cut to an inclusion projection without decoding. */
-function* skipLimitRaw(src: Iterable<Uint8Array>, skip: number, limit: number, projection: Document | undefined): Generator<Document> {
+function* skipLimitRaw(
+  src: Iterable<Uint8Array>,
+  skip: number,
+  limit: number,
+  projection: Document | undefined,
+): Generator<Document> {
   const inclusion = projection && Object.keys(projection).length ? simpleInclusion(projection) : undefined;
   const names = inclusion ? new Set(inclusion.names) : undefined;
   let skipped = 0;
@@ -198,8 +207,6 @@ function* skipLimitRaw(src: Iterable<Uint8Array>, skip: number, limit: number, p
     else yield project(decode(buf), projection);
   }
 }
-
-
 
 function* skipLimitProject(
   src: Iterable<Document>,
@@ -246,7 +253,10 @@ const find: Handler = (ctx) => {
   const found = rawMatching(bufs, filter, plan.exact === true);
   let docs: Iterable<Document>;
   if (sort && !plan.sorted) {
-    const sorted = sortDocuments(Array.from(found, (b) => decode(b)), sort);
+    const sorted = sortDocuments(
+      Array.from(found, (b) => decode(b)),
+      sort,
+    );
     docs = skipLimitProject(sorted, skip, limit, projection);
   } else docs = skipLimitRaw(found, skip, limit, projection);
   return ctx.cursors.open(ns, docs, { batchSize, limit, singleBatch, sessionKey: sessionKey(ctx) });
@@ -1392,7 +1402,13 @@ const getParameter: Handler = (ctx) => {
 function memoryStatus(): Document {
   const m = process.memoryUsage();
   const mb = (n: number): number => Math.round(n / 1024 / 1024);
-  return { bits: 64, resident: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external) };
+  return {
+    bits: 64,
+    resident: mb(m.rss),
+    heapUsedMB: mb(m.heapUsed),
+    heapTotalMB: mb(m.heapTotal),
+    externalMB: mb(m.external),
+  };
 }
 
 const serverStatus: Handler = (ctx) => ({

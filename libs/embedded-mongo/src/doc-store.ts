@@ -76,7 +76,8 @@ export class DocStore {
   }
 
   private append(bytes: Uint8Array): number {
-    if (bytes.length > CHUNK) throw new RangeError(`document of ${bytes.length} bytes exceeds the chunk size`);
+    if (bytes.length > CHUNK)
+      throw new RangeError(`document of ${bytes.length} bytes exceeds the chunk size`);
     let index = this.chunks.length - 1;
     if (index < 0 || this.used + bytes.length > CHUNK) {
       this.chunks.push(Buffer.allocUnsafe(CHUNK));

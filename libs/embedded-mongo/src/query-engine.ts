@@ -131,7 +131,12 @@ function inPredicate(selector: string, values: unknown): Predicate {
     else if ((v as { _bsontype?: string })?._bsontype === 'BSONRegExp') {
       const r = v as { pattern: string; options: string };
       regexes.push(new RegExp(r.pattern, r.options.replace(/[^imsu]/g, '')));
-    } else if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v as Document).some((k) => k.startsWith('$'))) {
+    } else if (
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      Object.keys(v as Document).some((k) => k.startsWith('$'))
+    ) {
       throw new CommandError(ErrorCode.BadValue, 'cannot nest $ under $in');
     } else keys.add(keyOf(v));
   }

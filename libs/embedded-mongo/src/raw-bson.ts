@@ -6,7 +6,20 @@ export class RawDocument {
   constructor(readonly bytes: Uint8Array) {}
 }
 
-const FIXED_SIZE: Record<number, number> = { 0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0a: 0, 0x10: 4, 0x11: 8, 0x12: 8, 0x13: 16, 0x06: 0, 0x7f: 0, 0xff: 0 };
+const FIXED_SIZE: Record<number, number> = {
+  0x01: 8,
+  0x07: 12,
+  0x08: 1,
+  0x09: 8,
+  0x0a: 0,
+  0x10: 4,
+  0x11: 8,
+  0x12: 8,
+  0x13: 16,
+  0x06: 0,
+  0x7f: 0,
+  0xff: 0,
+};
 
 function int32(b: Uint8Array, at: number): number {
   return b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24);
@@ -128,11 +141,18 @@ export function filterFields(filter: Document | undefined): Set<string> | undefi
   const visit = (f: Document): boolean => {
     for (const [k, v] of Object.entries(f)) {
       if (k === '$and' || k === '$or' || k === '$nor') {
-        if (!Array.isArray(v) || !v.every((c) => c && typeof c === 'object' && visit(c as Document))) return false;
+        if (!Array.isArray(v) || !v.every((c) => c && typeof c === 'object' && visit(c as Document)))
+          return false;
       } else if (k === '$comment') continue;
       else if (k.startsWith('$')) return false;
       else {
-        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v as Document).some((op) => op === '$where' || op === '$expr')) return false;
+        if (
+          v &&
+          typeof v === 'object' &&
+          !Array.isArray(v) &&
+          Object.keys(v as Document).some((op) => op === '$where' || op === '$expr')
+        )
+          return false;
         out.add(k.split('.')[0]);
       }
     }

@@ -156,13 +156,21 @@ export class Collection {
   }
 
   /** Documents that may match `filter`, in `sort` order when the plan says `sorted`. */
-  candidates(filter: Document | undefined, viewer?: string, sort?: SortSpec): { docs: Iterable<Document>; plan: Plan } {
+  candidates(
+    filter: Document | undefined,
+    viewer?: string,
+    sort?: SortSpec,
+  ): { docs: Iterable<Document>; plan: Plan } {
     const { bufs, plan } = this.rawCandidates(filter, viewer, sort);
     return { docs: mapIter(bufs, decode), plan };
   }
 
   /** As `candidates`, as BSON bytes. */
-  rawCandidates(filter: Document | undefined, viewer?: string, sort?: SortSpec): { bufs: Iterable<Uint8Array>; plan: Plan } {
+  rawCandidates(
+    filter: Document | undefined,
+    viewer?: string,
+    sort?: SortSpec,
+  ): { bufs: Iterable<Uint8Array>; plan: Plan } {
     const plan = this.plan(filter, sort);
     if (!plan.ids) return { bufs: this.scanRaw(viewer), plan };
     let ids: Iterable<string> = plan.ids;

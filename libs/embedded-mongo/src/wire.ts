@@ -114,10 +114,19 @@ function elementsOf(doc: Document): Uint8Array {
 /** Serialize a reply; cursor batches may hold RawDocuments, which are copied as they are. */
 export function serializeReply(reply: Document): Uint8Array {
   const cursor = reply.cursor as Document | undefined;
-  const batchName = !cursor ? undefined : Array.isArray(cursor.firstBatch) ? 'firstBatch' : Array.isArray(cursor.nextBatch) ? 'nextBatch' : undefined;
+  const batchName = !cursor
+    ? undefined
+    : Array.isArray(cursor.firstBatch)
+      ? 'firstBatch'
+      : Array.isArray(cursor.nextBatch)
+        ? 'nextBatch'
+        : undefined;
   const batch = cursor && batchName ? (cursor[batchName] as unknown[]) : undefined;
-  if (!cursor || !batchName || !batch || !batch.some((d) => d instanceof RawDocument)) return serialize(reply, { ignoreUndefined: true });
-  const docs = batch.map((d) => (d instanceof RawDocument ? d.bytes : serialize(d as Document, { ignoreUndefined: true })));
+  if (!cursor || !batchName || !batch || !batch.some((d) => d instanceof RawDocument))
+    return serialize(reply, { ignoreUndefined: true });
+  const docs = batch.map((d) =>
+    d instanceof RawDocument ? d.bytes : serialize(d as Document, { ignoreUndefined: true }),
+  );
   const restOfCursor: Document = { ...cursor };
   delete restOfCursor[batchName];
   const cursorDoc = rawDocument([element(0x04, batchName, rawArray(docs)), elementsOf(restOfCursor)]);
@@ -126,7 +135,12 @@ export function serializeReply(reply: Document): Uint8Array {
   return rawDocument([element(0x03, 'cursor', cursorDoc), elementsOf(restOfReply)]);
 }
 
-export function encodeReply(responseTo: number, reply: Document, legacy: boolean, moreToCome = false): Buffer {
+export function encodeReply(
+  responseTo: number,
+  reply: Document,
+  legacy: boolean,
+  moreToCome = false,
+): Buffer {
   const body = Buffer.from(serializeReply(reply));
   const requestId = nextRequestId++ & 0x7fffffff;
   if (legacy) {

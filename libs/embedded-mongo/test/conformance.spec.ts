@@ -256,8 +256,17 @@ describe('find, cursors, count, distinct', () => {
 
   it('$in and $nin follow MongoDB: array elements, null matching missing, regexes, numbers by value', async () => {
     const c = db.collection('inq');
-    await c.insertMany([{ _id: 1, v: 1 }, { _id: 2, v: [2, 3] }, { _id: 3, v: null }, { _id: 4 }, { _id: 5, v: 'abc' }, { _id: 6, v: [[1, 2]] }, { _id: 7, v: 2.0 }] as never[]);
-    const ids = async (filter: Document) => (await c.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+    await c.insertMany([
+      { _id: 1, v: 1 },
+      { _id: 2, v: [2, 3] },
+      { _id: 3, v: null },
+      { _id: 4 },
+      { _id: 5, v: 'abc' },
+      { _id: 6, v: [[1, 2]] },
+      { _id: 7, v: 2.0 },
+    ] as never[]);
+    const ids = async (filter: Document) =>
+      (await c.find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
     expect(await ids({ v: { $in: [1, 3] } })).toEqual([1, 2]);
     expect(await ids({ v: { $in: [null] } })).toEqual([3, 4]);
     expect(await ids({ v: { $in: [/^ab/] } })).toEqual([5]);

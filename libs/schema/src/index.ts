@@ -1,0 +1,29 @@
+export { COLLECTION_NAMES, COLLECTIONS, collectionDefinition, INVERSE_PAIRS } from './registry';
+export type { CollectionDefinition, CollectionName } from './registry';
+export { graphToMermaid, graphToTable, referenceGraph } from './graph';
+export type { Edge } from './graph';
+export { deriveJsonSchema } from './json-schema';
+export type { DeriveOptions } from './json-schema';
+export { deriveIndexes } from './indexes';
+export type { IndexDefinition } from './indexes';
+export { Component, ComponentSchema } from './collections/component.schema';
+export { DigitalTwin, DigitalTwinSchema } from './collections/digital-twin.schema';
+export { Execution, ExecutionSchema } from './collections/execution.schema';
+export { Log, LogSchema } from './collections/log.schema';
+export { Output, OUTPUT_TYPES, OutputSchema } from './collections/output.schema';
+export { Result, ResultSchema } from './collections/result.schema';
+export { Step, StepSchema } from './collections/step.schema';
+export { User, UserSchema } from './collections/user.schema';
+export { Version, VersionSchema } from './collections/version.schema';
+export { Workflow, WorkflowSchema } from './collections/workflow.schema';
+export { COMPONENT_TYPES, STATUSES } from './collections/common';
+export { applySchema, derivedValidator, exportSchemas, planSchema } from './schema-sync';
+export type {
+  ApplyOptions,
+  ApplyResult,
+  CollectionPlan,
+  DuplicateGroup,
+  SchemaOptions,
+  ValidationAction,
+  ValidationLevel,
+} from './schema-sync';
