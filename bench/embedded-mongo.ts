@@ -27,7 +27,11 @@ function makeDoc(i: number, _id: ObjectId): Document {
     tags: ['odtp', `t${i % 17}`, `g${i % 101}`],
     created_at: new Date(1_700_000_000_000 + i * 1000),
     ref: new ObjectId(),
-    description: `Version ${i} of a component that runs a simulation step; output written to s3 bucket odtp under key ${i}`.padEnd(150, '.'),
+    description:
+      `Version ${i} of a component that runs a simulation step; output written to s3 bucket odtp under key ${i}`.padEnd(
+        150,
+        '.',
+      ),
   };
 }
 
@@ -44,21 +48,26 @@ interface Figures {
   lookupMs: number;
 }
 
-async function measureEmbedded(ids: ObjectId[]): Promise<Figures & { rssMb: number; dataBytes: number; indexMs: number; heap: string }> {
+async function measureEmbedded(
+  ids: ObjectId[],
+): Promise<Figures & { rssMb: number; dataBytes: number; indexMs: number; heap: string }> {
   const server = await startServerProcess();
   const client = await MongoClient.connect(server.uri, { maxPoolSize: 10 });
   const db = client.db('bench');
   const coll = db.collection('docs');
   let insertMs = 0;
   for (let start = 0; start < N; start += BATCH) {
-    const batch = Array.from({ length: Math.min(BATCH, N - start) }, (_, k) => makeDoc(start + k, ids[start + k]));
+    const batch = Array.from({ length: Math.min(BATCH, N - start) }, (_, k) =>
+      makeDoc(start + k, ids[start + k]),
+    );
     insertMs += (await timed(() => coll.insertMany(batch, { ordered: false }))).ms;
   }
   const inIdMs: number[] = [];
   for (let k = 0; k < RUNS; k++) {
     const sel = selection(k).map((p) => ids[p]);
     const r = await timed(() => coll.find({ _id: { $in: sel } }).toArray());
-    if (r.value.length !== new Set(sel.map(String)).size) throw new Error(`_id $in returned ${r.value.length}`);
+    if (r.value.length !== new Set(sel.map(String)).size)
+      throw new Error(`_id $in returned ${r.value.length}`);
     inIdMs.push(r.ms);
   }
   const index = await timed(() => coll.createIndex({ i: 1 }));
@@ -79,10 +88,14 @@ async function measureEmbedded(ids: ObjectId[]): Promise<Figures & { rssMb: numb
   await refs.insertMany(Array.from({ length: 10_000 }, (_, k) => ({ k, target: ids[(k * 104729) % N] })));
   const lookup = await timed(() =>
     refs
-      .aggregate([{ $lookup: { from: 'docs', localField: 'target', foreignField: '_id', as: 't' } }, { $project: { k: 1, n: { $size: '$t' } } }])
+      .aggregate([
+        { $lookup: { from: 'docs', localField: 'target', foreignField: '_id', as: 't' } },
+        { $project: { k: 1, n: { $size: '$t' } } },
+      ])
       .toArray(),
   );
-  if (lookup.value.length !== 10_000 || lookup.value.some((d) => d.n !== 1)) throw new Error('$lookup result wrong');
+  if (lookup.value.length !== 10_000 || lookup.value.some((d) => d.n !== 1))
+    throw new Error('$lookup result wrong');
   const [stats] = await coll.aggregate([{ $collStats: { storageStats: {} } }]).toArray();
   const status = await db.admin().command({ serverStatus: 1 });
   await client.close();
@@ -117,28 +130,70 @@ async function measureFloor(ids: ObjectId[]): Promise<Figures> {
     inIndexMs.push((await timed(async () => sel.map((p) => byI.get(p)))).ms);
   }
   const scan = await timed(async () => docs.map((d) => ({ _id: d._id, i: d.i, status: d.status })).length);
-  const lookup = await timed(async () => Array.from({ length: 10_000 }, (_, k) => ({ k, t: [byId.get(ids[(k * 104729) % N].toHexString())] })).length);
+  const lookup = await timed(
+    async () =>
+      Array.from({ length: 10_000 }, (_, k) => ({ k, t: [byId.get(ids[(k * 104729) % N].toHexString())] }))
+        .length,
+  );
   return { insertMs: insert.ms, inIdMs, inIndexMs, scanMs: scan.ms, lookupMs: lookup.ms };
 }
 
 function row(label: string, ours: string, floor: string, ratio: number, target: string): void {
-  console.log(`${label.padEnd(44)} ${ours.padStart(12)} ${floor.padStart(14)} ${fmt(ratio, 1).padStart(9)}x   ${target}`);
+  console.log(
+    `${label.padEnd(44)} ${ours.padStart(12)} ${floor.padStart(14)} ${fmt(ratio, 1).padStart(9)}x   ${target}`,
+  );
 }
 
 async function main(): Promise<void> {
   const ids = Array.from({ length: N }, () => new ObjectId());
-  console.log(`embedded-mongo benchmark: ${fmt(N)} documents of ~${calculateObjectSize(makeDoc(0, ids[0]))} bytes BSON, Node ${process.version}`);
+  console.log(
+    `embedded-mongo benchmark: ${fmt(N)} documents of ~${calculateObjectSize(makeDoc(0, ids[0]))} bytes BSON, Node ${process.version}`,
+  );
   const e = await measureEmbedded(ids);
   const f = await measureFloor(ids);
-  console.log(`${'operation'.padEnd(44)} ${'embedded'.padStart(12)} ${'JS floor'.padStart(14)} ${'slower by'.padStart(10)}   target`);
-  row('insertMany, batches of 1,000 (docs/s)', fmt(N / (e.insertMs / 1000)), fmt(N / (f.insertMs / 1000)), e.insertMs / f.insertMs, '>= 50,000 docs/s');
-  row('find _id $in 1,000 ids (median ms)', fmt(median(e.inIdMs), 2), fmt(median(f.inIdMs), 3), median(e.inIdMs) / median(f.inIdMs), '< 10 ms');
-  row('find i $in 1,000, secondary index (median ms)', fmt(median(e.inIndexMs), 2), fmt(median(f.inIndexMs), 3), median(e.inIndexMs) / median(f.inIndexMs), '< 10 ms');
-  row('full scan, 2-field projection (docs/s)', fmt(N / (e.scanMs / 1000)), fmt(N / (f.scanMs / 1000)), e.scanMs / f.scanMs, '>= 200,000 docs/s');
-  row('$lookup 10,000 docs on _id (ms)', fmt(e.lookupMs), fmt(f.lookupMs, 2), e.lookupMs / f.lookupMs, '< 1,000 ms');
+  console.log(
+    `${'operation'.padEnd(44)} ${'embedded'.padStart(12)} ${'JS floor'.padStart(14)} ${'slower by'.padStart(10)}   target`,
+  );
+  row(
+    'insertMany, batches of 1,000 (docs/s)',
+    fmt(N / (e.insertMs / 1000)),
+    fmt(N / (f.insertMs / 1000)),
+    e.insertMs / f.insertMs,
+    '>= 50,000 docs/s',
+  );
+  row(
+    'find _id $in 1,000 ids (median ms)',
+    fmt(median(e.inIdMs), 2),
+    fmt(median(f.inIdMs), 3),
+    median(e.inIdMs) / median(f.inIdMs),
+    '< 10 ms',
+  );
+  row(
+    'find i $in 1,000, secondary index (median ms)',
+    fmt(median(e.inIndexMs), 2),
+    fmt(median(f.inIndexMs), 3),
+    median(e.inIndexMs) / median(f.inIndexMs),
+    '< 10 ms',
+  );
+  row(
+    'full scan, 2-field projection (docs/s)',
+    fmt(N / (e.scanMs / 1000)),
+    fmt(N / (f.scanMs / 1000)),
+    e.scanMs / f.scanMs,
+    '>= 200,000 docs/s',
+  );
+  row(
+    '$lookup 10,000 docs on _id (ms)',
+    fmt(e.lookupMs),
+    fmt(f.lookupMs, 2),
+    e.lookupMs / f.lookupMs,
+    '< 1,000 ms',
+  );
   console.log(`createIndex {i: 1} over ${fmt(N)} documents: ${fmt(e.indexMs)} ms`);
   const ratio = (e.rssMb * 1024 * 1024) / e.dataBytes;
-  console.log(`server resident memory: ${fmt(e.rssMb)} MB for ${fmt(e.dataBytes / 1024 / 1024)} MB of BSON data: ${fmt(ratio, 2)}x (target <= 3x); ${e.heap}`);
+  console.log(
+    `server resident memory: ${fmt(e.rssMb)} MB for ${fmt(e.dataBytes / 1024 / 1024)} MB of BSON data: ${fmt(ratio, 2)}x (target <= 3x); ${e.heap}`,
+  );
 }
 
 main().catch((err: unknown) => {

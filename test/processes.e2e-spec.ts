@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
+import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { MongoClient } from 'mongodb';
 
 const root = path.join(__dirname, '..');
@@ -59,6 +60,39 @@ describe('process entry points', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(r.stdout).toContain('SIGTERM received');
     expect(r.stdout).toContain('"url":"/health"');
+  });
+
+  it('odtp-db schema: graph --json, apply (0), apply again (0, nothing to do), apply refused (2), plan --json', async () => {
+    const server = await EmbeddedMongo.create();
+    const env = { MONGODB_URI: server.getUri('cli') };
+    const cli = (args: string[]) => finished(runTs('apps/cli/src/main.ts', args, env));
+    const graph = await cli(['schema', 'graph', '--json']);
+    expect(graph.code).toBe(0);
+    expect(JSON.parse(graph.stdout)).toHaveLength(20);
+    const first = await cli(['schema', 'apply']);
+    expect([first.code, first.stdout.split('\n')[0]]).toEqual([
+      0,
+      'users: created with validator (strict, error)',
+    ]);
+    const second = await cli(['schema', 'apply']);
+    expect([second.code, second.stdout.trim()]).toEqual([
+      0,
+      'nothing to do: validators and indexes already match the schema',
+    ]);
+    const client = await MongoClient.connect(server.getUri());
+    await client.db('cli').collection('logs').insertOne({ stepRef: 'x' }, { bypassDocumentValidation: true });
+    await client.close();
+    const refused = await cli(['schema', 'apply', '--level', 'moderate']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /^odtp-db: schema apply refused, nothing changed:\n {2}logs: 1 document\(s\) violate the schema/,
+    );
+    const plan = await cli(['schema', 'plan', '--json']);
+    expect(plan.code).toBe(0);
+    expect(
+      JSON.parse(plan.stdout).find((p: { collection: string }) => p.collection === 'logs').violations,
+    ).toBe(1);
+    await server.stop();
   });
 
   it('odtp-db db start prints MONGODB_URI, answers the driver, and exits 0 on SIGTERM', async () => {

@@ -7,6 +7,7 @@ import { DatabaseModule } from '@odtp/database';
 import type { DatabaseHandle } from '@odtp/database';
 import { LoggerModule } from 'nestjs-pino';
 import { HealthModule } from './health/health.module';
+import { SchemaHttpModule } from './schema/schema-http.module';
 
 @Module({})
 export class AppModule {
@@ -41,6 +42,7 @@ export class AppModule {
           },
         }),
         HealthModule,
+        SchemaHttpModule,
       ],
     };
   }

@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10000,
       mongodSystemBinary: undefined,
       nodeEnv: 'development',
+      strictCollections: [],
     });
   });
 

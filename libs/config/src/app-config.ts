@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
 import ConnectionString from 'mongodb-connection-string-url';
 
@@ -46,6 +46,12 @@ export class EnvironmentVariables {
   MONGOMS_SYSTEM_BINARY?: string;
 
   @IsOptional()
+  @Matches(/^[A-Za-z][\w]*(,[A-Za-z][\w]*)*$/, {
+    message: 'must be a comma-separated list of collection names',
+  })
+  ODTP_SCHEMA_STRICT_COLLECTIONS?: string;
+
+  @IsOptional()
   @IsString()
   NODE_ENV?: string;
 }
@@ -63,6 +69,8 @@ export interface AppConfig {
   readonly shutdownTimeoutMs: number;
   readonly mongodSystemBinary?: string;
   readonly nodeEnv: string;
+  /** Collections whose validators forbid undeclared fields. */
+  readonly strictCollections: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -140,6 +148,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     shutdownTimeoutMs: instance.SHUTDOWN_TIMEOUT_MS,
     mongodSystemBinary: instance.MONGOMS_SYSTEM_BINARY,
     nodeEnv: instance.NODE_ENV ?? 'development',
+    strictCollections: instance.ODTP_SCHEMA_STRICT_COLLECTIONS
+      ? instance.ODTP_SCHEMA_STRICT_COLLECTIONS.split(',')
+      : [],
   });
 }
 

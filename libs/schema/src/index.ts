@@ -27,3 +27,6 @@ export type {
   ValidationAction,
   ValidationLevel,
 } from './schema-sync';
+export { SchemaModule, SchemaService, unknownCollections } from './schema.service';
+export type { SchemaOverview } from './schema.service';
+export { renderSchemaDoc } from './schema-doc';

@@ -126,7 +126,7 @@ describe('schema apply on an empty database', () => {
               updated_at: now,
             }
           : { _id: new ObjectId(), executionRef: new ObjectId(), component_version: new ObjectId() };
-    const doc = { ...base, ...change };
+    const doc: Document = { ...base, ...(change as Document) };
     for (const [k, v] of Object.entries(change)) if (v === undefined) delete doc[k];
     const err = await rejection(db, collection, doc);
     expect(err.code).toBe(121);

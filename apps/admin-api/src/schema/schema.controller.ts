@@ -1,0 +1,52 @@
+import { Body, ConflictException, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { SchemaService } from '@odtp/schema';
+import { ErrorBodyDto } from '../common/error-body.dto';
+import { ApplyResultDto, ApplySchemaDto, CollectionPlanDto, SchemaOverviewDto } from './schema.dto';
+
+@ApiTags('schema')
+@Controller('schema')
+export class SchemaController {
+  constructor(private readonly schema: SchemaService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'The reference graph, the derived $jsonSchema of every collection and the derived indexes',
+  })
+  @ApiOkResponse({ type: SchemaOverviewDto })
+  overview(): SchemaOverviewDto {
+    return this.schema.overview();
+  }
+
+  @Get('plan')
+  @ApiOperation({ summary: 'Compare the database with the derived validators and indexes (read-only)' })
+  @ApiOkResponse({ type: [CollectionPlanDto] })
+  plan(): Promise<CollectionPlanDto[]> {
+    return this.schema.plan();
+  }
+
+  @Post('apply')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Apply the derived validators and indexes; refused (409) while violations or duplicates exist, unless force',
+  })
+  @ApiOkResponse({ type: ApplyResultDto, description: 'applied, or unchanged' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'refused: details lists the violations and duplicates',
+  })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid body' })
+  async apply(@Body() body: ApplySchemaDto): Promise<ApplyResultDto> {
+    const result = await this.schema.apply(body);
+    if (result.status === 'refused')
+      throw new ConflictException({ message: 'schema apply refused', details: result.problems });
+    return result;
+  }
+}

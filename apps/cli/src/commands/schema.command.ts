@@ -1,0 +1,215 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EJSON } from 'bson';
+import { loadConfig } from '@odtp/config';
+import {
+  applySchema,
+  exportSchemas,
+  graphToMermaid,
+  graphToTable,
+  planSchema,
+  referenceGraph,
+  unknownCollections,
+} from '@odtp/schema';
+import type { CollectionPlan } from '@odtp/schema';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CliError } from '../cli-support';
+import { print, withDatabase } from '../database-access';
+import type { DatabaseOptions } from '../database-access';
+
+function strictCollections(): string[] {
+  const names = [...loadConfig().strictCollections];
+  const unknown = unknownCollections(names);
+  if (unknown.length)
+    throw new CliError(
+      `Invalid configuration: ODTP_SCHEMA_STRICT_COLLECTIONS names unknown collection(s): ${unknown.join(', ')}`,
+      1,
+    );
+  return names;
+}
+
+function planTable(plan: CollectionPlan[]): string {
+  const rows = plan.map((p) => [
+    p.collection,
+    p.exists ? p.validator : 'no collection',
+    `${p.level ?? '-'}/${p.action ?? '-'}`,
+    String(p.violations),
+    p.missingIndexes.join(',') || '-',
+    p.extraIndexes.join(',') || '-',
+    String(p.duplicates.length),
+  ]);
+  const header = [
+    'collection',
+    'validator',
+    'level/action',
+    'violations',
+    'missing indexes',
+    'extra indexes',
+    'duplicate keys',
+  ];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+@SubCommand({ name: 'graph', description: 'Print the reference graph (table, --json, or --mermaid)' })
+export class SchemaGraphCommand extends CommandRunner {
+  async run(_p: string[], options: { json?: boolean; mermaid?: boolean }): Promise<void> {
+    const edges = referenceGraph();
+    print(
+      options.json
+        ? JSON.stringify(edges, null, 2)
+        : options.mermaid
+          ? graphToMermaid(edges)
+          : graphToTable(edges),
+    );
+  }
+
+  @Option({ flags: '--json', description: 'JSON array of edges' })
+  json(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--mermaid', description: 'Mermaid flowchart' })
+  mermaid(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({
+  name: 'plan',
+  description: 'Compare the database with the derived validators and indexes (read-only)',
+})
+export class SchemaPlanCommand extends CommandRunner {
+  async run(_p: string[], options: DatabaseOptions & { json?: boolean }): Promise<void> {
+    const strict = strictCollections();
+    const plan = await withDatabase(options, (db) => planSchema(db, { strictCollections: strict }));
+    print(options.json ? EJSON.stringify(plan, undefined, 2, { relaxed: true }) : planTable(plan));
+  }
+
+  @Option({ flags: '--json', description: 'JSON output' })
+  json(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--uri <uri>', description: 'MongoDB connection string (default: MONGODB_URI)' })
+  uri(v: string): string {
+    return v;
+  }
+}
+
+interface ApplyFlags extends DatabaseOptions {
+  level?: 'strict' | 'moderate';
+  action?: 'error' | 'warn';
+  force?: boolean;
+  prune?: boolean;
+  json?: boolean;
+}
+
+@SubCommand({
+  name: 'apply',
+  description:
+    'Apply the derived validators and indexes (exit 0 applied or nothing to do, 2 refused, 1 failure)',
+})
+export class SchemaApplyCommand extends CommandRunner {
+  async run(_p: string[], options: ApplyFlags): Promise<void> {
+    const strict = strictCollections();
+    const result = await withDatabase(options, (db) =>
+      applySchema(db, { ...options, strictCollections: strict }),
+    );
+    if (options.json)
+      print(
+        EJSON.stringify(
+          { status: result.status, changes: result.changes, problems: result.problems },
+          undefined,
+          2,
+          { relaxed: true },
+        ),
+      );
+    else if (result.status === 'unchanged')
+      print('nothing to do: validators and indexes already match the schema');
+    else if (result.status === 'applied')
+      print([...result.changes, ...result.problems.map((p) => `forced past: ${p}`)].join('\n'));
+    if (result.status === 'refused') {
+      throw new CliError(
+        `schema apply refused, nothing changed:\n  ${result.problems.join('\n  ')}\n(use --force to apply the rest anyway)`,
+        2,
+      );
+    }
+  }
+
+  @Option({ flags: '--level <level>', description: 'validationLevel: strict (default) or moderate' })
+  level(v: string): string {
+    if (!['strict', 'moderate'].includes(v))
+      throw new CliError(`--level must be strict or moderate (got "${v}")`, 2);
+    return v;
+  }
+
+  @Option({ flags: '--action <action>', description: 'validationAction: error (default) or warn' })
+  action(v: string): string {
+    if (!['error', 'warn'].includes(v)) throw new CliError(`--action must be error or warn (got "${v}")`, 2);
+    return v;
+  }
+
+  @Option({
+    flags: '--force',
+    description: 'apply despite violations or duplicates (blocked unique indexes are still not created)',
+  })
+  force(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--prune', description: 'drop indexes the schema does not declare' })
+  prune(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'JSON output' })
+  json(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--uri <uri>', description: 'MongoDB connection string (default: MONGODB_URI)' })
+  uri(v: string): string {
+    return v;
+  }
+}
+
+@SubCommand({
+  name: 'export',
+  description: 'Write <collection>.schema.json for every collection into --out DIR',
+})
+export class SchemaExportCommand extends CommandRunner {
+  async run(_p: string[], options: { out?: string }): Promise<void> {
+    if (!options.out) throw new CliError('--out DIR is required', 2);
+    fs.mkdirSync(options.out, { recursive: true });
+    const schemas = exportSchemas({ strictCollections: strictCollections() });
+    for (const [name, schema] of Object.entries(schemas)) {
+      fs.writeFileSync(
+        path.join(options.out, `${name}.schema.json`),
+        EJSON.stringify(schema, undefined, 2, { relaxed: true }) + '\n',
+      );
+    }
+    print(`wrote ${Object.keys(schemas).length} schemas to ${options.out}`);
+  }
+
+  @Option({ flags: '--out <dir>', description: 'output folder' })
+  out(v: string): string {
+    return v;
+  }
+}
+
+@Command({
+  name: 'schema',
+  description: 'Schemas, reference graph, validators and indexes',
+  subCommands: [SchemaGraphCommand, SchemaPlanCommand, SchemaApplyCommand, SchemaExportCommand],
+})
+export class SchemaCommand extends CommandRunner {
+  async run(): Promise<void> {
+    this.command.help();
+  }
+}
