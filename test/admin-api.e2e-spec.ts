@@ -2,6 +2,7 @@ import { Body, Controller, Get, Post } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsString, Max } from 'class-validator';
 import request from 'supertest';
+import { Public } from '@odtp/auth';
 import { packageInfo } from '@odtp/config';
 import { createTestApp } from './support/app';
 import type { TestApp } from './support/app';
@@ -17,6 +18,7 @@ class ProbeDto {
   count!: number;
 }
 
+@Public()
 @Controller('probe')
 class ProbeController {
   @Post()

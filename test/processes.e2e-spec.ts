@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
+import { hashKey } from '@odtp/auth';
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { MongoClient } from 'mongodb';
 
@@ -36,6 +37,49 @@ describe('process entry points', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(new RegExp(`^Invalid configuration: ${name} `));
+  });
+
+  it('in production the admin API refuses to start without ADMIN_API_KEYS (exit 1 naming it); ADMIN_AUTH=disabled starts with a warning', async () => {
+    const refused = await finished(
+      runTs('apps/admin-api/src/main.ts', [], {
+        NODE_ENV: 'production',
+        ODTP_DB_ENGINE: 'embedded',
+        ODTP_DB_PATH: '',
+      }),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^Invalid configuration: ADMIN_API_KEYS is empty: the admin API refuses to start without API keys/,
+    );
+    const port = 32000 + (process.pid % 900);
+    const child = runTs('apps/admin-api/src/main.ts', [], {
+      NODE_ENV: 'production',
+      ADMIN_AUTH: 'disabled',
+      PORT: String(port),
+      ODTP_DB_ENGINE: 'embedded',
+      ODTP_DB_PATH: '',
+    });
+    const done = finished(child);
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      ok = (await fetch(`http://127.0.0.1:${port}/schema`).catch(() => undefined))?.status === 200;
+    }
+    expect(ok).toBe(true);
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.stdout).toContain(
+      'ADMIN_AUTH=disabled: the admin API accepts every request without credentials',
+    );
+  });
+
+  it('odtp-db apikey create prints a key once and its config entry', async () => {
+    const r = await finished(
+      runTs('apps/cli/src/main.ts', ['apikey', 'create', '--role', 'viewer', '--id', 'ci'], {}),
+    );
+    expect(r.code).toBe(0);
+    const key = /^API key \(shown once, store it safely\): (odtp_\S+)$/m.exec(r.stdout)![1];
+    expect(r.stdout).toContain(`ADMIN_API_KEYS entry (append with a comma): ci:viewer:${hashKey(key)}`);
   });
 
   it('the admin API serves /health, then stops on SIGTERM with exit 0 within the shutdown timeout', async () => {

@@ -6,7 +6,8 @@ import type { TestApp } from './support/app';
 
 describe('schema endpoints', () => {
   let t: TestApp;
-  const http = () => request(t.app.getHttpServer());
+  const get = (path: string) => request(t.app.getHttpServer()).get(path).set('authorization', t.admin);
+  const post = (path: string) => request(t.app.getHttpServer()).post(path).set('authorization', t.admin);
 
   beforeAll(async () => {
     t = await createTestApp();
@@ -16,7 +17,7 @@ describe('schema endpoints', () => {
   });
 
   it('GET /schema returns the graph, the derived schemas and indexes', async () => {
-    const res = await http().get('/schema').expect(200);
+    const res = await get('/schema').expect(200);
     expect(res.body.collections).toHaveLength(10);
     expect(res.body.graph).toHaveLength(20);
     expect(res.body.graph[0]).toEqual({
@@ -31,7 +32,7 @@ describe('schema endpoints', () => {
   });
 
   it('GET /schema/plan reports every collection as missing on an empty database', async () => {
-    const res = await http().get('/schema/plan').expect(200);
+    const res = await get('/schema/plan').expect(200);
     expect(res.body).toHaveLength(10);
     expect(res.body[0]).toMatchObject({
       collection: 'users',
@@ -42,7 +43,7 @@ describe('schema endpoints', () => {
   });
 
   it('POST /schema/apply validates its body', async () => {
-    const res = await http().post('/schema/apply').send({ level: 'loose', extra: 1 }).expect(400);
+    const res = await post('/schema/apply').send({ level: 'loose', extra: 1 }).expect(400);
     expect(res.body.details).toEqual([
       'property extra should not exist',
       'level must be one of the following values: strict, moderate',
@@ -50,14 +51,14 @@ describe('schema endpoints', () => {
   });
 
   it('POST /schema/apply applies, then has nothing to do, then refuses with 409 while a document violates the schema', async () => {
-    const first = await http().post('/schema/apply').send({}).expect(200);
+    const first = await post('/schema/apply').send({}).expect(200);
     expect(first.body.status).toBe('applied');
-    const second = await http().post('/schema/apply').send({}).expect(200);
+    const second = await post('/schema/apply').send({}).expect(200);
     expect(second.body).toMatchObject({ status: 'unchanged', changes: [] });
     const db = t.app.get(DatabaseService).db();
     const bad = new ObjectId();
     await db.collection('users').insertOne({ _id: bad, displayName: 7 }, { bypassDocumentValidation: true });
-    const refused = await http().post('/schema/apply').send({ level: 'moderate' }).expect(409);
+    const refused = await post('/schema/apply').send({ level: 'moderate' }).expect(409);
     expect(refused.body).toEqual({
       statusCode: 409,
       error: 'Conflict',
@@ -66,7 +67,7 @@ describe('schema endpoints', () => {
         `users: 1 document(s) violate the schema (e.g. {"$oid":"${bad.toHexString()}"}); fix them, or use --action warn`,
       ],
     });
-    const warned = await http().post('/schema/apply').send({ level: 'moderate', action: 'warn' }).expect(200);
+    const warned = await post('/schema/apply').send({ level: 'moderate', action: 'warn' }).expect(200);
     expect(warned.body.status).toBe('applied');
   });
 });

@@ -1,5 +1,6 @@
 import type { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { generateKey, hashKey, parseApiKeys } from '@odtp/auth';
 import { loadConfig } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { startDatabase } from '@odtp/database';
@@ -11,7 +12,13 @@ export interface TestApp {
   app: INestApplication;
   config: AppConfig;
   database: DatabaseHandle;
+  /** `Authorization` header values for an admin and a viewer key. */
+  admin: string;
+  viewer: string;
 }
+
+const adminKey = generateKey();
+const viewerKey = generateKey();
 
 /**
  * Boot the admin API as main.ts does, on MONGODB_URI when set, otherwise on an in-memory embedded server.
@@ -31,11 +38,16 @@ export async function createTestApp(
   const config = loadConfig(env);
   const database = await startDatabase(config, { log: () => undefined });
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config, database)],
+    imports: [
+      AppModule.forRoot(config, database, {
+        enabled: true,
+        keys: parseApiKeys(`test-admin:admin:${hashKey(adminKey)},test-viewer:viewer:${hashKey(viewerKey)}`),
+      }),
+    ],
     controllers: extra.controllers ?? [],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   configureApp(app);
   await app.init();
-  return { app, config, database };
+  return { app, config, database, admin: `Bearer ${adminKey}`, viewer: `Bearer ${viewerKey}` };
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
+import { AuthModule } from '@odtp/auth';
+import type { AuthSettings } from '@odtp/auth';
 import { AppConfigModule } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseModule } from '@odtp/database';
@@ -11,11 +13,12 @@ import { SchemaHttpModule } from './schema/schema-http.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, database: DatabaseHandle): DynamicModule {
+  static forRoot(config: AppConfig, database: DatabaseHandle, auth: AuthSettings): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        AuthModule.forRoot(auth),
         DatabaseModule.forHandle(database),
         LoggerModule.forRoot({
           pinoHttp: {

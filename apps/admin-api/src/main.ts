@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import { NestFactory } from '@nestjs/core';
-import { loadConfigOrExit } from '@odtp/config';
+import { resolveAuth } from '@odtp/auth';
+import type { ResolvedAuth } from '@odtp/auth';
+import { ConfigError, loadConfigOrExit } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { startDatabase } from '@odtp/database';
 import { Logger } from 'nestjs-pino';
@@ -13,9 +15,22 @@ export const DEFAULT_DB_PATH = path.join('.data', 'db');
 export async function bootstrap(
   config: AppConfig = loadConfigOrExit(process.env, { defaultDbPath: DEFAULT_DB_PATH }),
 ): Promise<void> {
+  let auth: ResolvedAuth;
+  try {
+    auth = resolveAuth(config, process.cwd());
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  }
   const database = await startDatabase(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, database), { bufferLogs: true });
+  const app = await NestFactory.create(AppModule.forRoot(config, database, auth.settings), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
+  if (auth.warning) app.get(Logger).warn(auth.warning);
+  // The development key goes to the terminal once, never through the structured logger.
+  for (const line of auth.notices) process.stdout.write(line + '\n');
   configureApp(app);
   let closing = false;
   const shutdown = (signal: string): void => {

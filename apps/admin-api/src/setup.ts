@@ -17,7 +17,15 @@ export function configureApp(app: INestApplication): void {
       .setTitle('odtp-db admin API')
       .setDescription('Schemas, migrations, seeds and integrity audits for the MongoDB database of ODTP.')
       .setVersion(packageInfo().version)
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key from ADMIN_API_KEYS (odtp-db apikey create)',
+      })
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: false },
+  });
 }

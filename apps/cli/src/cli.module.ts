@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ApiKeyCommand, ApiKeyCreateCommand } from './commands/apikey.command';
 import { DbCommand } from './commands/db.command';
 import { DbStartCommand } from './commands/db-start.command';
 import {
@@ -12,6 +13,8 @@ import { ServeCommand } from './commands/serve.command';
 
 @Module({
   providers: [
+    ApiKeyCommand,
+    ApiKeyCreateCommand,
     DbCommand,
     DbStartCommand,
     ServeCommand,

@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       mongodSystemBinary: undefined,
       nodeEnv: 'development',
       strictCollections: [],
+      adminApiKeys: undefined,
+      adminAuth: 'enabled',
     });
   });
 

@@ -46,6 +46,13 @@ export class EnvironmentVariables {
   MONGOMS_SYSTEM_BINARY?: string;
 
   @IsOptional()
+  @IsString()
+  ADMIN_API_KEYS?: string;
+
+  @IsIn(['enabled', 'disabled'])
+  ADMIN_AUTH: 'enabled' | 'disabled' = 'enabled';
+
+  @IsOptional()
   @Matches(/^[A-Za-z][\w]*(,[A-Za-z][\w]*)*$/, {
     message: 'must be a comma-separated list of collection names',
   })
@@ -71,6 +78,9 @@ export interface AppConfig {
   readonly nodeEnv: string;
   /** Collections whose validators forbid undeclared fields. */
   readonly strictCollections: readonly string[];
+  /** Raw ADMIN_API_KEYS (`id:role:sha256,...`), parsed by @odtp/auth. */
+  readonly adminApiKeys?: string;
+  readonly adminAuth: 'enabled' | 'disabled';
 }
 
 export class ConfigError extends Error {
@@ -151,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     strictCollections: instance.ODTP_SCHEMA_STRICT_COLLECTIONS
       ? instance.ODTP_SCHEMA_STRICT_COLLECTIONS.split(',')
       : [],
+    adminApiKeys: instance.ADMIN_API_KEYS,
+    adminAuth: instance.ADMIN_AUTH,
   });
 }
 

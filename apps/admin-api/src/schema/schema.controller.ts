@@ -1,16 +1,22 @@
 import { Body, ConflictException, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBearerAuth,
   ApiConflictResponse,
+  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RequireRole } from '@odtp/auth';
 import { SchemaService } from '@odtp/schema';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { ApplyResultDto, ApplySchemaDto, CollectionPlanDto, SchemaOverviewDto } from './schema.dto';
 
 @ApiTags('schema')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'missing or invalid API key' })
 @Controller('schema')
 export class SchemaController {
   constructor(private readonly schema: SchemaService) {}
@@ -33,6 +39,8 @@ export class SchemaController {
 
   @Post('apply')
   @HttpCode(200)
+  @RequireRole('admin')
+  @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'the key is a viewer key' })
   @ApiOperation({
     summary:
       'Apply the derived validators and indexes; refused (409) while violations or duplicates exist, unless force',

@@ -1,0 +1,17 @@
+export {
+  ApiKeyFormatError,
+  configLine,
+  generateKey,
+  hashKey,
+  parseApiKeys,
+  ROLES,
+  verifyKey,
+} from './api-keys';
+export type { ApiKeyEntry, Principal, Role } from './api-keys';
+export { AUTH_SETTINGS, AuthGuard, Public, RequireRole } from './auth.guard';
+export type { AuthenticatedRequest, AuthSettings } from './auth.guard';
+export { AuthModule } from './auth.module';
+export { DEV_KEY_FILE, ensureDevelopmentKey } from './dev-key';
+export type { DevelopmentKey } from './dev-key';
+export { resolveAuth } from './resolve-auth';
+export type { ResolvedAuth } from './resolve-auth';
