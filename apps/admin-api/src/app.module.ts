@@ -8,6 +8,7 @@ import type { AppConfig } from '@odtp/config';
 import { DatabaseModule } from '@odtp/database';
 import type { DatabaseHandle } from '@odtp/database';
 import { LoggerModule } from 'nestjs-pino';
+import { CollectionsHttpModule } from './collections/collections-http.module';
 import { HealthModule } from './health/health.module';
 import { SchemaHttpModule } from './schema/schema-http.module';
 
@@ -46,6 +47,7 @@ export class AppModule {
         }),
         HealthModule,
         SchemaHttpModule,
+        CollectionsHttpModule,
       ],
     };
   }

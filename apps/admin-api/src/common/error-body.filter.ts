@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import { BrowseError, BrowseErrorCode } from '@odtp/browse';
 import type { Response } from 'express';
 import type { ErrorBodyDto } from './error-body.dto';
 
@@ -25,8 +26,18 @@ const BODY_PARSER_MESSAGES: Record<string, string> = {
   'charset.unsupported': 'Unsupported request body charset',
 };
 
+const DOMAIN_STATUS: Record<BrowseErrorCode, number> = {
+  [BrowseErrorCode.BadRequest]: HttpStatus.BAD_REQUEST,
+  [BrowseErrorCode.UnknownCollection]: HttpStatus.NOT_FOUND,
+  [BrowseErrorCode.UnknownDocument]: HttpStatus.NOT_FOUND,
+};
+
 /** Map any thrown value to `{statusCode, error, message, details?}`; never exposes stack traces. */
 export function toErrorBody(exception: unknown): ErrorBodyDto {
+  if (exception instanceof BrowseError) {
+    const status = DOMAIN_STATUS[exception.code];
+    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: exception.message };
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();

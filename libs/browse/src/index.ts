@@ -1,0 +1,12 @@
+export { BrowseModule, BrowseService, DEFAULT_LIMIT, MAX_LIMIT } from './browse.service';
+export type {
+  CollectionSummary,
+  DocumentPage,
+  DocumentView,
+  IncomingReferences,
+  ListQuery,
+  OutgoingReference,
+} from './browse.service';
+export { badRequest, BrowseError, BrowseErrorCode } from './errors';
+export { convertValue, fieldsOf } from './query-params';
+export type { FieldInfo } from './query-params';
