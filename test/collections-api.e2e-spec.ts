@@ -17,36 +17,34 @@ describe('document browser', () => {
     t = await createTestApp();
     const db = t.app.get(DatabaseService).db();
     const at = (d: number) => new Date(Date.UTC(2024, 0, d));
-    await db
-      .collection('users')
-      .insertMany([
-        {
-          _id: ann,
-          displayName: 'Ann',
-          email: 'ann@x.org',
-          created_at: at(1),
-          updated_at: at(1),
-          digitalTwins: [twin, ghost],
-          deprecated: false,
-        },
-        {
-          _id: bob,
-          displayName: 'Bob',
-          email: 'bob@x.org',
-          created_at: at(2),
-          updated_at: at(2),
-          digitalTwins: [],
-          deprecated: true,
-        },
-        ...Array.from({ length: 5 }, (_, i) => ({
-          _id: oid(3 + i),
-          displayName: `U${i}`,
-          created_at: at(3 + i),
-          updated_at: at(3 + i),
-          digitalTwins: [],
-          deprecated: false,
-        })),
-      ]);
+    await db.collection('users').insertMany([
+      {
+        _id: ann,
+        displayName: 'Ann',
+        email: 'ann@x.org',
+        created_at: at(1),
+        updated_at: at(1),
+        digitalTwins: [twin, ghost],
+        deprecated: false,
+      },
+      {
+        _id: bob,
+        displayName: 'Bob',
+        email: 'bob@x.org',
+        created_at: at(2),
+        updated_at: at(2),
+        digitalTwins: [],
+        deprecated: true,
+      },
+      ...Array.from({ length: 5 }, (_, i) => ({
+        _id: oid(3 + i),
+        displayName: `U${i}`,
+        created_at: at(3 + i),
+        updated_at: at(3 + i),
+        digitalTwins: [],
+        deprecated: false,
+      })),
+    ]);
     await db.collection('digitalTwins').insertMany([
       { _id: twin, userRef: ann, name: 'T', executions: [], created_at: at(1), updated_at: at(1) },
       { _id: oid(11), userRef: ann, name: 'T2', executions: [], created_at: at(1), updated_at: at(1) },

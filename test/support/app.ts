@@ -1,4 +1,5 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { Type } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { generateKey, hashKey, parseApiKeys } from '@odtp/auth';
 import { loadConfig } from '@odtp/config';
@@ -9,7 +10,7 @@ import { AppModule } from '../../apps/admin-api/src/app.module';
 import { configureApp } from '../../apps/admin-api/src/setup';
 
 export interface TestApp {
-  app: INestApplication;
+  app: NestExpressApplication;
   config: AppConfig;
   database: DatabaseHandle;
   /** `Authorization` header values for an admin and a viewer key. */
@@ -25,7 +26,7 @@ const viewerKey = generateKey();
  * `ownServer` always starts a private embedded server (for tests that must stop the database).
  */
 export async function createTestApp(
-  extra: { controllers?: Type[]; ownServer?: boolean } = {},
+  extra: { controllers?: Type[]; ownServer?: boolean; env?: Record<string, string> } = {},
 ): Promise<TestApp> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -35,6 +36,7 @@ export async function createTestApp(
     ODTP_DB_NAME: `e2e_${process.pid}_${Date.now()}`,
   };
   if (extra.ownServer) delete env.MONGODB_URI;
+  Object.assign(env, extra.env ?? {});
   const config = loadConfig(env);
   const database = await startDatabase(config, { log: () => undefined });
   const moduleRef = await Test.createTestingModule({
@@ -46,8 +48,8 @@ export async function createTestApp(
     ],
     controllers: extra.controllers ?? [],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  configureApp(app);
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+  configureApp(app, config);
   await app.init();
   return { app, config, database, admin: `Bearer ${adminKey}`, viewer: `Bearer ${viewerKey}` };
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
-import type { DynamicModule } from '@nestjs/common';
+import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from '@odtp/auth';
 import type { AuthSettings } from '@odtp/auth';
 import { AppConfigModule } from '@odtp/config';
@@ -9,17 +11,26 @@ import { DatabaseModule } from '@odtp/database';
 import type { DatabaseHandle } from '@odtp/database';
 import { LoggerModule } from 'nestjs-pino';
 import { CollectionsHttpModule } from './collections/collections-http.module';
+import { MutationThrottlerGuard } from './common/mutation-throttler.guard';
+import { RequestObserverMiddleware } from './common/request-observer.middleware';
 import { HealthModule } from './health/health.module';
+import { ObservabilityModule } from './observability.module';
 import { SchemaHttpModule } from './schema/schema-http.module';
 
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestObserverMiddleware).forRoutes('*path');
+  }
+
   static forRoot(config: AppConfig, database: DatabaseHandle, auth: AuthSettings): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
         AuthModule.forRoot(auth),
+        ThrottlerModule.forRoot([{ ttl: 60_000, limit: config.rateLimitPerMinute }]),
+        ObservabilityModule,
         DatabaseModule.forHandle(database),
         LoggerModule.forRoot({
           pinoHttp: {
@@ -49,6 +60,7 @@ export class AppModule {
         SchemaHttpModule,
         CollectionsHttpModule,
       ],
+      providers: [{ provide: APP_GUARD, useClass: MutationThrottlerGuard }],
     };
   }
 }

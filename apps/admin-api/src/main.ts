@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { resolveAuth } from '@odtp/auth';
 import type { ResolvedAuth } from '@odtp/auth';
 import { ConfigError, loadConfigOrExit } from '@odtp/config';
@@ -24,14 +25,17 @@ export async function bootstrap(
     process.exit(1);
   }
   const database = await startDatabase(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, database, auth.settings), {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, database, auth.settings),
+    {
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(Logger));
   if (auth.warning) app.get(Logger).warn(auth.warning);
   // The development key goes to the terminal once, never through the structured logger.
   for (const line of auth.notices) process.stdout.write(line + '\n');
-  configureApp(app);
+  configureApp(app, config);
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) return;

@@ -1,12 +1,16 @@
 import { ValidationPipe } from '@nestjs/common';
-import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { AppConfig } from '@odtp/config';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { packageInfo } from '@odtp/config';
 import helmet from 'helmet';
 import { ErrorBodyFilter } from './common/error-body.filter';
 
 /** Everything an admin API instance needs besides its modules (shared by main.ts and the e2e tests). */
-export function configureApp(app: INestApplication): void {
+export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+  app.useBodyParser('json', { limit: config.bodyLimit });
+  app.useBodyParser('urlencoded', { limit: config.bodyLimit, extended: false });
+  if (config.corsOrigins.length) app.enableCors({ origin: [...config.corsOrigins] });
   // The API is often served over plain HTTP on an internal network: upgrading sub-requests to HTTPS would break Swagger UI.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));

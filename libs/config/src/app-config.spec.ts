@@ -24,6 +24,9 @@ describe('loadConfig', () => {
       strictCollections: [],
       adminApiKeys: undefined,
       adminAuth: 'enabled',
+      corsOrigins: [],
+      bodyLimit: '1mb',
+      rateLimitPerMinute: 60,
     });
   });
 

@@ -53,6 +53,17 @@ export class EnvironmentVariables {
   ADMIN_AUTH: 'enabled' | 'disabled' = 'enabled';
 
   @IsOptional()
+  @Matches(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, { message: 'must be a comma-separated list of http(s) origins' })
+  CORS_ORIGINS?: string;
+
+  @Matches(/^\d+(b|kb|mb)$/i, { message: 'must be a size such as 512kb or 1mb' })
+  BODY_LIMIT = '1mb';
+
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_PER_MINUTE = 60;
+
+  @IsOptional()
   @Matches(/^[A-Za-z][\w]*(,[A-Za-z][\w]*)*$/, {
     message: 'must be a comma-separated list of collection names',
   })
@@ -81,6 +92,11 @@ export interface AppConfig {
   /** Raw ADMIN_API_KEYS (`id:role:sha256,...`), parsed by @odtp/auth. */
   readonly adminApiKeys?: string;
   readonly adminAuth: 'enabled' | 'disabled';
+  /** Origins allowed by CORS; empty means CORS is off. */
+  readonly corsOrigins: readonly string[];
+  readonly bodyLimit: string;
+  /** Mutating requests allowed per client per minute. */
+  readonly rateLimitPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -93,7 +109,7 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_VARS = new Set(['PORT', 'SHUTDOWN_TIMEOUT_MS']);
+const INTEGER_VARS = new Set(['PORT', 'SHUTDOWN_TIMEOUT_MS', 'RATE_LIMIT_PER_MINUTE']);
 
 function describe(value: unknown): string {
   return JSON.stringify(value);
@@ -163,6 +179,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       : [],
     adminApiKeys: instance.ADMIN_API_KEYS,
     adminAuth: instance.ADMIN_AUTH,
+    corsOrigins: instance.CORS_ORIGINS ? instance.CORS_ORIGINS.split(',') : [],
+    bodyLimit: instance.BODY_LIMIT,
+    rateLimitPerMinute: instance.RATE_LIMIT_PER_MINUTE,
   });
 }
 

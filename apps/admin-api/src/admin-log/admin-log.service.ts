@@ -1,0 +1,70 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { OnModuleInit } from '@nestjs/common';
+import { DatabaseService } from '@odtp/database';
+import { ObjectId } from 'mongodb';
+import type { Document } from 'mongodb';
+
+export const ADMIN_LOG_COLLECTION = 'adminAuditLog';
+
+/** One mutating call: who, what, when and how it ended. Never keys, never document contents. */
+export interface AdminLogEntry {
+  at: Date;
+  keyId: string | null;
+  role: string | null;
+  method: string;
+  route: string;
+  params: Record<string, string>;
+  body: Record<string, unknown>;
+  status: number;
+  durationMs: number;
+  requestId: string | null;
+}
+
+const MAX_VALUE = 200;
+
+/** Keep the shape of a request body without its contents: scalar options only, strings shortened. */
+export function summarizeBody(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body as Document).slice(0, 20)) {
+    const key = k.slice(0, 64);
+    if (typeof v === 'boolean' || v === null) out[key] = v;
+    else if (typeof v === 'number') out[key] = Number.isFinite(v) ? v : String(v);
+    else if (typeof v === 'string') out[key] = v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}…` : v;
+    else out[key] = Array.isArray(v) ? `[array of ${v.length}]` : '[object]';
+  }
+  return out;
+}
+
+@Injectable()
+export class AdminLogService implements OnModuleInit {
+  private readonly logger = new Logger('AdminLog');
+
+  constructor(private readonly database: DatabaseService) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.database.db().collection(ADMIN_LOG_COLLECTION).createIndex({ at: -1 }, { name: 'at_-1' });
+  }
+
+  record(entry: AdminLogEntry): void {
+    this.database
+      .db()
+      .collection(ADMIN_LOG_COLLECTION)
+      .insertOne({ ...entry })
+      .catch((e: Error) => this.logger.error(`could not write the admin audit log: ${e.message}`));
+  }
+
+  async page(limit: number, before?: string): Promise<{ items: Document[]; next: string | null }> {
+    const filter = before ? { _id: { $lt: new ObjectId(before) } } : {};
+    const docs = await this.database
+      .db()
+      .collection(ADMIN_LOG_COLLECTION)
+      .find(filter, { sort: { _id: -1 }, limit: limit + 1 })
+      .toArray();
+    const items = docs.slice(0, limit);
+    return {
+      items: items.map((d) => ({ ...d, _id: (d._id as ObjectId).toHexString() })),
+      next: docs.length > limit ? (items[items.length - 1]._id as ObjectId).toHexString() : null,
+    };
+  }
+}
