@@ -1,4 +1,5 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import * as vm from 'node:vm';
 import request from 'supertest';
 import type { OpenAPIV3 } from 'openapi-types';
 import { createTestApp } from './support/app';
@@ -54,6 +55,11 @@ describe('Swagger completeness', () => {
         'POST /schema/apply',
       ].sort(),
     );
+  });
+
+  it('the Swagger UI init script is valid JavaScript (descriptions with $` or $\' would corrupt it)', async () => {
+    const js = (await request(t.app.getHttpServer()).get('/docs/swagger-ui-init.js').expect(200)).text;
+    expect(() => new vm.Script(js)).not.toThrow();
   });
 
   it('every DTO property has a description', () => {

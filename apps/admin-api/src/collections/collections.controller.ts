@@ -35,7 +35,7 @@ export class CollectionsController {
   @ApiOperation({
     summary: 'Browse documents with typed filters (?<field>=<value>), sort and cursor pagination',
     description:
-      'Any field of the collection schema can be a filter: the value is converted to the field type (ObjectId, date, number, boolean, `null` for nullable fields). Unknown fields, `$` in names or values, and repeated parameters are rejected with 400.',
+      'Any field of the collection schema can be a filter: the value is converted to the field type (ObjectId, date, number, boolean, `null` for nullable fields). Unknown fields, a dollar sign in names or values, and repeated parameters are rejected with 400.',
   })
   @ApiParam({ name: 'name', description: 'collection name', example: 'users' })
   @ApiQuery({ name: 'sort', required: false, description: 'field to sort on (default _id)' })
@@ -45,7 +45,7 @@ export class CollectionsController {
   @ApiOkResponse({ type: DocumentPageDto })
   @ApiBadRequestResponse({
     type: ErrorBodyDto,
-    description: 'unknown field, `$` in a name or value, or a value of the wrong type',
+    description: 'unknown field, a dollar sign in a name or value, or a value of the wrong type',
   })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown collection' })
   documents(@Param('name') name: string, @Query() query: Record<string, unknown>): Promise<DocumentPageDto> {
