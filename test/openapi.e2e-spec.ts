@@ -57,7 +57,7 @@ describe('Swagger completeness', () => {
     );
   });
 
-  it('the Swagger UI init script is valid JavaScript (descriptions with $` or $\' would corrupt it)', async () => {
+  it("the Swagger UI init script is valid JavaScript (descriptions with $` or $' would corrupt it)", async () => {
     const js = (await request(t.app.getHttpServer()).get('/docs/swagger-ui-init.js').expect(200)).text;
     expect(() => new vm.Script(js)).not.toThrow();
   });

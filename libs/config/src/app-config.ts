@@ -53,7 +53,9 @@ export class EnvironmentVariables {
   ADMIN_AUTH: 'enabled' | 'disabled' = 'enabled';
 
   @IsOptional()
-  @Matches(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, { message: 'must be a comma-separated list of http(s) origins' })
+  @Matches(/^https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*$/, {
+    message: 'must be a comma-separated list of http(s) origins',
+  })
   CORS_ORIGINS?: string;
 
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'must be a size such as 512kb or 1mb' })
