@@ -54,6 +54,29 @@ describe('authentication and roles', () => {
       .expect(200);
   });
 
+  it.each([
+    ['GET', '/schema', 200, 200],
+    ['GET', '/collections', 200, 200],
+    ['GET', '/collections/users/documents', 200, 200],
+    ['GET', '/metrics', 200, 200],
+    ['GET', '/admin-log', 403, 200],
+    ['POST', '/schema/apply', 403, 200],
+  ])(
+    '%s %s: 401 without a key, %i for a viewer, %i for an admin',
+    async (method, path, viewerStatus, adminStatus) => {
+      const call = (auth?: string) => {
+        const r =
+          method === 'GET'
+            ? request(server()).get(path)
+            : request(server()).post(path).send({ action: 'warn' });
+        return auth ? r.set('authorization', auth) : r;
+      };
+      await call().expect(401);
+      await call(t.viewer).expect(viewerStatus);
+      await call(t.admin).expect(adminStatus);
+    },
+  );
+
   it('the OpenAPI document declares the bearer scheme and uses it on protected operations', async () => {
     const doc = (await request(server()).get('/docs-json').expect(200)).body;
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
