@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { hashKey } from '@odtp/auth';
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
@@ -71,6 +73,67 @@ describe('process entry points', () => {
     expect(r.stdout).toContain(
       'ADMIN_AUTH=disabled: the admin API accepts every request without credentials',
     );
+  });
+
+  it('npm start on an empty database applies validators and loads the demo; a restart on the same dbPath only starts', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-start-'));
+    const key = 'odtp_start-test-key';
+    const port = 33000 + (process.pid % 900);
+    const env = {
+      PORT: String(port),
+      ODTP_DB_ENGINE: 'embedded',
+      ODTP_DB_PATH: dir,
+      ADMIN_API_KEYS: `t:viewer:${hashKey(key)}`,
+    };
+    const start = async (): Promise<{ stdout: string; users: number }> => {
+      const child = runTs('apps/admin-api/src/main.ts', [], env);
+      const done = finished(child);
+      let res: Response | undefined;
+      for (let i = 0; i < 100 && !res?.ok; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        res = await fetch(`http://127.0.0.1:${port}/collections`, {
+          headers: { authorization: `Bearer ${key}` },
+        }).catch(() => undefined);
+      }
+      const collections = (await res!.json()) as { name: string; count: number; validator: string }[];
+      child.kill('SIGTERM');
+      const r = await done;
+      expect(collections.every((c) => c.validator === 'same')).toBe(true);
+      return { stdout: r.stdout, users: collections.find((c) => c.name === 'users')!.count };
+    };
+    const first = await start();
+    expect(first.stdout).toContain(
+      'empty database: validators and indexes applied, demo data loaded (122 documents)',
+    );
+    expect(first.users).toBe(3);
+    const second = await start();
+    expect(second.stdout).not.toContain('demo data loaded');
+    expect(second.users).toBe(3);
+  });
+
+  it('odtp-db seed loads the demo once, then reports 0 changes; refuses production unless --force', async () => {
+    const server = await EmbeddedMongo.create();
+    const env = { MONGODB_URI: server.getUri('seedcli') };
+    const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+      finished(runTs('apps/cli/src/main.ts', args, { ...env, ...extra }));
+    const first = await cli(['seed']);
+    expect([first.code, first.stdout.split('\n')[0]]).toEqual([
+      0,
+      'seeded: 122 inserted, 0 modified, 0 unchanged',
+    ]);
+    const again = await cli(['seed']);
+    expect(again.stdout.split('\n')[0]).toBe('seeded: 0 inserted, 0 modified, 122 unchanged');
+    const refused = await cli(['seed'], { NODE_ENV: 'production' });
+    expect([refused.code, refused.stderr.trim()]).toEqual([
+      2,
+      'odtp-db: refusing to seed: NODE_ENV=production (use --force if this really is a development database)',
+    ]);
+    const forced = await cli(['seed', '--force', '--drop'], { NODE_ENV: 'production' });
+    expect(forced.stdout.split('\n').slice(0, 2)).toEqual([
+      'dropped 122 document(s) from the seeded collections',
+      'seeded: 122 inserted, 0 modified, 0 unchanged',
+    ]);
+    await server.stop();
   });
 
   it('odtp-db apikey create prints a key once and its config entry', async () => {

@@ -5,13 +5,31 @@ import { resolveAuth } from '@odtp/auth';
 import type { ResolvedAuth } from '@odtp/auth';
 import { ConfigError, loadConfigOrExit } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
-import { startDatabase } from '@odtp/database';
+import { connectClient, startDatabase } from '@odtp/database';
+import type { DatabaseHandle } from '@odtp/database';
+import { initializeIfEmpty, productionReason } from '@odtp/seeding';
 import { Logger } from 'nestjs-pino';
+import { demoSeed } from '../../../seeds/demo';
 import { AppModule } from './app.module';
 import { configureApp } from './setup';
 
 /** Default folder of the embedded engine for `npm start` (git-ignored); ODTP_DB_PATH= (empty) means memory only. */
 export const DEFAULT_DB_PATH = path.join('.data', 'db');
+
+/** On a local, non-production database that is empty: apply validators and indexes and load the demo profile. */
+async function prepareDatabase(database: DatabaseHandle, config: AppConfig): Promise<void> {
+  if (productionReason(database.uri, config.nodeEnv)) return;
+  const client = await connectClient(database);
+  try {
+    const loaded = await initializeIfEmpty(client.db(database.dbName), demoSeed);
+    if (loaded)
+      process.stdout.write(
+        `empty database: validators and indexes applied, demo data loaded (${loaded.inserted} documents)\n`,
+      );
+  } finally {
+    await client.close();
+  }
+}
 
 export async function bootstrap(
   config: AppConfig = loadConfigOrExit(process.env, { defaultDbPath: DEFAULT_DB_PATH }),
@@ -25,6 +43,7 @@ export async function bootstrap(
     process.exit(1);
   }
   const database = await startDatabase(config);
+  await prepareDatabase(database, config);
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config, database, auth.settings),
     {

@@ -9,12 +9,14 @@ import {
   SchemaGraphCommand,
   SchemaPlanCommand,
 } from './commands/schema.command';
+import { SeedCommand } from './commands/seed.command';
 import { ServeCommand } from './commands/serve.command';
 
 @Module({
   providers: [
     ApiKeyCommand,
     ApiKeyCreateCommand,
+    SeedCommand,
     DbCommand,
     DbStartCommand,
     ServeCommand,

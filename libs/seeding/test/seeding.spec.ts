@@ -1,0 +1,158 @@
+import type { Db, Document } from 'mongodb';
+import { applySchema, planSchema } from '@odtp/schema';
+import { loadSeed, naturalKeyId, productionReason, ref, SeedError } from '@odtp/seeding';
+import type { SeedFile } from '@odtp/seeding';
+import { demoSeed } from '../../../seeds/demo';
+import { startTestMongo } from '../../../test/support/mongo';
+import type { TestMongo } from '../../../test/support/mongo';
+
+let mongo: TestMongo;
+
+beforeAll(async () => {
+  mongo = await startTestMongo();
+});
+afterAll(async () => {
+  await mongo.close();
+});
+
+async function snapshot(db: Db): Promise<Record<string, Document[]>> {
+  const out: Record<string, Document[]> = {};
+  for (const c of await db.listCollections().toArray())
+    out[c.name] = await db.collection(c.name).find({}).sort({ _id: 1 }).toArray();
+  return out;
+}
+
+describe('demo profile', () => {
+  it('loads, and a second run reports 0 inserted and 0 modified and leaves the database the same', async () => {
+    const db = mongo.db();
+    const first = await loadSeed(db, demoSeed);
+    expect(first.inserted).toBe(demoSeed.reduce((n, f) => n + f.documents.length, 0));
+    expect(first.perCollection.users).toEqual({ inserted: 3, modified: 0, unchanged: 0 });
+    expect(first.perCollection.digitalTwins.inserted).toBe(5);
+    const before = await snapshot(db);
+    const second = await loadSeed(db, demoSeed);
+    expect([second.inserted, second.modified]).toEqual([0, 0]);
+    expect(second.unchanged).toBe(first.inserted);
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it('passes schema plan with 0 violations in every collection, with the validators applied', async () => {
+    const db = mongo.db();
+    expect((await applySchema(db)).status).toBe('applied');
+    await loadSeed(db, demoSeed);
+    const plan = await planSchema(db);
+    expect(plan.map((p) => [p.collection, p.violations, p.duplicates.length])).toEqual(
+      plan.map((p) => [p.collection, 0, 0]),
+    );
+  });
+
+  it('has the size the issue asks for and consistent two-way links', () => {
+    const count = (c: string) => demoSeed.find((f) => f.collection === c)!.documents.length;
+    expect(count('users')).toBeGreaterThanOrEqual(3);
+    expect(count('digitalTwins')).toBeGreaterThanOrEqual(5);
+    expect(count('components')).toBe(3);
+    const stepsPerExecution = demoSeed
+      .find((f) => f.collection === 'executions')!
+      .documents.map((d) => (d.doc.steps as unknown[]).length);
+    expect(Math.min(...stepsPerExecution)).toBe(1);
+    expect(Math.max(...stepsPerExecution)).toBe(5);
+    const outputTypes = new Set(
+      demoSeed.find((f) => f.collection === 'outputs')!.documents.map((d) => d.doc.output_type),
+    );
+    expect([...outputTypes].sort()).toEqual(['output', 'snapshot']);
+  });
+
+  it('derives the same ids from the same natural keys', () => {
+    expect(naturalKeyId('users', 'Ann Keller').toHexString()).toBe(
+      naturalKeyId('users', 'Ann Keller').toHexString(),
+    );
+    expect(naturalKeyId('users', 'Ann Keller').toHexString()).toMatch(/^[0-9a-f]{24}$/);
+    expect(naturalKeyId('users', 'Ann Keller').equals(naturalKeyId('digitalTwins', 'Ann Keller'))).toBe(
+      false,
+    );
+  });
+});
+
+describe('bad seed files fail naming file, document and field, and write nothing', () => {
+  const now = new Date('2024-01-01T00:00:00Z');
+  const user = (name: string, extra: Document = {}) => ({
+    key: name,
+    doc: { displayName: name, digitalTwins: [], created_at: now, updated_at: now, ...extra },
+  });
+  const cases: [string, SeedFile[], string][] = [
+    [
+      'a wrong type',
+      [
+        {
+          file: 'seeds/bad/users.ts',
+          collection: 'users',
+          documents: [user('ok'), user('Eve', { email: 42 })],
+        },
+      ],
+      'seeds/bad/users.ts: document "Eve", field email: must be ["string","null"], got int (rule: email (e-mail address): must be a string or null, matching /^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$/)',
+    ],
+    [
+      'a missing required field',
+      [
+        {
+          file: 'seeds/bad/users.ts',
+          collection: 'users',
+          documents: [{ key: 'NoDates', doc: { displayName: 'NoDates', digitalTwins: [] } }],
+        },
+      ],
+      'seeds/bad/users.ts: document "NoDates", field created_at: is required but missing',
+    ],
+    [
+      'a reference to an unknown key',
+      [
+        { file: 'seeds/bad/users.ts', collection: 'users', documents: [user('Ann')] },
+        {
+          file: 'seeds/bad/twins.ts',
+          collection: 'digitalTwins',
+          documents: [
+            {
+              key: 'Ann/t',
+              doc: {
+                userRef: ref('users', 'Bob'),
+                name: 't',
+                executions: [],
+                created_at: now,
+                updated_at: now,
+              },
+            },
+          ],
+        },
+      ],
+      'seeds/bad/twins.ts: document "Ann/t", field userRef: references unknown users key "Bob"',
+    ],
+  ];
+  it.each(cases)('%s', async (_name, files, message) => {
+    const db = mongo.db();
+    await loadSeed(db, demoSeed);
+    const before = await snapshot(db);
+    const err = await loadSeed(db, files).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SeedError);
+    expect((err as Error).message).toBe(message);
+    expect(await snapshot(db)).toEqual(before);
+  });
+});
+
+describe('production guard', () => {
+  it.each([
+    ['mongodb://127.0.0.1:27017/odtp', undefined, undefined],
+    ['mongodb://localhost/odtp', 'development', undefined],
+    ['mongodb://127.0.0.1:27017/odtp', 'production', 'NODE_ENV=production'],
+    [
+      'mongodb://db.internal.example:27017/odtp',
+      undefined,
+      'the database host db.internal.example is not local',
+    ],
+    [
+      'mongodb://localhost:1,db2.example:2/?replicaSet=rs',
+      undefined,
+      'the database host db2.example is not local',
+    ],
+  ])('%s with NODE_ENV=%s -> %s', (uri, env, reason) => {
+    expect(productionReason(uri, env)).toBe(reason);
+  });
+});
