@@ -292,7 +292,13 @@ const count: Handler = (ctx) => {
   let n: number;
   if ((!filter || Object.keys(filter).length === 0) && !ctx.txn && coll?.uncommitted.size === 0)
     n = coll.size;
-  else n = matching(coll, filter, viewer(ctx)).length;
+  else {
+    n = 0;
+    if (coll) {
+      const { bufs, plan } = coll.rawCandidates(filter, viewer(ctx));
+      for (const _ of rawMatching(bufs, filter, plan.exact === true)) n++;
+    }
+  }
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
   return { n, ok: 1 };

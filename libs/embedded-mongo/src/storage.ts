@@ -208,6 +208,8 @@ export class Collection {
         indexName: '_id_',
         ids: unique(idEq.map(keyOf)),
         sorted: false,
+        // The candidates are exactly the matches when the equality is the whole filter.
+        exact: Object.keys(f).length === 1,
       };
     }
     for (const index of this.indexes.values()) {
@@ -219,6 +221,7 @@ export class Collection {
           indexName: index.name,
           ids: unique(flatIter(eq.map((v) => index.equal(v)))),
           sorted: false,
+          exact: Object.keys(f).length === 1,
         };
       }
       const range = rangeBounds(cond);

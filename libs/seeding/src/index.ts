@@ -4,3 +4,7 @@ export { describeFailure, loadSeed, prepareSeed, writeSeed } from './loader';
 export type { LoadResult } from './loader';
 export { productionReason } from './safety';
 export { dropSeeded, initializeIfEmpty, isEmptyDatabase } from './initialize';
+export { generateLarge, largeSizes } from './large';
+export type { Batch, LargeOptions, PlantedDefect } from './large';
+export { loadLarge } from './load-large';
+export type { LargeLoadOptions } from './load-large';

@@ -1,6 +1,15 @@
 import type { Db, Document } from 'mongodb';
 import { applySchema, planSchema } from '@odtp/schema';
-import { loadSeed, naturalKeyId, productionReason, ref, SeedError } from '@odtp/seeding';
+import { EJSON } from 'bson';
+import {
+  generateLarge,
+  loadLarge,
+  loadSeed,
+  naturalKeyId,
+  productionReason,
+  ref,
+  SeedError,
+} from '@odtp/seeding';
 import type { SeedFile } from '@odtp/seeding';
 import { demoSeed } from '../../../seeds/demo';
 import { startTestMongo } from '../../../test/support/mongo';
@@ -134,6 +143,48 @@ describe('bad seed files fail naming file, document and field, and write nothing
     expect(err).toBeInstanceOf(SeedError);
     expect((err as Error).message).toBe(message);
     expect(await snapshot(db)).toEqual(before);
+  });
+});
+
+describe('large profile', () => {
+  const collect = (seed: number, defects = 0) => {
+    const planted: unknown[] = [];
+    const docs = [...generateLarge({ scale: 5000, seed, defects }, (d) => planted.push(d))].flatMap((b) =>
+      b.docs.map((d) => ({ c: b.collection, d })),
+    );
+    return { docs, planted };
+  };
+
+  it('is deterministic for a seed and scale, with ODTP ratios', () => {
+    const a = collect(7);
+    expect(EJSON.stringify(a.docs)).toBe(EJSON.stringify(collect(7).docs));
+    expect(EJSON.stringify(collect(8).docs)).not.toBe(EJSON.stringify(a.docs));
+    const count = (c: string) => a.docs.filter((x) => x.c === c).length;
+    expect(a.docs.length).toBeGreaterThan(4500);
+    expect(a.docs.length).toBeLessThan(5500);
+    expect(count('steps') / count('executions')).toBeCloseTo(3, 0);
+    expect(count('outputs') / count('steps')).toBeCloseTo(1.5, 0);
+    expect(count('logs') / count('steps')).toBeGreaterThan(10);
+    expect(count('logs') / count('steps')).toBeLessThan(200);
+  });
+
+  it('loads with validation, and a second run changes nothing; planted defects are listed', async () => {
+    const db = mongo.db();
+    const planted: unknown[] = [];
+    const first = await loadLarge(db, {
+      scale: 3000,
+      seed: 3,
+      defects: 0.01,
+      onDefect: (d) => planted.push(d),
+    });
+    expect(first.inserted).toBeGreaterThan(2500);
+    const regenerated: unknown[] = [];
+    for (const _ of generateLarge({ scale: 3000, seed: 3, defects: 0.01 }, (d) => regenerated.push(d)))
+      void _;
+    expect(planted.length).toBeGreaterThan(0);
+    expect(planted).toEqual(regenerated);
+    const second = await loadLarge(db, { scale: 3000, seed: 3, defects: 0.01 });
+    expect([second.inserted, second.modified]).toEqual([0, 0]);
   });
 });
 

@@ -1,5 +1,6 @@
-import { dropSeeded, loadSeed, productionReason } from '@odtp/seeding';
-import type { LoadResult } from '@odtp/seeding';
+import * as fs from 'node:fs';
+import { dropSeeded, loadLarge, loadSeed, productionReason } from '@odtp/seeding';
+import type { LoadResult, PlantedDefect } from '@odtp/seeding';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { demoSeed } from '../../../../seeds/demo';
 import { CliError } from '../cli-support';
@@ -8,6 +9,10 @@ import type { DatabaseOptions } from '../database-access';
 
 interface SeedFlags extends DatabaseOptions {
   profile?: string;
+  scale?: number;
+  seed?: number;
+  defects?: number;
+  defectsFile?: string;
   drop?: boolean;
   force?: boolean;
   json?: boolean;
@@ -30,7 +35,10 @@ export function summary(r: LoadResult): string {
 export class SeedCommand extends CommandRunner {
   async run(_p: string[], options: SeedFlags): Promise<void> {
     const profile = options.profile ?? 'demo';
-    if (profile !== 'demo') throw new CliError(`unknown profile "${profile}" (available: demo)`, 2);
+    if (profile !== 'demo' && profile !== 'large')
+      throw new CliError(`unknown profile "${profile}" (available: demo, large)`, 2);
+    if (profile === 'demo' && (options.scale || options.defects))
+      throw new CliError('--scale and --defects apply to --profile large only', 2);
     await withDatabase(options, async (db, config) => {
       const reason = productionReason(config.mongodbUri!, config.nodeEnv);
       if (reason && !options.force)
@@ -39,13 +47,64 @@ export class SeedCommand extends CommandRunner {
           2,
         );
       if (options.drop) print(`dropped ${await dropSeeded(db)} document(s) from the seeded collections`);
-      const result = await loadSeed(db, demoSeed);
+      let result: LoadResult;
+      if (profile === 'large') {
+        const defects: PlantedDefect[] = [];
+        const progress = process.stderr.isTTY
+          ? (n: number) => process.stderr.write(`\rseeding: ${n.toLocaleString('en-US')} documents`)
+          : undefined;
+        result = await loadLarge(db, {
+          scale: options.scale ?? 100_000,
+          seed: options.seed ?? 1,
+          defects: options.defects ?? 0,
+          onDefect: (d) => defects.push(d),
+          onProgress: progress,
+        });
+        if (progress) process.stderr.write('\n');
+        if (options.defectsFile) {
+          fs.writeFileSync(options.defectsFile, JSON.stringify(defects, null, 2) + '\n');
+          print(`planted ${defects.length} defect(s), listed in ${options.defectsFile}`);
+        } else if (defects.length)
+          print(`planted ${defects.length} defect(s) (use --defects-file to keep the list)`);
+      } else result = await loadSeed(db, demoSeed);
       print(options.json ? JSON.stringify(result, null, 2) : summary(result));
     });
   }
 
-  @Option({ flags: '--profile <profile>', description: 'demo (default)' })
+  @Option({ flags: '--profile <profile>', description: 'demo (default) or large' })
   profile(v: string): string {
+    return v;
+  }
+
+  @Option({
+    flags: '--scale <n>',
+    description: 'approximate number of documents of the large profile (default 100000)',
+  })
+  scale(v: string): number {
+    if (!/^\d+$/.test(v) || Number(v) < 1)
+      throw new CliError(`--scale must be a positive integer (got "${v}")`, 2);
+    return Number(v);
+  }
+
+  @Option({ flags: '--seed <n>', description: 'generator seed of the large profile (default 1)' })
+  seedValue(v: string): number {
+    if (!/^\d+$/.test(v)) throw new CliError(`--seed must be a non-negative integer (got "${v}")`, 2);
+    return Number(v);
+  }
+
+  @Option({
+    flags: '--defects <rate>',
+    description: 'fraction of references to plant as defects (large profile), e.g. 0.001',
+  })
+  defects(v: string): number {
+    const n = Number(v);
+    if (!/^\d*\.?\d+$/.test(v) || n < 0 || n > 1)
+      throw new CliError(`--defects must be a rate between 0 and 1 (got "${v}")`, 2);
+    return n;
+  }
+
+  @Option({ flags: '--defects-file <path>', description: 'write the planted defects as JSON to this file' })
+  defectsFile(v: string): string {
     return v;
   }
 
