@@ -5,6 +5,12 @@ import { RawDocument } from './raw-bson';
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024 - 16 * 1024;
 const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
+/**
+ * A getMore without batchSize may fill 16 MiB (mongod's rule), which for small projected documents is hundreds of
+ * thousands of objects that outlive the young generation. Capping the count keeps that garbage short-lived;
+ * drivers accept any batch size.
+ */
+const IMPLICIT_BATCH_DOCS = 10_000;
 
 interface CursorState {
   id: number;
@@ -83,7 +89,7 @@ export class CursorRegistry {
     }
     const { batch, exhausted } = takeBatch(
       c.source,
-      Math.min(batchSize && batchSize > 0 ? batchSize : Number.POSITIVE_INFINITY, c.remaining),
+      Math.min(batchSize && batchSize > 0 ? batchSize : IMPLICIT_BATCH_DOCS, c.remaining),
     );
     c.remaining -= batch.length;
     c.lastUsed = Date.now();

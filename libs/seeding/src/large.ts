@@ -1,6 +1,7 @@
 import { Faker, en } from '@faker-js/faker';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
+import { COLLECTION_NAMES } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import { naturalKeyId } from './seed-model';
 
@@ -62,18 +63,7 @@ export function* generateLarge(
   const t0 = Date.UTC(2024, 0, 1);
   const when = (minutes: number): Date => new Date(t0 + minutes * 60_000);
   // One pending batch per collection; a full batch is written after the batches of the collections it references.
-  const order: CollectionName[] = [
-    'users',
-    'digitalTwins',
-    'components',
-    'versions',
-    'workflows',
-    'executions',
-    'steps',
-    'outputs',
-    'results',
-    'logs',
-  ];
+  const order: readonly CollectionName[] = COLLECTION_NAMES;
   const pending = new Map<CollectionName, Document[]>();
   const flushUpTo = function* (collection: CollectionName): Generator<Batch> {
     for (const c of order.slice(0, order.indexOf(collection) + 1)) {

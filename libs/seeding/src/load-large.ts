@@ -2,12 +2,13 @@ import type { Document } from 'bson';
 import { validateSchema } from '@odtp/embedded-mongo';
 import { derivedValidator } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
-import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { generateLarge } from './large';
 import type { LargeOptions, PlantedDefect } from './large';
 import { describeFailure } from './loader';
 import type { LoadResult } from './loader';
 import { SeedError } from './seed-model';
+import { writeBatch } from './write-batch';
 
 export interface LargeLoadOptions extends LargeOptions {
   onDefect?: (d: PlantedDefect) => void;
@@ -24,40 +25,47 @@ export async function loadLarge(db: Db, options: LargeLoadOptions): Promise<Load
   const schemas = new Map<CollectionName, Document>();
   const planted = new Set<string>();
   let written = 0;
-  for (const batch of generateLarge(options, (d) => {
-    planted.add(d.id);
-    options.onDefect?.(d);
-  })) {
-    let schema = schemas.get(batch.collection);
-    if (!schema)
-      schemas.set(batch.collection, (schema = derivedValidator(batch.collection).$jsonSchema as Document));
-    let hasPlanted = false;
-    for (const doc of batch.docs) {
-      if (planted.delete(String(doc._id))) {
-        hasPlanted = true;
-        continue;
-      }
-      const failures = validateSchema(schema, doc);
-      if (failures.length) {
-        const { field, problem } = describeFailure(failures);
-        throw new SeedError(`large profile (seed ${options.seed})`, String(doc._id), field, problem);
-      }
-    }
-    const ops: AnyBulkWriteOperation<Document>[] = batch.docs.map((doc) => ({
-      replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
-    }));
-    const r = await db
-      .collection(batch.collection)
-      .bulkWrite(ops, { ordered: false, bypassDocumentValidation: hasPlanted });
-    const stats = (result.perCollection[batch.collection] ??= { inserted: 0, modified: 0, unchanged: 0 });
-    stats.inserted += r.upsertedCount;
-    stats.modified += r.modifiedCount;
-    stats.unchanged += batch.docs.length - r.upsertedCount - r.modifiedCount;
-    result.inserted += r.upsertedCount;
-    result.modified += r.modifiedCount;
-    result.unchanged += batch.docs.length - r.upsertedCount - r.modifiedCount;
-    written += batch.docs.length;
+  let inFlight: Promise<void> = Promise.resolve();
+  const write = async (collection: CollectionName, docs: Document[], bypass: boolean): Promise<void> => {
+    const r = await writeBatch(db, collection, docs, bypass);
+    const stats = (result.perCollection[collection] ??= { inserted: 0, modified: 0, unchanged: 0 });
+    stats.inserted += r.inserted;
+    stats.modified += r.modified;
+    stats.unchanged += r.unchanged;
+    result.inserted += r.inserted;
+    result.modified += r.modified;
+    result.unchanged += r.unchanged;
+    written += docs.length;
     options.onProgress?.(written);
+  };
+  try {
+    for (const batch of generateLarge(options, (d) => {
+      planted.add(d.id);
+      options.onDefect?.(d);
+    })) {
+      let schema = schemas.get(batch.collection);
+      if (!schema)
+        schemas.set(batch.collection, (schema = derivedValidator(batch.collection).$jsonSchema as Document));
+      let hasPlanted = false;
+      for (const doc of batch.docs) {
+        if (planted.delete(String(doc._id))) {
+          hasPlanted = true;
+          continue;
+        }
+        const failures = validateSchema(schema, doc);
+        if (failures.length) {
+          const { field, problem } = describeFailure(failures);
+          throw new SeedError(`large profile (seed ${options.seed})`, String(doc._id), field, problem);
+        }
+      }
+      // Write this batch while the generator validates the next one; at most one write is in flight.
+      await inFlight;
+      inFlight = write(batch.collection, batch.docs, hasPlanted);
+    }
+  } catch (e) {
+    await inFlight.catch(() => undefined);
+    throw e;
   }
+  await inFlight;
   return result;
 }

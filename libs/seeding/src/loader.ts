@@ -2,9 +2,10 @@ import type { Document } from 'bson';
 import { validateSchema } from '@odtp/embedded-mongo';
 import { COLLECTIONS, derivedValidator } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
-import type { AnyBulkWriteOperation, Db } from 'mongodb';
+import type { Db } from 'mongodb';
 import { naturalKeyId, SeedError, SeedRef } from './seed-model';
 import type { SeedFile } from './seed-model';
+import { writeBatch } from './write-batch';
 
 export interface LoadResult {
   inserted: number;
@@ -120,7 +121,7 @@ export function prepareSeed(files: readonly SeedFile[]): Prepared[] {
   return prepared.sort((a, b) => order.indexOf(a.collection) - order.indexOf(b.collection));
 }
 
-/** Upsert the prepared documents in reference-dependency order, unordered bulk writes keyed by _id. */
+/** Write the prepared documents in reference-dependency order, in batches keyed by _id (see writeBatch). */
 export async function writeSeed(
   db: Db,
   prepared: readonly Prepared[],
@@ -133,13 +134,14 @@ export async function writeSeed(
     const stats = { inserted: 0, modified: 0, unchanged: 0 };
     for (let i = 0; i < docs.length; i += batchSize) {
       const batch = docs.slice(i, i + batchSize);
-      const ops: AnyBulkWriteOperation<Document>[] = batch.map((p) => ({
-        replaceOne: { filter: { _id: p.doc._id }, replacement: p.doc, upsert: true },
-      }));
-      const r = await db.collection(collection).bulkWrite(ops, { ordered: false });
-      stats.inserted += r.upsertedCount;
-      stats.modified += r.modifiedCount;
-      stats.unchanged += batch.length - r.upsertedCount - r.modifiedCount;
+      const r = await writeBatch(
+        db,
+        collection,
+        batch.map((p) => p.doc),
+      );
+      stats.inserted += r.inserted;
+      stats.modified += r.modified;
+      stats.unchanged += r.unchanged;
     }
     result.perCollection[collection] = stats;
     result.inserted += stats.inserted;

@@ -45,6 +45,21 @@ describe('demo profile', () => {
     expect(await snapshot(db)).toEqual(before);
   });
 
+  it('restores a seeded document that was changed (1 modified) and inserts one that was deleted (1 inserted)', async () => {
+    const db = mongo.db();
+    await loadSeed(db, demoSeed);
+    await db
+      .collection('users')
+      .updateOne({ _id: naturalKeyId('users', 'Ann Keller') }, { $set: { email: 'changed@x.org' } });
+    await db.collection('logs').deleteOne({});
+    const r = await loadSeed(db, demoSeed);
+    expect([r.inserted, r.modified]).toEqual([1, 1]);
+    expect(r.perCollection.users).toEqual({ inserted: 0, modified: 1, unchanged: 2 });
+    expect((await db.collection('users').findOne({ _id: naturalKeyId('users', 'Ann Keller') }))?.email).toBe(
+      'ann.keller@sdsc.example.org',
+    );
+  });
+
   it('passes schema plan with 0 violations in every collection, with the validators applied', async () => {
     const db = mongo.db();
     expect((await applySchema(db)).status).toBe('applied');
