@@ -14,6 +14,11 @@ async function main(): Promise<void> {
   console.log(`seed benchmark: large profile, scale ${fmt(SCALE)}, seed ${SEED}, Node ${process.version}`);
   const server = await startServerProcess();
   const client = await MongoClient.connect(server.uri);
+  // Warm up both paths (JIT, server structures) so neither timed run pays for the other's cold start.
+  await loadLarge(client.db('warmup_seeded'), { scale: 20_000, seed: SEED + 1 });
+  for (const batch of generateLarge({ scale: 20_000, seed: SEED + 1 })) {
+    await client.db('warmup_plain').collection(batch.collection).insertMany(batch.docs, { ordered: false });
+  }
   let peak = 0;
   const rssAt: string[] = [];
   const sample = (): void => void (peak = Math.max(peak, process.memoryUsage().rss));

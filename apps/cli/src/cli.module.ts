@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ApiKeyCommand, ApiKeyCreateCommand } from './commands/apikey.command';
 import { DbCommand } from './commands/db.command';
+import { ExportCommand, ImportCommand } from './commands/dump.command';
 import { DbStartCommand } from './commands/db-start.command';
 import {
   SchemaApplyCommand,
@@ -17,6 +18,8 @@ import { ServeCommand } from './commands/serve.command';
     ApiKeyCommand,
     ApiKeyCreateCommand,
     SeedCommand,
+    ImportCommand,
+    ExportCommand,
     DbCommand,
     DbStartCommand,
     ServeCommand,

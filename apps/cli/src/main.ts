@@ -1,10 +1,12 @@
 import { ConfigError } from '@odtp/config';
+import { DumpError } from '@odtp/dump';
+import { SeedError } from '@odtp/seeding';
 import { CommandFactory } from 'nest-commander';
 import { CliError } from './cli-support';
 import { CliModule } from './cli.module';
 
 function fail(e: unknown): never {
-  if (e instanceof ConfigError || e instanceof CliError) {
+  if (e instanceof ConfigError || e instanceof CliError || e instanceof DumpError || e instanceof SeedError) {
     process.stderr.write(`odtp-db: ${e.message}\n`);
     process.exit(e instanceof CliError ? e.exitCode : 1);
   }

@@ -1,0 +1,3 @@
+export { DumpError, exportDump, importDump, readDump } from './dump';
+export type { Dump, ImportResult, ReadOptions } from './dump';
+export { DATE_FIELDS, fromLegacyJson, parseLegacyDate, REFERENCE_FIELDS } from './legacy-json';
