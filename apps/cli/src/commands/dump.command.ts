@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { exportDump, importDump, readDump } from '@odtp/dump';
-import { Command, CommandRunner, Option } from 'nest-commander';
+import { Command, Option } from 'nest-commander';
 import { CliError } from '../cli-support';
+import { DatabaseCommand } from '../database-command';
 import { print, withDatabase } from '../database-access';
 import type { DatabaseOptions } from '../database-access';
 
@@ -11,7 +12,7 @@ import type { DatabaseOptions } from '../database-access';
   description:
     'Load a dump: one {"<collection>": [docs]} file or a folder of <collection>.json (Extended JSON; --legacy-json for ids and dates as strings)',
 })
-export class ImportCommand extends CommandRunner {
+export class ImportCommand extends DatabaseCommand {
   async run(
     [target]: string[],
     options: DatabaseOptions & { drop?: boolean; legacyJson?: boolean },
@@ -41,11 +42,6 @@ export class ImportCommand extends CommandRunner {
   legacyJson(): boolean {
     return true;
   }
-
-  @Option({ flags: '--uri <uri>', description: 'MongoDB connection string (default: MONGODB_URI)' })
-  uri(v: string): string {
-    return v;
-  }
 }
 
 @Command({
@@ -53,16 +49,11 @@ export class ImportCommand extends CommandRunner {
   arguments: '<path>',
   description: 'Write every collection to one file, {"<collection>": [docs]} in relaxed Extended JSON',
 })
-export class ExportCommand extends CommandRunner {
+export class ExportCommand extends DatabaseCommand {
   async run([target]: string[], options: DatabaseOptions): Promise<void> {
     if (!target) throw new CliError('export needs a PATH', 2);
     const text = await withDatabase(options, (db) => exportDump(db));
     fs.writeFileSync(target, text);
     print(`wrote ${target}`);
-  }
-
-  @Option({ flags: '--uri <uri>', description: 'MongoDB connection string (default: MONGODB_URI)' })
-  uri(v: string): string {
-    return v;
   }
 }

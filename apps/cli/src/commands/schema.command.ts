@@ -14,6 +14,7 @@ import {
 import type { CollectionPlan } from '@odtp/schema';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { CliError } from '../cli-support';
+import { JsonDatabaseCommand } from '../database-command';
 import { print, withDatabase } from '../database-access';
 import type { DatabaseOptions } from '../database-access';
 
@@ -84,21 +85,11 @@ export class SchemaGraphCommand extends CommandRunner {
   name: 'plan',
   description: 'Compare the database with the derived validators and indexes (read-only)',
 })
-export class SchemaPlanCommand extends CommandRunner {
+export class SchemaPlanCommand extends JsonDatabaseCommand {
   async run(_p: string[], options: DatabaseOptions & { json?: boolean }): Promise<void> {
     const strict = strictCollections();
     const plan = await withDatabase(options, (db) => planSchema(db, { strictCollections: strict }));
     print(options.json ? EJSON.stringify(plan, undefined, 2, { relaxed: true }) : planTable(plan));
-  }
-
-  @Option({ flags: '--json', description: 'JSON output' })
-  json(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--uri <uri>', description: 'MongoDB connection string (default: MONGODB_URI)' })
-  uri(v: string): string {
-    return v;
   }
 }
 
@@ -115,7 +106,7 @@ interface ApplyFlags extends DatabaseOptions {
   description:
     'Apply the derived validators and indexes (exit 0 applied or nothing to do, 2 refused, 1 failure)',
 })
-export class SchemaApplyCommand extends CommandRunner {
+export class SchemaApplyCommand extends JsonDatabaseCommand {
   async run(_p: string[], options: ApplyFlags): Promise<void> {
     const strict = strictCollections();
     const result = await withDatabase(options, (db) =>
@@ -166,16 +157,6 @@ export class SchemaApplyCommand extends CommandRunner {
   @Option({ flags: '--prune', description: 'drop indexes the schema does not declare' })
   prune(): boolean {
     return true;
-  }
-
-  @Option({ flags: '--json', description: 'JSON output' })
-  json(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--uri <uri>', description: 'MongoDB connection string (default: MONGODB_URI)' })
-  uri(v: string): string {
-    return v;
   }
 }
 

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import { dropSeeded, loadLarge, loadSeed, productionReason } from '@odtp/seeding';
 import type { LoadResult, PlantedDefect } from '@odtp/seeding';
-import { Command, CommandRunner, Option } from 'nest-commander';
+import { Command, Option } from 'nest-commander';
 import { demoSeed } from '../../../../seeds/demo';
 import { CliError } from '../cli-support';
+import { JsonDatabaseCommand } from '../database-command';
 import { print, withDatabase } from '../database-access';
 import type { DatabaseOptions } from '../database-access';
 
@@ -32,7 +33,7 @@ export function summary(r: LoadResult): string {
   description:
     'Load seed data: the demo profile (idempotent upserts by natural key); refuses production-looking targets unless --force',
 })
-export class SeedCommand extends CommandRunner {
+export class SeedCommand extends JsonDatabaseCommand {
   async run(_p: string[], options: SeedFlags): Promise<void> {
     const profile = options.profile ?? 'demo';
     if (profile !== 'demo' && profile !== 'large')
@@ -119,15 +120,5 @@ export class SeedCommand extends CommandRunner {
   @Option({ flags: '--force', description: 'seed even when NODE_ENV=production or the host is not local' })
   force(): boolean {
     return true;
-  }
-
-  @Option({ flags: '--json', description: 'JSON output' })
-  json(): boolean {
-    return true;
-  }
-
-  @Option({ flags: '--uri <uri>', description: 'MongoDB connection string (default: MONGODB_URI)' })
-  uri(v: string): string {
-    return v;
   }
 }
