@@ -1,0 +1,133 @@
+import { EJSON, ObjectId } from 'bson';
+import type { Document } from 'bson';
+import type { AnyBulkWriteOperation, Filter } from 'mongodb';
+import type { Changes, MigrationContext } from './migration';
+
+/** A change to one document, as `$set` / `$unset` paths; null or empty means "nothing to do". */
+export interface DocumentChange {
+  $set?: Document;
+  $unset?: Record<string, ''>;
+}
+
+export type Rewriter = (doc: Document) => DocumentChange | null | Promise<DocumentChange | null>;
+
+/** A step failed on one document: the runner reports the collection and `_id`. */
+export class DocumentFailure extends Error {
+  constructor(
+    readonly collection: string,
+    readonly documentId: unknown,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `${collection} document ${EJSON.stringify({ _id: documentId }).slice(8, -1)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = 'DocumentFailure';
+  }
+}
+
+function isEmpty(change: DocumentChange | null): boolean {
+  return (
+    !change || (Object.keys(change.$set ?? {}).length === 0 && Object.keys(change.$unset ?? {}).length === 0)
+  );
+}
+
+export function checkAborted(ctx: MigrationContext): void {
+  if (ctx.signal.aborted) {
+    const reason: unknown = ctx.signal.reason;
+    throw reason instanceof Error ? reason : new Error(String(reason ?? 'cancelled'));
+  }
+}
+
+/**
+ * Stream the documents of `collection` matching `filter` in `_id` order and apply the change each one needs,
+ * batched into ordered bulk writes by `_id`. Memory holds one batch; a dry run only counts.
+ */
+export async function rewriteDocuments(
+  ctx: MigrationContext,
+  collection: string,
+  filter: Filter<Document>,
+  change: Rewriter,
+  options: { projection?: Document; batchSize?: number } = {},
+): Promise<Changes> {
+  const coll = ctx.db.collection(collection);
+  const batchSize = options.batchSize ?? ctx.batchSize;
+  const cursor = coll.find(filter, {
+    session: ctx.session,
+    projection: options.projection,
+    sort: { _id: 1 },
+    batchSize,
+  });
+  let ops: AnyBulkWriteOperation[] = [];
+  let ids: unknown[] = [];
+  let changed = 0;
+  let processed = 0;
+  const flush = async (): Promise<void> => {
+    if (!ops.length) return;
+    checkAborted(ctx);
+    if (ctx.dryRun) changed += ops.length;
+    else {
+      try {
+        const r = await coll.bulkWrite(ops, { ordered: true, session: ctx.session });
+        changed += r.modifiedCount;
+      } catch (e) {
+        const index = (e as { writeErrors?: { index: number }[] }).writeErrors?.[0]?.index ?? 0;
+        throw new DocumentFailure(collection, ids[index], e);
+      }
+    }
+    ops = [];
+    ids = [];
+  };
+  try {
+    for await (const doc of cursor) {
+      processed++;
+      let update: DocumentChange | null;
+      try {
+        update = await change(doc);
+      } catch (e) {
+        throw new DocumentFailure(collection, doc._id, e);
+      }
+      if (!isEmpty(update)) {
+        const u: Document = {};
+        if (update!.$set && Object.keys(update!.$set).length) u.$set = update!.$set;
+        if (update!.$unset && Object.keys(update!.$unset).length) u.$unset = update!.$unset;
+        ops.push({ updateOne: { filter: { _id: doc._id }, update: u } });
+        ids.push(doc._id);
+      }
+      if (ops.length >= batchSize) await flush();
+      if (processed % batchSize === 0) ctx.onProgress?.(collection, processed);
+    }
+    await flush();
+  } finally {
+    await cursor.close();
+  }
+  return { [collection]: changed };
+}
+
+/** The value at a dotted path of a plain document (no array traversal); undefined when absent. */
+export function getPath(doc: Document, path: string): unknown {
+  let v: unknown = doc;
+  for (const key of path.split('.')) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    v = (v as Document)[key];
+  }
+  return v;
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+  return EJSON.stringify({ v: a }, { relaxed: false }) === EJSON.stringify({ v: b }, { relaxed: false });
+}
+
+const HEX24 = /^[0-9a-fA-F]{24}$/;
+
+/** An ObjectId for an ObjectId or a 24-hex string; undefined for anything else. */
+export function asObjectId(value: unknown): ObjectId | undefined {
+  if (value instanceof ObjectId) return value;
+  if (typeof value === 'string' && HEX24.test(value)) return new ObjectId(value);
+  return undefined;
+}
+
+export async function collectionExists(ctx: MigrationContext, name: string): Promise<boolean> {
+  return (
+    (await ctx.db.listCollections({ name }, { nameOnly: true, session: ctx.session }).toArray()).length > 0
+  );
+}

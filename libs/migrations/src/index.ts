@@ -1,0 +1,40 @@
+export { MigrationError, MigrationErrorCode } from './errors';
+export { MigrationReport } from './report';
+export type { ReportNote, ReportSummary } from './report';
+export { addChanges, contextFor, defineMigration } from './migration';
+export type { Changes, MigrationContext, MigrationDefinition, MigrationModule, Step } from './migration';
+export { asObjectId, DocumentFailure, getPath, rewriteDocuments } from './documents';
+export type { DocumentChange, Rewriter } from './documents';
+export { describeHolder, LeaseLock } from './lock';
+export type { LeaseHandle, LeaseOptions, LockDocument, LockOwner } from './lock';
+export { Migrator } from './runner';
+export type {
+  AppliedMigration,
+  ChangelogEntry,
+  DownOptions,
+  MigrationState,
+  MigrationStatus,
+  MigratorOptions,
+  RunResult,
+  UpOptions,
+} from './runner';
+export { renameCollection, renameFields } from './steps/renames';
+export {
+  dateStringsToDates,
+  defaultValue,
+  referencesToObjectId,
+  scalarToArray,
+  singleElementArrayToScalar,
+} from './steps/values';
+export {
+  embeddedLogId,
+  fillRequiredFields,
+  foldReference,
+  moveEmbeddedLogs,
+  rebuildComponentVersions,
+  unfoldReference,
+  workflowComponentsToVersions,
+  workflowVersionsToComponents,
+} from './steps/structure';
+export { createSchemaIndexes, dropSchemaIndexes } from './steps/indexes';
+export { defaultMigrationsDir } from './paths';

@@ -1,0 +1,428 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
+import { DocumentFailure } from './documents';
+import { MigrationError, MigrationErrorCode } from './errors';
+import { LeaseLock } from './lock';
+import type { LeaseHandle, LeaseOptions } from './lock';
+import type { Changes, MigrationContext, MigrationModule } from './migration';
+import { MigrationReport } from './report';
+import type { ReportSummary } from './report';
+
+export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing';
+
+/** migrate-mongo's changelog entry (`useFileHash: true` shape), plus what odtp-db records about the run. */
+export interface ChangelogEntry {
+  fileName: string;
+  fileHash?: string;
+  appliedAt: Date;
+  migrationBlock?: number;
+  durationMs?: number;
+  changes?: Changes;
+  report?: ReportSummary;
+  previousHashes?: string[];
+}
+
+export interface MigrationStatus {
+  name: string;
+  state: MigrationState;
+  appliedAt?: Date;
+  /** sha256 of the file now (of the recorded file when it is missing). */
+  checksum: string;
+  /** The checksum recorded when it was applied, when it differs from the file's. */
+  appliedChecksum?: string;
+  irreversible?: string;
+  changes?: Changes;
+}
+
+export interface AppliedMigration {
+  name: string;
+  changes: Changes;
+  durationMs: number;
+  transaction: boolean;
+  report: ReportSummary;
+}
+
+export interface RunResult {
+  /** The migrations run (up or down), in the order they ran; for a dry run, what would run. */
+  migrations: AppliedMigration[];
+  dryRun: boolean;
+}
+
+export interface MigratorOptions {
+  /** Folder of the migration files (`*.ts`). */
+  dir: string;
+  /** Where compiled migrations are when no TypeScript loader is active (default: dist/migrations). */
+  compiledDir?: string;
+  changelogCollection?: string;
+  lock?: LeaseOptions;
+  batchSize?: number;
+  /** Use transactions when the server supports them (default true). */
+  transactions?: boolean;
+  onProgress?: (migration: string, collection: string, processed: number) => void;
+  log?: (line: string) => void;
+}
+
+export interface UpOptions {
+  to?: string;
+  dryRun?: boolean;
+  acceptChanged?: boolean;
+  allowMissing?: boolean;
+  /** How long to wait for another runner's lock (ms; default 0: fail fast). */
+  waitMs?: number;
+}
+
+export interface DownOptions {
+  to?: string;
+  waitMs?: number;
+}
+
+const NAME = /^\d{14}-[a-z0-9][a-z0-9-]*\.ts$/;
+
+function sha256(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function hasTypeScriptLoader(): boolean {
+  // jest (its own module registry) and @swc-node/register (require.extensions) compile .ts on require.
+  return process.env.JEST_WORKER_ID !== undefined || require.extensions['.ts'] !== undefined;
+}
+
+/** Runs the migrations of a folder against one database, with the lease lock, checksums and plans. */
+export class Migrator {
+  private readonly changelog: Collection<ChangelogEntry>;
+  private readonly lock: LeaseLock;
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly db: Db,
+    private readonly client: MongoClient,
+    private readonly options: MigratorOptions,
+  ) {
+    this.changelog = db.collection<ChangelogEntry>(options.changelogCollection ?? 'changelog');
+    this.lock = new LeaseLock(db, options.lock);
+    this.log = options.log ?? (() => undefined);
+  }
+
+  /** Migration file names in order (the timestamp prefix orders them). */
+  files(): string[] {
+    if (!fs.existsSync(this.options.dir)) return [];
+    return fs
+      .readdirSync(this.options.dir)
+      .filter((f) => NAME.test(f))
+      .sort();
+  }
+
+  private async entries(): Promise<ChangelogEntry[]> {
+    return this.changelog.find({}, { sort: { appliedAt: 1, migrationBlock: 1, _id: 1 } }).toArray();
+  }
+
+  async status(): Promise<MigrationStatus[]> {
+    const entries = await this.entries();
+    const applied = new Map(entries.map((e) => [e.fileName, e]));
+    const out: MigrationStatus[] = [];
+    for (const name of this.files()) {
+      const checksum = sha256(path.join(this.options.dir, name));
+      const entry = applied.get(name);
+      const irreversible = (await this.load(name).catch(() => undefined))?.irreversible;
+      if (!entry) out.push({ name, state: 'pending', checksum, irreversible });
+      else {
+        const changed = entry.fileHash !== undefined && entry.fileHash !== checksum;
+        out.push({
+          name,
+          state: changed ? 'changed' : 'applied',
+          appliedAt: entry.appliedAt,
+          checksum,
+          ...(changed ? { appliedChecksum: entry.fileHash } : {}),
+          irreversible,
+          ...(entry.changes ? { changes: entry.changes } : {}),
+        });
+      }
+    }
+    const files = new Set(this.files());
+    for (const e of entries)
+      if (!files.has(e.fileName))
+        out.push({ name: e.fileName, state: 'missing', appliedAt: e.appliedAt, checksum: e.fileHash ?? '' });
+    return out;
+  }
+
+  /** The pending migrations (up to `to`) and the documents each would change, per collection. Read-only. */
+  async plan(to?: string): Promise<MigrationStatus[]> {
+    const pending = this.pendingUpTo(await this.status(), to);
+    for (const p of pending) {
+      const mod = await this.load(p.name);
+      p.changes = await mod.plan(this.db, { batchSize: this.options.batchSize ?? 1000 });
+    }
+    return pending;
+  }
+
+  private pendingUpTo(status: MigrationStatus[], to?: string): MigrationStatus[] {
+    if (to !== undefined) {
+      const target = status.find((s) => s.name === to || s.name === `${to}.ts`);
+      if (!target || target.state === 'missing')
+        throw new MigrationError(
+          MigrationErrorCode.Refused,
+          `unknown migration "${to}" (see migrate status)`,
+        );
+      return status.filter((s) => s.state === 'pending' && s.name <= target.name);
+    }
+    return status.filter((s) => s.state === 'pending');
+  }
+
+  private refuseUnsafe(status: MigrationStatus[], options: UpOptions): void {
+    const changed = status.filter((s) => s.state === 'changed');
+    if (changed.length && !options.acceptChanged)
+      throw new MigrationError(
+        MigrationErrorCode.ChangedFiles,
+        `refusing: applied migration(s) were edited after they ran: ${changed.map((c) => c.name).join(', ')} (restore them, or use --accept-changed to record the new checksums; nothing runs twice)`,
+        { changed: changed.map((c) => c.name) },
+      );
+    const missing = status.filter((s) => s.state === 'missing');
+    if (missing.length && !options.allowMissing)
+      throw new MigrationError(
+        MigrationErrorCode.Refused,
+        `refusing: applied migration(s) have no file here (is this an older release?): ${missing.map((m) => m.name).join(', ')} (use --allow-missing to go on)`,
+        { missing: missing.map((m) => m.name) },
+      );
+  }
+
+  /** Apply the pending migrations in file order (up to `to`), each with its changelog entry. */
+  async up(options: UpOptions = {}): Promise<RunResult> {
+    if (options.dryRun) {
+      const status = await this.status();
+      this.refuseUnsafe(status, options);
+      const planned = await this.plan(options.to);
+      return {
+        dryRun: true,
+        migrations: planned.map((p) => ({
+          name: p.name,
+          changes: p.changes ?? {},
+          durationMs: 0,
+          transaction: false,
+          report: new MigrationReport().summary(),
+        })),
+      };
+    }
+    return this.locked(options.waitMs, async (lease) => {
+      await this.changelog
+        .createIndex({ fileName: 1 }, { unique: true, name: 'fileName_1' })
+        .catch(() => undefined);
+      const status = await this.status();
+      this.refuseUnsafe(status, options);
+      if (options.acceptChanged)
+        for (const c of status.filter((s) => s.state === 'changed')) {
+          await this.changelog.updateOne(
+            { fileName: c.name },
+            { $set: { fileHash: c.checksum }, $push: { previousHashes: c.appliedChecksum! } },
+          );
+          this.log(`${c.name}: new checksum recorded (--accept-changed); not run again`);
+        }
+      const pending = this.pendingUpTo(status, options.to);
+      for (const p of pending) await this.load(p.name); // every file loads before anything runs
+      const migrationBlock = Date.now();
+      const done: AppliedMigration[] = [];
+      for (const p of pending) {
+        if (await this.changelog.findOne({ fileName: p.name })) continue;
+        const mod = await this.load(p.name);
+        const applied = await this.runOne(
+          p.name,
+          mod,
+          'up',
+          lease,
+          async (session, changes, report, durationMs) => {
+            await this.changelog.insertOne(
+              {
+                fileName: p.name,
+                fileHash: p.checksum,
+                appliedAt: new Date(),
+                migrationBlock,
+                durationMs: durationMs(),
+                changes,
+                report: report.summary(),
+              },
+              { session },
+            );
+          },
+        );
+        done.push(applied);
+      }
+      return { dryRun: false, migrations: done };
+    });
+  }
+
+  /** Roll back the last applied migration (by applied order), or every one applied after `to`. */
+  async down(options: DownOptions = {}): Promise<RunResult> {
+    return this.locked(options.waitMs, async (lease) => {
+      const status = await this.status();
+      this.refuseUnsafe(status, {});
+      const applied = (await this.entries()).reverse();
+      let targets: ChangelogEntry[];
+      if (options.to === undefined) targets = applied.slice(0, 1);
+      else {
+        const name = options.to.endsWith('.ts') ? options.to : `${options.to}.ts`;
+        const index = applied.findIndex((e) => e.fileName === name);
+        if (index < 0)
+          throw new MigrationError(
+            MigrationErrorCode.Refused,
+            `"${options.to}" is not an applied migration (see migrate status)`,
+          );
+        targets = applied.slice(0, index);
+      }
+      const modules: MigrationModule[] = [];
+      for (const t of targets) {
+        const mod = await this.load(t.fileName);
+        if (mod.irreversible)
+          throw new MigrationError(
+            MigrationErrorCode.Refused,
+            `refusing: ${t.fileName} is irreversible (${mod.irreversible}); nothing was rolled back`,
+          );
+        modules.push(mod);
+      }
+      const done: AppliedMigration[] = [];
+      for (const [i, t] of targets.entries()) {
+        done.push(
+          await this.runOne(t.fileName, modules[i], 'down', lease, async (session) => {
+            await this.changelog.deleteOne({ fileName: t.fileName }, { session });
+          }),
+        );
+      }
+      return { dryRun: false, migrations: done };
+    });
+  }
+
+  /** Write a new migration file from the template; returns its path. */
+  create(name: string, now = new Date()): string {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
+      throw new MigrationError(
+        MigrationErrorCode.Refused,
+        `invalid migration name "${name}": use lower-case letters, digits and dashes (e.g. rename-step-fields)`,
+      );
+    const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+    const file = path.join(this.options.dir, `${stamp}-${name}.ts`);
+    if (fs.existsSync(file)) throw new MigrationError(MigrationErrorCode.Refused, `${file} already exists`);
+    fs.mkdirSync(this.options.dir, { recursive: true });
+    fs.writeFileSync(file, TEMPLATE.replace('NAME', name));
+    return file;
+  }
+
+  private async supportsTransactions(): Promise<boolean> {
+    if (this.options.transactions === false) return false;
+    const hello = await this.db.admin().command({ hello: 1 });
+    return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+  }
+
+  private async runOne(
+    name: string,
+    mod: MigrationModule,
+    direction: 'up' | 'down',
+    lease: LeaseHandle,
+    record: (
+      session: ClientSession | undefined,
+      changes: Changes,
+      report: MigrationReport,
+      durationMs: () => number,
+    ) => Promise<void>,
+  ): Promise<AppliedMigration> {
+    const started = Date.now();
+    const durationMs = (): number => Date.now() - started;
+    const transaction = mod.transactional && (await this.supportsTransactions());
+    let report = new MigrationReport();
+    let changes: Changes = {};
+    const context = (session?: ClientSession): Partial<MigrationContext> => ({
+      session,
+      report,
+      signal: lease.signal,
+      batchSize: this.options.batchSize ?? 1000,
+      onProgress: this.options.onProgress ? (c, n) => this.options.onProgress!(name, c, n) : undefined,
+    });
+    this.log(
+      `${direction === 'up' ? 'applying' : 'rolling back'} ${name}${transaction ? ' (in a transaction)' : ''}`,
+    );
+    try {
+      if (transaction) {
+        const session = this.client.startSession();
+        try {
+          await session.withTransaction(async () => {
+            report = new MigrationReport();
+            changes = await mod[direction](this.db, this.client, context(session));
+            await record(session, changes, report, durationMs);
+          });
+        } finally {
+          await session.endSession();
+        }
+      } else {
+        changes = await mod[direction](this.db, this.client, context());
+        await record(undefined, changes, report, durationMs);
+      }
+    } catch (e) {
+      if (e instanceof MigrationError)
+        throw new MigrationError(
+          e.code,
+          `migration ${name} ${direction === 'up' ? 'stopped' : 'rollback stopped'}: ${e.message}`,
+          {
+            ...e.details,
+            migration: name,
+          },
+        );
+      if (e instanceof DocumentFailure)
+        throw new MigrationError(MigrationErrorCode.Failed, `migration ${name} failed on ${e.message}`, {
+          migration: name,
+          collection: e.collection,
+          documentId: e.documentId,
+        });
+      throw new MigrationError(
+        MigrationErrorCode.Failed,
+        `migration ${name} failed: ${e instanceof Error ? e.message : String(e)}`,
+        { migration: name },
+      );
+    }
+    return { name, changes, durationMs: durationMs(), transaction, report: report.summary() };
+  }
+
+  private async locked<T>(waitMs: number | undefined, work: (lease: LeaseHandle) => Promise<T>): Promise<T> {
+    const lease = await this.lock.acquire(waitMs ?? 0);
+    try {
+      return await work(lease);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** Load a migration module: the .ts under a TypeScript loader, otherwise its compiled .js from the build. */
+  async load(name: string): Promise<MigrationModule> {
+    const source = path.join(this.options.dir, name);
+    if (!fs.existsSync(source))
+      throw new MigrationError(MigrationErrorCode.Refused, `migration file ${name} is missing`);
+    let file = source;
+    if (!hasTypeScriptLoader()) {
+      const compiledDir = this.options.compiledDir ?? path.join(__dirname, '..', '..', '..', 'migrations');
+      file = path.join(compiledDir, name.replace(/\.ts$/, '.js'));
+      if (!fs.existsSync(file))
+        throw new MigrationError(
+          MigrationErrorCode.Refused,
+          `migration ${name} is not built: run \`npm run build\``,
+        );
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loaded = require(file) as Partial<MigrationModule> & { default?: Partial<MigrationModule> };
+    const mod = (loaded.default ?? loaded) as Partial<MigrationModule>;
+    if (typeof mod.up !== 'function' || typeof mod.down !== 'function' || typeof mod.plan !== 'function')
+      throw new MigrationError(MigrationErrorCode.Refused, `migration ${name} must export up, down and plan`);
+    return mod as MigrationModule;
+  }
+}
+
+const TEMPLATE = `import { defineMigration } from '@odtp/migrations';
+
+/**
+ * NAME: say what changes and why. Keep this file to a few lines: the work is done by step functions of
+ * libs/migrations (each with a spec); add a new step there, with its spec, if none fits.
+ */
+export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+  description: 'NAME',
+  up: [],
+  // The steps that undo \`up\`, or { irreversible: 'why it cannot be undone' }.
+  down: [],
+});
+`;
