@@ -19,7 +19,7 @@ export class DocumentFailure extends Error {
     override readonly cause: unknown,
   ) {
     super(
-      `${collection} document ${EJSON.stringify({ _id: documentId }).slice(8, -1)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `${collection} document ${EJSON.stringify({ _id: documentId }).slice(7, -1)}: ${cause instanceof Error ? cause.message : String(cause)}`,
     );
     this.name = 'DocumentFailure';
   }

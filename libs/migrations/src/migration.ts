@@ -81,7 +81,7 @@ export function defineMigration(def: MigrationDefinition): MigrationModule {
     transactional: def.transactional ?? true,
     irreversible: Array.isArray(down) ? undefined : down.irreversible,
     up: (db, _client, ctx) => runSteps(def.up, contextFor(db, ctx)),
-    down: (db, _client, ctx) => {
+    down: async (db, _client, ctx) => {
       if (!Array.isArray(down)) throw new Error(`irreversible: ${down.irreversible}`);
       return runSteps(down, contextFor(db, ctx));
     },

@@ -302,7 +302,7 @@ export class Migrator {
     const file = path.join(this.options.dir, `${stamp}-${name}.ts`);
     if (fs.existsSync(file)) throw new MigrationError(MigrationErrorCode.Refused, `${file} already exists`);
     fs.mkdirSync(this.options.dir, { recursive: true });
-    fs.writeFileSync(file, TEMPLATE.replace('NAME', name));
+    fs.writeFileSync(file, TEMPLATE.replaceAll('NAME', name));
     return file;
   }
 

@@ -1,0 +1,132 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EJSON } from 'bson';
+import type { Document } from 'bson';
+import { importDump, readDump } from '@odtp/dump';
+import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
+import { planSchema } from '@odtp/schema';
+import { startTestMongo } from '../../../test/support/mongo';
+import type { TestMongo } from '../../../test/support/mongo';
+import { checkLeaves } from './leaves';
+
+let mongo: TestMongo;
+beforeAll(async () => (mongo = await startTestMongo()));
+afterAll(() => mongo.close());
+
+const fixtures = path.join(__dirname, 'fixtures');
+const dec2023 = path.join(__dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'odtp-mock-2023-12.json');
+
+async function migrate(dumpFile: string, legacyJson: boolean) {
+  const db = mongo.db();
+  await importDump(db, readDump(dumpFile, { legacyJson }));
+  const migrator = new Migrator(db, mongo.client, { dir: defaultMigrationsDir() });
+  const run = await migrator.up();
+  const plan = await planSchema(db);
+  return { db, run, plan, migrator };
+}
+
+function schemaProblems(plan: Awaited<ReturnType<typeof planSchema>>): string[] {
+  return plan.flatMap((p) => [
+    ...(p.violations ? [`${p.collection}: ${p.violations} violation(s) ${EJSON.stringify(p.samples)}`] : []),
+    ...p.missingIndexes.map((i) => `${p.collection}: index ${i} missing`),
+    ...p.duplicates.map((d) => `${p.collection}: duplicates ${EJSON.stringify(d)}`),
+  ]);
+}
+
+// file, documents per collection after migrating, number of leaves (values) in the fixture
+const generations: [string, Record<string, number>, number][] = [
+  ['gen1-2023-12.json', { logs: 2, outputs: 1, output: 0 }, 90],
+  ['gen2-2024-01.json', { logs: 1, outputs: 1 }, 66],
+  ['gen3-2024-02.json', { versions: 2, components: 1 }, 40],
+  ['gen4-2024-06.json', { logs: 4, steps: 2 }, 75],
+  ['gen5-v0.4.json', { executions: 1, steps: 1 }, 56],
+  ['gen6-v0.5.json', { workflows: 1, logs: 1 }, 114],
+];
+
+describe('every ODTP generation migrates to the target schema', () => {
+  it.each(generations)(
+    '%s: migrate up, then 0 schema violations, all indexes, every value kept',
+    async (file, counts, leafCount) => {
+      const source = path.join(fixtures, file);
+      const { db, run, plan, migrator } = await migrate(source, false);
+      expect(run.migrations).toHaveLength(migrator.files().length);
+      expect(schemaProblems(plan)).toEqual([]);
+      for (const [c, n] of Object.entries(counts))
+        expect([c, await db.collection(c).countDocuments()]).toEqual([c, n]);
+      const raw = EJSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, Document[]>;
+      const leaves = await checkLeaves(
+        db,
+        raw,
+        (c, p, v) =>
+          c === 'outputs' && p.join('.').startsWith('access_control.authorized_users.') && v === null,
+      );
+      expect(leaves.missing).toEqual([]);
+      expect(leaves.checked).toBe(leafCount);
+      // A second run finds nothing to do.
+      expect((await migrator.up()).migrations).toEqual([]);
+      expect((await migrator.status()).every((s) => s.state === 'applied')).toBe(true);
+    },
+  );
+
+  it('gen6 (v0.5): dt_id folded, string references are ObjectIds, null authorized users dropped, deprecated kept', async () => {
+    const { db } = await migrate(path.join(fixtures, 'gen6-v0.5.json'), false);
+    const execution = await db.collection('executions').findOne({});
+    expect(execution).toMatchObject({ title: 'Run 1', created_at: new Date('2025-01-10T09:04:00Z') });
+    expect(execution!.dt_id).toBeUndefined();
+    expect(execution!.workflow_id.toHexString()).toBe('678000000000000000000010');
+    expect(execution!.workflowSchema.component_versions[0].toHexString()).toBe('678000000000000000000003');
+    const output = await db.collection('outputs').findOne({});
+    expect(output!.access_control).toEqual({ public: false, authorized_users: [] });
+    expect((await db.collection('logs').findOne({}))!.stepRef.toHexString()).toBe('678000000000000000000040');
+  });
+});
+
+const hasDec2023 = fs.existsSync(dec2023);
+(hasDec2023 ? describe : describe.skip)(
+  `the December 2023 ODTP dump${hasDec2023 ? '' : ' (skipped: ../shared/fixtures/odtp-mock-2023-12.json is not on this machine)'}`,
+  () => {
+    it('imports with --legacy-json, migrates to 0 violations in every collection, and keeps every value leaf by leaf', async () => {
+      const { db, plan, run } = await migrate(dec2023, true);
+      expect(plan.map((p) => [p.collection, p.violations])).toEqual([
+        ['users', 0],
+        ['digitalTwins', 0],
+        ['components', 0],
+        ['versions', 0],
+        ['workflows', 0],
+        ['executions', 0],
+        ['steps', 0],
+        ['outputs', 0],
+        ['results', 0],
+        ['logs', 0],
+      ]);
+      expect(schemaProblems(plan)).toEqual([]);
+      const raw = JSON.parse(fs.readFileSync(dec2023, 'utf8')) as Record<string, Document[]>;
+      const leaves = await checkLeaves(db, raw);
+      expect(leaves.missing).toEqual([]);
+      expect(leaves.checked).toBe(
+        Object.values(raw)
+          .flat()
+          .reduce((n: number, d) => n + countLeaves(d), 0),
+      );
+      expect(leaves.checked).toBeGreaterThan(300);
+      // What the run had to decide is in its report, not guessed silently.
+      const notes = Object.fromEntries(run.migrations.map((m) => [m.name, m.report.counts]));
+      expect(notes['20261126081000-rebuild-component-versions.ts']).toEqual({
+        'components.repoLink: https://github.com/... is shared by 3 components: stored with #<component id>': 3,
+      });
+      expect(notes['20261126081400-fill-required-fields.ts']).toEqual({
+        'digitalTwins.name: missing: set to "digital twin <id>"': 1,
+      });
+      expect(await db.collection('logs').countDocuments()).toBe(12);
+    });
+  },
+);
+
+function countLeaves(v: unknown): number {
+  if (Array.isArray(v)) return v.length ? v.reduce((n: number, x) => n + countLeaves(x), 0) : 1;
+  if (v && typeof v === 'object') {
+    const values = Object.values(v as Document);
+    return values.length ? values.reduce((n: number, x) => n + countLeaves(x), 0) : 1;
+  }
+  return 1;
+}
