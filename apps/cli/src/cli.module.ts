@@ -10,6 +10,14 @@ import {
   SchemaGraphCommand,
   SchemaPlanCommand,
 } from './commands/schema.command';
+import {
+  MigrateCommand,
+  MigrateCreateCommand,
+  MigrateDownCommand,
+  MigratePlanCommand,
+  MigrateStatusCommand,
+  MigrateUpCommand,
+} from './commands/migrate.command';
 import { SeedCommand } from './commands/seed.command';
 import { ServeCommand } from './commands/serve.command';
 
@@ -28,6 +36,12 @@ import { ServeCommand } from './commands/serve.command';
     SchemaPlanCommand,
     SchemaApplyCommand,
     SchemaExportCommand,
+    MigrateCommand,
+    MigrateStatusCommand,
+    MigratePlanCommand,
+    MigrateUpCommand,
+    MigrateDownCommand,
+    MigrateCreateCommand,
   ],
 })
 export class CliModule {}

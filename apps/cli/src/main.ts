@@ -1,5 +1,6 @@
 import { ConfigError } from '@odtp/config';
 import { DumpError } from '@odtp/dump';
+import { MigrationError } from '@odtp/migrations';
 import { SeedError } from '@odtp/seeding';
 import { CommandFactory } from 'nest-commander';
 import { CliError } from './cli-support';
@@ -9,6 +10,10 @@ function fail(e: unknown): never {
   if (e instanceof ConfigError || e instanceof CliError || e instanceof DumpError || e instanceof SeedError) {
     process.stderr.write(`odtp-db: ${e.message}\n`);
     process.exit(e instanceof CliError ? e.exitCode : 1);
+  }
+  if (e instanceof MigrationError) {
+    process.stderr.write(`odtp-db: ${e.message}\n`);
+    process.exit(e.exitCode);
   }
   process.stderr.write(`odtp-db: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

@@ -107,9 +107,14 @@ export class Migrator {
 
   /** Migration file names in order (the timestamp prefix orders them). */
   files(): string[] {
-    if (!fs.existsSync(this.options.dir)) return [];
+    return Migrator.listFiles(this.options.dir);
+  }
+
+  /** The migration files of a folder, in order (not a migration: specs, templates, anything without the prefix). */
+  static listFiles(dir: string): string[] {
+    if (!fs.existsSync(dir)) return [];
     return fs
-      .readdirSync(this.options.dir)
+      .readdirSync(dir)
       .filter((f) => NAME.test(f))
       .sort();
   }
@@ -293,15 +298,20 @@ export class Migrator {
 
   /** Write a new migration file from the template; returns its path. */
   create(name: string, now = new Date()): string {
+    return Migrator.createFile(this.options.dir, name, now);
+  }
+
+  /** `create` without a database. */
+  static createFile(dir: string, name: string, now = new Date()): string {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
       throw new MigrationError(
         MigrationErrorCode.Refused,
         `invalid migration name "${name}": use lower-case letters, digits and dashes (e.g. rename-step-fields)`,
       );
     const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-    const file = path.join(this.options.dir, `${stamp}-${name}.ts`);
+    const file = path.join(dir, `${stamp}-${name}.ts`);
     if (fs.existsSync(file)) throw new MigrationError(MigrationErrorCode.Refused, `${file} already exists`);
-    fs.mkdirSync(this.options.dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(file, TEMPLATE.replaceAll('NAME', name));
     return file;
   }

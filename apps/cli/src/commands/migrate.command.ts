@@ -1,0 +1,246 @@
+import { EJSON } from 'bson';
+import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
+import type { MigrationStatus, RunResult } from '@odtp/migrations';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CliError } from '../cli-support';
+import { JsonDatabaseCommand } from '../database-command';
+import { print, withDatabase } from '../database-access';
+import type { DatabaseOptions } from '../database-access';
+
+interface MigrateFlags extends DatabaseOptions {
+  json?: boolean;
+  dir?: string;
+  to?: string;
+  dryRun?: boolean;
+  acceptChanged?: boolean;
+  allowMissing?: boolean;
+  wait?: number;
+}
+
+function json(value: unknown): string {
+  return EJSON.stringify(value, undefined, 2, { relaxed: true });
+}
+
+/** The `--json` shape of status and plan: [{name, state, appliedAt?, checksum, changes?}]. */
+export function statusJson(rows: MigrationStatus[]): object[] {
+  return rows.map((r) => ({
+    name: r.name,
+    state: r.state,
+    ...(r.appliedAt ? { appliedAt: r.appliedAt.toISOString() } : {}),
+    checksum: r.checksum,
+    ...(r.appliedChecksum ? { appliedChecksum: r.appliedChecksum } : {}),
+    ...(r.irreversible ? { irreversible: r.irreversible } : {}),
+    ...(r.changes ? { changes: r.changes } : {}),
+  }));
+}
+
+function changesText(changes: Record<string, number> | undefined): string {
+  const entries = Object.entries(changes ?? {});
+  return entries.length ? entries.map(([c, n]) => `${c} ${n}`).join(', ') : 'no documents';
+}
+
+function runText(result: RunResult, verb: string): string {
+  if (!result.migrations.length) return result.dryRun ? 'nothing to apply' : `nothing to ${verb}`;
+  const lines: string[] = [];
+  for (const m of result.migrations) {
+    lines.push(
+      result.dryRun
+        ? `would apply ${m.name}: ${changesText(m.changes)}`
+        : `${verb === 'apply' ? 'applied' : 'rolled back'} ${m.name}: ${changesText(m.changes)} (${m.durationMs} ms${m.transaction ? ', in a transaction' : ''})`,
+    );
+    for (const [kind, n] of Object.entries(m.report.counts)) lines.push(`  note: ${kind} (${n})`);
+  }
+  return lines.join('\n');
+}
+
+abstract class MigratorCommand extends JsonDatabaseCommand {
+  protected migrate<T>(options: MigrateFlags, fn: (m: Migrator) => Promise<T>): Promise<T> {
+    return withDatabase(options, (db) => {
+      const progress = process.stderr.isTTY && !options.json;
+      const migrator = new Migrator(db, db.client, {
+        dir: options.dir ?? defaultMigrationsDir(),
+        log: options.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+        onProgress: progress
+          ? (name, collection, n) =>
+              process.stderr.write(`\r  ${collection}: ${n.toLocaleString('en-US')} documents`)
+          : undefined,
+      });
+      return fn(migrator);
+    });
+  }
+
+  @Option({
+    flags: '--dir <dir>',
+    description: 'migrations folder (default: ODTP_MIGRATIONS_DIR or ./migrations)',
+  })
+  parseDir(v: string): string {
+    return v;
+  }
+}
+
+function parseWait(v: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new CliError(`--wait must be a number of seconds (got "${v}")`, 2);
+  return Number(v);
+}
+
+@SubCommand({
+  name: 'status',
+  description:
+    'Each migration as applied, pending, changed (edited after it ran) or missing (applied, file gone)',
+})
+export class MigrateStatusCommand extends MigratorCommand {
+  async run(_p: string[], options: MigrateFlags): Promise<void> {
+    const rows = await this.migrate(options, (m) => m.status());
+    if (options.json) return print(json(statusJson(rows)));
+    if (!rows.length) return print('no migrations');
+    const width = Math.max(...rows.map((r) => r.name.length));
+    print(
+      rows
+        .map((r) =>
+          `${r.name.padEnd(width)}  ${r.state.padEnd(7)}  ${r.appliedAt ? r.appliedAt.toISOString() : ''}`.trimEnd(),
+        )
+        .join('\n'),
+    );
+  }
+}
+
+@SubCommand({
+  name: 'plan',
+  description:
+    'The pending migrations in order and the documents each would change, per collection (read-only)',
+})
+export class MigratePlanCommand extends MigratorCommand {
+  async run(_p: string[], options: MigrateFlags): Promise<void> {
+    const rows = await this.migrate(options, (m) => m.plan(options.to));
+    if (options.json) return print(json(statusJson(rows)));
+    print(
+      rows.length ? rows.map((r) => `${r.name}: ${changesText(r.changes)}`).join('\n') : 'nothing to apply',
+    );
+  }
+
+  @Option({ flags: '--to <name>', description: 'plan up to and including this migration' })
+  parseTo(v: string): string {
+    return v;
+  }
+}
+
+@SubCommand({
+  name: 'up',
+  description:
+    'Apply pending migrations under the lease lock (exit 0 done, 2 refused: lock held or changed/missing files, 1 a migration failed)',
+})
+export class MigrateUpCommand extends MigratorCommand {
+  async run(_p: string[], options: MigrateFlags): Promise<void> {
+    const result = await this.migrate(options, (m) =>
+      m.up({
+        to: options.to,
+        dryRun: options.dryRun,
+        acceptChanged: options.acceptChanged,
+        allowMissing: options.allowMissing,
+        waitMs: (options.wait ?? 0) * 1000,
+      }),
+    );
+    if (process.stderr.isTTY && !options.json) process.stderr.write('\n');
+    print(options.json ? json(result) : runText(result, 'apply'));
+  }
+
+  @Option({ flags: '--to <name>', description: 'apply up to and including this migration' })
+  parseTo(v: string): string {
+    return v;
+  }
+
+  @Option({
+    flags: '--dry-run',
+    description: 'print what would run and the documents it would change; write nothing',
+  })
+  parseDryRun(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--accept-changed',
+    description: 'record the new checksums of edited applied migrations (runs nothing twice)',
+  })
+  parseAcceptChanged(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--allow-missing', description: 'go on although applied migrations have no file here' })
+  parseAllowMissing(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--wait <seconds>',
+    description: 'wait this long for another runner to release the lock (default: fail fast)',
+  })
+  parseWait(v: string): number {
+    return parseWait(v);
+  }
+}
+
+@SubCommand({
+  name: 'down',
+  description:
+    'Roll back the last applied migration (by applied order), or every one applied after --to NAME',
+})
+export class MigrateDownCommand extends MigratorCommand {
+  async run(_p: string[], options: MigrateFlags): Promise<void> {
+    const result = await this.migrate(options, (m) =>
+      m.down({ to: options.to, waitMs: (options.wait ?? 0) * 1000 }),
+    );
+    print(options.json ? json(result) : runText(result, 'roll back'));
+  }
+
+  @Option({
+    flags: '--to <name>',
+    description: 'roll back every migration applied after this one (it stays applied)',
+  })
+  parseTo(v: string): string {
+    return v;
+  }
+
+  @Option({ flags: '--wait <seconds>', description: 'wait this long for another runner to release the lock' })
+  parseWait(v: string): number {
+    return parseWait(v);
+  }
+}
+
+@SubCommand({
+  name: 'create',
+  arguments: '<name>',
+  description: 'Write migrations/<timestamp>-<name>.ts from the template (up, down, plan)',
+})
+export class MigrateCreateCommand extends CommandRunner {
+  async run([name]: string[], options: { dir?: string }): Promise<void> {
+    const dir = options.dir ?? defaultMigrationsDir();
+    // create touches no database: the Migrator only needs the folder here.
+    const file = Migrator.createFile(dir, name);
+    print(`created ${file}`);
+  }
+
+  @Option({
+    flags: '--dir <dir>',
+    description: 'migrations folder (default: ODTP_MIGRATIONS_DIR or ./migrations)',
+  })
+  parseDir(v: string): string {
+    return v;
+  }
+}
+
+@Command({
+  name: 'migrate',
+  description: 'Versioned migrations (migrate-mongo changelog, lease lock, checksums, plans)',
+  subCommands: [
+    MigrateStatusCommand,
+    MigratePlanCommand,
+    MigrateUpCommand,
+    MigrateDownCommand,
+    MigrateCreateCommand,
+  ],
+})
+export class MigrateCommand extends CommandRunner {
+  async run(): Promise<void> {
+    this.command.help();
+  }
+}

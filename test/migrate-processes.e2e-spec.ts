@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { ObjectId } from 'bson';
+import type { Db } from 'mongodb';
+import { importDump, readDump } from '@odtp/dump';
+import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
+import { startTestMongo } from './support/mongo';
+import type { TestMongo } from './support/mongo';
+
+/* `odtp-db migrate` as deploy pipelines run it: several processes at once, and a process killed midway. */
+
+const root = path.join(__dirname, '..');
+const register = require.resolve('@swc-node/register');
+const fixture = path.join(root, 'libs', 'migrations', 'test', 'fixtures', 'gen1-2023-12.json');
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function migrate(db: Db, uri: string, args: string[]): { done: Promise<Exit>; kill(): void } {
+  const env: NodeJS.ProcessEnv = { ...process.env, ODTP_DB_NAME: db.databaseName };
+  delete env.MONGODB_URI;
+  const child = spawn(
+    process.execPath,
+    ['-r', register, path.join(root, 'apps/cli/src/main.ts'), 'migrate', ...args, '--uri', uri],
+    { cwd: root, env },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return {
+    done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))),
+    kill: () => child.kill('SIGKILL'),
+  };
+}
+
+let mongo: TestMongo;
+beforeAll(async () => (mongo = await startTestMongo()));
+afterAll(() => mongo.close());
+
+async function changelogNames(db: Db): Promise<string[]> {
+  return (await db.collection('changelog').find({}).toArray()).map((e) => e.fileName as string).sort();
+}
+
+describe('odtp-db migrate in processes', () => {
+  const files = Migrator.listFiles(defaultMigrationsDir());
+
+  it('five `migrate up --wait` processes started together: all exit 0 and every migration is applied exactly once', async () => {
+    const db = mongo.db();
+    await importDump(db, readDump(fixture));
+    const runs = Array.from({ length: 5 }, () => migrate(db, mongo.uri, ['up', '--wait', '120', '--json']));
+    const exits = await Promise.all(runs.map((r) => r.done));
+    expect(exits.map((e) => [e.code, e.stderr])).toEqual(exits.map(() => [0, '']));
+    const applied = exits.map((e) => (JSON.parse(e.stdout) as { migrations: unknown[] }).migrations.length);
+    expect(applied.sort((a, b) => b - a)).toEqual([files.length, 0, 0, 0, 0]);
+    expect(await changelogNames(db)).toEqual(files);
+    // The data too: the embedded logs were moved once, not five times.
+    expect(await db.collection('logs').countDocuments()).toBe(2);
+    expect(await db.collection('migrations_lock').countDocuments()).toBe(0);
+  }, 120_000);
+
+  it('without --wait, the processes that find the lock held exit 2 naming the holder; the data is migrated once', async () => {
+    const db = mongo.db();
+    await importDump(db, readDump(fixture));
+    const exits = await Promise.all(Array.from({ length: 5 }, () => migrate(db, mongo.uri, ['up']).done));
+    for (const e of exits) {
+      expect([0, 2]).toContain(e.code);
+      if (e.code === 2)
+        expect(e.stderr).toMatch(
+          /^odtp-db: migrations are locked by \S+ pid \d+ \(run [0-9a-f-]{36}\) since /m,
+        );
+    }
+    expect(exits.filter((e) => e.code === 0).length).toBeGreaterThanOrEqual(1);
+    const final = await migrate(db, mongo.uri, ['up', '--wait', '60']).done;
+    expect(final.code).toBe(0);
+    expect(await changelogNames(db)).toEqual(files);
+    expect(await db.collection('logs').countDocuments()).toBe(2);
+  }, 120_000);
+
+  it('a run killed midway through moving embedded logs is finished by the next run, without duplicating anything', async () => {
+    const db = mongo.db();
+    const steps = 400;
+    const perStep = 250;
+    const at = new Date('2024-03-01T00:00:00Z');
+    for (let s = 0; s < steps; s += 50) {
+      await db.collection('steps').insertMany(
+        Array.from({ length: 50 }, (_, i) => ({
+          _id: new ObjectId(),
+          executionRef: new ObjectId(),
+          component_version: new ObjectId(),
+          timestamp: at,
+          logs: Array.from({ length: perStep }, (_, j) => ({
+            timestamp: at,
+            type: 'INFO',
+            logstring: `step ${s + i} line ${j}`,
+          })),
+        })),
+      );
+    }
+    const run = migrate(db, mongo.uri, ['up']);
+    const logs = db.collection('logs');
+    let seen = 0;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      seen = await logs.estimatedDocumentCount();
+      if (seen > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    run.kill();
+    const killed = await run.done;
+    expect(killed.code).toBeNull(); // killed, not finished
+    const midway = await logs.countDocuments();
+    expect(midway).toBeGreaterThan(0);
+    expect(midway).toBeLessThan(steps * perStep);
+    expect(await changelogNames(db)).not.toContain('20261126081200-move-step-logs.ts');
+    // The dead runner's lease is still there; the next run waits for it to expire (60 s TTL) unless taken over.
+    await db.collection('migrations_lock').updateOne({}, { $set: { expiresAt: new Date(0) } });
+    const rerun = await migrate(db, mongo.uri, ['up']).done;
+    expect([rerun.code, rerun.stderr.split('\n').filter((l) => l.startsWith('odtp-db:'))]).toEqual([0, []]);
+    expect(await logs.countDocuments()).toBe(steps * perStep);
+    expect((await logs.distinct('logstring')).length).toBe(steps * perStep);
+    expect(await db.collection('steps').countDocuments({ 'logs.0': { $exists: true } })).toBe(0);
+    expect(await changelogNames(db)).toEqual(files);
+  }, 180_000);
+});
