@@ -14,6 +14,7 @@ import { CollectionsHttpModule } from './collections/collections-http.module';
 import { MutationThrottlerGuard } from './common/mutation-throttler.guard';
 import { RequestObserverMiddleware } from './common/request-observer.middleware';
 import { HealthModule } from './health/health.module';
+import { MigrationsHttpModule } from './migrations/migrations-http.module';
 import { ObservabilityModule } from './observability.module';
 import { SchemaHttpModule } from './schema/schema-http.module';
 
@@ -58,6 +59,7 @@ export class AppModule implements NestModule {
         }),
         HealthModule,
         SchemaHttpModule,
+        MigrationsHttpModule,
         CollectionsHttpModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: MutationThrottlerGuard }],

@@ -7,6 +7,7 @@ import { ConfigError, loadConfigOrExit } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { connectClient, startDatabase } from '@odtp/database';
 import type { DatabaseHandle } from '@odtp/database';
+import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
 import { initializeIfEmpty, productionReason } from '@odtp/seeding';
 import { Logger } from 'nestjs-pino';
 import { demoSeed } from '../../../seeds/demo';
@@ -16,12 +17,22 @@ import { configureApp } from './setup';
 /** Default folder of the embedded engine for `npm start` (git-ignored); ODTP_DB_PATH= (empty) means memory only. */
 export const DEFAULT_DB_PATH = path.join('.data', 'db');
 
-/** On a local, non-production database that is empty: apply validators and indexes and load the demo profile. */
+/**
+ * On a local, non-production database: apply the pending migrations (waiting up to a minute for another
+ * runner's lock); when the database was empty, also apply validators and indexes and load the demo profile.
+ * Production databases are migrated by the deploy pipeline (`odtp-db migrate up`), never implicitly.
+ */
 async function prepareDatabase(database: DatabaseHandle, config: AppConfig): Promise<void> {
   if (productionReason(database.uri, config.nodeEnv)) return;
   const client = await connectClient(database);
   try {
-    const loaded = await initializeIfEmpty(client.db(database.dbName), demoSeed);
+    const db = client.db(database.dbName);
+    const run = await new Migrator(db, client, { dir: defaultMigrationsDir() }).up({ waitMs: 60_000 });
+    if (run.migrations.length)
+      process.stdout.write(
+        `migrations: applied ${run.migrations.length} (${run.migrations.map((m) => m.name).join(', ')})\n`,
+      );
+    const loaded = await initializeIfEmpty(db, demoSeed);
     if (loaded)
       process.stdout.write(
         `empty database: validators and indexes applied, demo data loaded (${loaded.inserted} documents)\n`,

@@ -38,3 +38,4 @@ export {
 } from './steps/structure';
 export { createSchemaIndexes, dropSchemaIndexes } from './steps/indexes';
 export { defaultMigrationsDir } from './paths';
+export { MigrationsModule, MigrationsService } from './migrations.service';

@@ -2,6 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { BrowseError, BrowseErrorCode } from '@odtp/browse';
+import { MigrationError, MigrationErrorCode } from '@odtp/migrations';
+import { EJSON } from 'bson';
 import type { Response } from 'express';
 import type { ErrorBodyDto } from './error-body.dto';
 
@@ -32,8 +34,27 @@ const DOMAIN_STATUS: Record<BrowseErrorCode, number> = {
   [BrowseErrorCode.UnknownDocument]: HttpStatus.NOT_FOUND,
 };
 
+const MIGRATION_STATUS: Record<MigrationErrorCode, number> = {
+  [MigrationErrorCode.LockHeld]: HttpStatus.CONFLICT,
+  [MigrationErrorCode.ChangedFiles]: HttpStatus.CONFLICT,
+  [MigrationErrorCode.Refused]: HttpStatus.CONFLICT,
+  [MigrationErrorCode.Blocked]: HttpStatus.CONFLICT,
+  [MigrationErrorCode.Failed]: HttpStatus.INTERNAL_SERVER_ERROR,
+};
+
 /** Map any thrown value to `{statusCode, error, message, details?}`; never exposes stack traces. */
 export function toErrorBody(exception: unknown): ErrorBodyDto {
+  if (exception instanceof MigrationError) {
+    const status = MIGRATION_STATUS[exception.code];
+    return {
+      statusCode: status,
+      error: STATUS_CODES[status] ?? 'Error',
+      message: exception.message,
+      details: [
+        { code: exception.code, ...(EJSON.serialize(exception.details, { relaxed: true }) as object) },
+      ],
+    };
+  }
   if (exception instanceof BrowseError) {
     const status = DOMAIN_STATUS[exception.code];
     return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: exception.message };

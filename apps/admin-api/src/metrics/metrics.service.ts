@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of the admin API (HTTP requests; process figures). */
 @Injectable()
@@ -19,8 +19,38 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly migrationsApplied = new Counter({
+    name: 'odtp_migrations_applied_total',
+    help: 'Migrations applied through the admin API since it started',
+    registers: [this.registry],
+  });
+  private readonly migrationDuration = new Histogram({
+    name: 'odtp_migration_duration_seconds',
+    help: 'Duration of applied migrations by name',
+    labelNames: ['migration'],
+    buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'odtp_' });
+  }
+
+  /** `odtp_migrations_pending`, read from the database at each scrape (-1 when it cannot be read). */
+  trackMigrations(pending: () => Promise<number>): void {
+    new Gauge({
+      name: 'odtp_migrations_pending',
+      help: 'Migrations not yet applied to the database (-1: status could not be read)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await pending().catch(() => -1));
+      },
+    });
+  }
+
+  observeMigration(name: string, seconds: number): void {
+    this.migrationsApplied.inc();
+    this.migrationDuration.observe({ migration: name }, seconds);
   }
 
   observe(method: string, route: string, status: number, seconds: number): void {

@@ -1,0 +1,143 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+const CHANGES = {
+  type: 'object',
+  additionalProperties: { type: 'integer' },
+  example: { versions: 9, results: 2 },
+} as const;
+
+export class MigrationStatusDto {
+  @ApiProperty({
+    description: 'file name of the migration',
+    example: '20261126080300-rename-version-fields.ts',
+  })
+  name!: string;
+
+  @ApiProperty({
+    description:
+      'applied; pending; changed (the file was edited after it was applied); missing (applied, but the file is gone)',
+    enum: ['applied', 'pending', 'changed', 'missing'],
+  })
+  state!: string;
+
+  @ApiPropertyOptional({ description: 'when it was applied', type: String, format: 'date-time' })
+  appliedAt?: Date;
+
+  @ApiProperty({
+    description: 'sha256 of the file (of the applied file when it is missing)',
+    example: 'a814360c…',
+  })
+  checksum!: string;
+
+  @ApiPropertyOptional({
+    description: 'the checksum recorded when it was applied, when the file changed since',
+  })
+  appliedChecksum?: string;
+
+  @ApiPropertyOptional({ description: 'why the migration cannot be rolled back' })
+  irreversible?: string;
+
+  @ApiPropertyOptional({
+    description: 'documents changed per collection (applied) or that would change (plan)',
+    ...CHANGES,
+  })
+  changes?: Record<string, number>;
+}
+
+export class PlanMigrationsDto {
+  @ApiPropertyOptional({
+    description: 'plan up to and including this migration (file name, with or without .ts)',
+    example: '20261126080900-fold-dt-id',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{14}-[a-z0-9][a-z0-9-]*(\.ts)?$/, {
+    message: 'to must be a migration name such as 20261126080900-fold-dt-id',
+  })
+  to?: string;
+}
+
+export class UpMigrationsDto extends PlanMigrationsDto {
+  @ApiPropertyOptional({
+    description: 'only report what would run and the documents it would change',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'record the new checksums of edited applied migrations (nothing runs twice)',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  acceptChanged?: boolean;
+
+  @ApiPropertyOptional({ description: 'go on although applied migrations have no file here', default: false })
+  @IsOptional()
+  @IsBoolean()
+  allowMissing?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'seconds to wait for another runner to release the lock (default 0: answer 409 at once)',
+    minimum: 0,
+    maximum: 60,
+    default: 0,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(60)
+  waitSeconds?: number;
+}
+
+export class ReportSummaryDto {
+  @ApiProperty({
+    description: 'number of notes per kind ("collection.path: what was left or decided")',
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+  })
+  counts!: Record<string, number>;
+
+  @ApiProperty({
+    description: 'the first notes: {collection, id, path, message}',
+    type: 'array',
+    items: { type: 'object' },
+  })
+  notes!: unknown[];
+
+  @ApiProperty({ description: 'whether more notes exist than are listed' })
+  truncated!: boolean;
+}
+
+export class AppliedMigrationDto {
+  @ApiProperty({ description: 'file name of the migration' })
+  name!: string;
+
+  @ApiProperty({ description: 'documents changed (or, in a dry run, to change) per collection', ...CHANGES })
+  changes!: Record<string, number>;
+
+  @ApiProperty({ description: 'how long it ran, in milliseconds' })
+  durationMs!: number;
+
+  @ApiProperty({
+    description: 'whether it ran in a transaction (committed together with its changelog entry)',
+  })
+  transaction!: boolean;
+
+  @ApiProperty({ description: 'what the migration left alone or decided', type: ReportSummaryDto })
+  report!: ReportSummaryDto;
+}
+
+export class RunResultDto {
+  @ApiProperty({
+    description: 'the migrations run, in order (for a dry run: the ones that would run)',
+    type: [AppliedMigrationDto],
+  })
+  migrations!: AppliedMigrationDto[];
+
+  @ApiProperty({ description: 'whether this was a dry run' })
+  dryRun!: boolean;
+}
