@@ -70,6 +70,17 @@ async function check(
   return db;
 }
 
+describe('20261126080000-baseline', () => {
+  it('changes nothing and cannot be rolled back', async () => {
+    await check(
+      '20261126080000-baseline',
+      { users: [{ _id: id(1), displayName: 'a' }] },
+      { users: [{ _id: id(1), displayName: 'a' }] },
+      { changes: {}, reversible: false },
+    );
+  });
+});
+
 describe('20261126080100-rename-output-collection', () => {
   const name = '20261126080100-rename-output-collection';
   it('renames output to outputs and back', async () => {
