@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import request from 'supertest';
 import { DatabaseService } from '@odtp/database';
 import { importDump, readDump } from '@odtp/dump';
-import { defaultMigrationsDir, LeaseLock, Migrator } from '@odtp/migrations';
+import { LeaseLock } from '@odtp/database';
+import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
 import { createTestApp } from './support/app';
 import type { TestApp } from './support/app';
 

@@ -4,3 +4,5 @@ export { connectClient, connectMongoose, startDatabase } from './database';
 export type { DatabaseHandle, StartOptions } from './database';
 export { DATABASE_HANDLE, DatabaseModule, DatabaseService, MONGO_CLIENT } from './database.module';
 export type { PingResult } from './database.module';
+export { describeHolder, LeaseLock, LeaseLostError, LockHeldError } from './lease-lock';
+export type { LeaseHandle, LeaseOptions, LockDocument, LockOwner } from './lease-lock';

@@ -5,8 +5,6 @@ export { addChanges, contextFor, defineMigration } from './migration';
 export type { Changes, MigrationContext, MigrationDefinition, MigrationModule, Step } from './migration';
 export { asObjectId, DocumentFailure, getPath, rewriteDocuments } from './documents';
 export type { DocumentChange, Rewriter } from './documents';
-export { describeHolder, LeaseLock } from './lock';
-export type { LeaseHandle, LeaseOptions, LockDocument, LockOwner } from './lock';
 export { Migrator } from './runner';
 export type {
   AppliedMigration,

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
 import { DocumentFailure } from './documents';
 import { MigrationError, MigrationErrorCode } from './errors';
-import { LeaseLock } from './lock';
-import type { LeaseHandle, LeaseOptions } from './lock';
+import { describeHolder, LeaseLock, LeaseLostError, LockHeldError } from '@odtp/database';
+import type { LeaseHandle, LeaseOptions } from '@odtp/database';
 import type { Changes, MigrationContext, MigrationModule } from './migration';
 import { MigrationReport } from './report';
 import type { ReportSummary } from './report';
@@ -366,6 +366,12 @@ export class Migrator {
         await record(undefined, changes, report, durationMs);
       }
     } catch (e) {
+      if (e instanceof LeaseLostError)
+        throw new MigrationError(
+          MigrationErrorCode.Failed,
+          `migration ${name} stopped: the migrations lock was lost (lease expired and taken over)`,
+          { migration: name },
+        );
       if (e instanceof MigrationError)
         throw new MigrationError(
           e.code,
@@ -391,7 +397,17 @@ export class Migrator {
   }
 
   private async locked<T>(waitMs: number | undefined, work: (lease: LeaseHandle) => Promise<T>): Promise<T> {
-    const lease = await this.lock.acquire(waitMs ?? 0);
+    let lease: LeaseHandle;
+    try {
+      lease = await this.lock.acquire(waitMs ?? 0);
+    } catch (e) {
+      if (!(e instanceof LockHeldError)) throw e;
+      throw new MigrationError(
+        MigrationErrorCode.LockHeld,
+        `migrations are locked by ${describeHolder(e.holder)}${e.waitedMs ? ` (waited ${Math.round(e.waitedMs / 1000)} s)` : ''}; use --wait SECONDS to wait for it`,
+        { holder: e.holder },
+      );
+    }
     try {
       return await work(lease);
     } finally {

@@ -5,7 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Db } from 'mongodb';
-import { LeaseLock, MigrationError, MigrationErrorCode, Migrator } from '@odtp/migrations';
+import { LeaseLock } from '@odtp/database';
+import { MigrationError, MigrationErrorCode, Migrator } from '@odtp/migrations';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
 
@@ -303,14 +304,12 @@ describe('LeaseLock', () => {
     const lock = new LeaseLock(db, { ttlMs: 300, heartbeatMs: 50 });
     const held = await lock.acquire();
     await new Promise((r) => setTimeout(r, 700));
-    await expect(new LeaseLock(db, { ttlMs: 300 }).acquire()).rejects.toThrow(/^migrations are locked by/);
+    await expect(new LeaseLock(db, { ttlMs: 300 }).acquire()).rejects.toThrow(/^locked by /);
     expect(held.signal.aborted).toBe(false);
     await db.collection('migrations_lock').updateOne({}, { $set: { 'owner.runId': 'someone-else' } });
     await new Promise((r) => setTimeout(r, 200));
     expect(held.signal.aborted).toBe(true);
-    expect((held.signal.reason as Error).message).toBe(
-      'the migrations lock was lost (lease expired and taken over)',
-    );
+    expect((held.signal.reason as Error).message).toBe('the lock was lost (lease expired and taken over)');
     await held.release();
   });
 });

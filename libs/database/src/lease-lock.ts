@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import type { Collection, Db } from 'mongodb';
-import { MigrationError, MigrationErrorCode } from './errors';
 
 export interface LockOwner {
   host: string;
@@ -17,7 +16,9 @@ export interface LockDocument {
 }
 
 export interface LeaseOptions {
+  /** Collection of the lock document (default `migrations_lock`). */
   collection?: string;
+  /** `_id` of the lock document: one per kind of work (default `migrations`). */
   id?: string;
   /** How long a lease lasts without a heartbeat (default 60 s). */
   ttlMs?: number;
@@ -32,12 +33,31 @@ export interface LeaseHandle {
   release(): Promise<void>;
 }
 
+/** The lease is held by someone else (after waiting, when asked to wait). */
+export class LockHeldError extends Error {
+  constructor(
+    readonly holder: LockDocument,
+    readonly waitedMs: number,
+  ) {
+    super(`locked by ${describeHolder(holder)}`);
+    this.name = 'LockHeldError';
+  }
+}
+
+/** The holder lost its lease (it expired and another runner took it over). */
+export class LeaseLostError extends Error {
+  constructor() {
+    super('the lock was lost (lease expired and taken over)');
+    this.name = 'LeaseLostError';
+  }
+}
+
 export function describeHolder(lock: LockDocument): string {
   return `${lock.owner.host} pid ${lock.owner.pid} (run ${lock.owner.runId}) since ${lock.acquiredAt.toISOString()}, lease until ${lock.expiresAt.toISOString()}`;
 }
 
 /**
- * A lease lock in one document with a fixed `_id`: the insert wins, a duplicate key loses (no check-then-insert
+ * A lease lock (migrations, scheduled audits) in one document with a fixed `_id`: the insert wins, a duplicate key loses (no check-then-insert
  * race); an expired lease is taken over with a conditional update; the holder renews it while it works and
  * releases it in `finally`.
  */
@@ -89,12 +109,7 @@ export class LeaseLock {
     for (;;) {
       const holder = await this.tryAcquire(owner);
       if (!holder) break;
-      if (Date.now() >= deadline)
-        throw new MigrationError(
-          MigrationErrorCode.LockHeld,
-          `migrations are locked by ${describeHolder(holder)}${waitMs ? ` (waited ${Math.round(waitMs / 1000)} s)` : ''}; use --wait SECONDS to wait for it`,
-          { holder },
-        );
+      if (Date.now() >= deadline) throw new LockHeldError(holder, waitMs);
       await new Promise((r) => setTimeout(r, Math.min(250, Math.max(10, deadline - Date.now()))));
     }
     const controller = new AbortController();
@@ -105,13 +120,7 @@ export class LeaseLock {
           { $set: { expiresAt: new Date(Date.now() + this.ttlMs) } },
         )
         .then((r) => {
-          if (r.matchedCount === 0)
-            controller.abort(
-              new MigrationError(
-                MigrationErrorCode.Failed,
-                'the migrations lock was lost (lease expired and taken over)',
-              ),
-            );
+          if (r.matchedCount === 0) controller.abort(new LeaseLostError());
         })
         .catch(() => undefined);
     }, this.heartbeatMs);
