@@ -1,0 +1,380 @@
+import { randomUUID } from 'node:crypto';
+import { ObjectId } from 'bson';
+import type { Document } from 'bson';
+import type { Db, Filter, ReadPreferenceLike } from 'mongodb';
+import { COLLECTION_NAMES, deriveIndexes, derivedValidator, referenceGraph } from '@odtp/schema';
+import type { CollectionName, Edge } from '@odtp/schema';
+import { CHECKS, FindingCollector, SEVERITY } from './findings';
+import type { AuditReport, CheckName, Finding, Violation } from './findings';
+import { isHexId, referencedId, valuesAt } from './values';
+
+export interface AuditOptions {
+  /** Checks to run (default all). */
+  checks?: readonly CheckName[];
+  /** Reference values resolved per `$in` query (default 1,000). */
+  batchSize?: number;
+  /** Sample ids kept per finding (default 20). */
+  sampleLimit?: number;
+  /** Read preference of every query (e.g. secondaryPreferred on a replica set). */
+  readPreference?: ReadPreferenceLike;
+  signal?: AbortSignal;
+  onProgress?: (collection: string, scanned: number) => void;
+  /** Every violation as it is found (repairs are planned from these). */
+  onViolation?: (v: Violation) => void;
+  /** Restrict the audit to these collections (as sources); default all ten. */
+  collections?: readonly CollectionName[];
+}
+
+export class AuditCancelledError extends Error {
+  constructor() {
+    super('the audit was cancelled');
+    this.name = 'AuditCancelledError';
+  }
+}
+
+/** Which parents reach a child: a child no parent lists is an orphan. Logs are orphans when their step is missing. */
+const ORPHAN_PARENTS: Partial<Record<CollectionName, { collection: CollectionName; path: string }[]>> = {
+  steps: [{ collection: 'executions', path: 'steps' }],
+  outputs: [
+    { collection: 'steps', path: 'output' },
+    { collection: 'results', path: 'output' },
+  ],
+  versions: [{ collection: 'components', path: 'versions' }],
+};
+const LOG_PARENT = { from: 'logs', path: 'stepRef' };
+
+function orphanPath(collection: CollectionName): string | undefined {
+  if (collection === LOG_PARENT.from) return LOG_PARENT.path;
+  return ORPHAN_PARENTS[collection]?.map((p) => `${p.collection}.${p.path}`).join('|');
+}
+
+interface Ctx {
+  db: Db;
+  checks: Set<CheckName>;
+  batchSize: number;
+  readPreference?: ReadPreferenceLike;
+  signal?: AbortSignal;
+  collector: FindingCollector;
+  violation(v: Violation): void;
+  onProgress?: (collection: string, scanned: number) => void;
+}
+
+/** A bounded set of concurrent resolutions; the first failure is rethrown. */
+class Inflight {
+  private readonly running = new Set<Promise<void>>();
+  private failure: unknown;
+
+  constructor(private readonly limit: number) {}
+
+  async add(work: () => Promise<void>): Promise<void> {
+    this.check();
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    this.check();
+    const p: Promise<void> = work()
+      .catch((e: unknown) => {
+        this.failure ??= e;
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.running);
+    this.check();
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+function checkCancelled(ctx: Ctx): void {
+  if (ctx.signal?.aborted) throw new AuditCancelledError();
+}
+
+interface Pending {
+  pairs: { docId: unknown; id: ObjectId; value: unknown }[];
+  ids: Map<string, unknown>;
+}
+
+const newPending = (): Pending => ({ pairs: [], ids: new Map() });
+
+/**
+ * One streaming pass over a source collection, projected on its reference paths: type drift is seen in the
+ * values, dangling references and broken inverses by resolving deduplicated batches of ids with one `$in` query
+ * each (a few in flight), orphans by asking the parents about batches of child ids.
+ */
+async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Promise<number> {
+  const started = performance.now();
+  const refChecks = (['dangling-reference', 'type-drift', 'broken-inverse'] as const).filter((c) =>
+    ctx.checks.has(c),
+  );
+  const orphans = ctx.checks.has('orphan') ? orphanPath(collection) : undefined;
+  const logsOrphans = orphans !== undefined && collection === LOG_PARENT.from;
+  // Orphan logs are found by resolving their stepRef, so that edge is read even when no reference check runs.
+  const active = refChecks.length
+    ? edges
+    : logsOrphans
+      ? edges.filter((e) => e.path === LOG_PARENT.path)
+      : [];
+  const declared: Finding[] = [];
+  for (const e of active) {
+    if (ctx.checks.has('dangling-reference'))
+      declared.push(ctx.collector.declare('dangling-reference', collection, e.path, e.to));
+    if (ctx.checks.has('type-drift'))
+      declared.push(ctx.collector.declare('type-drift', collection, e.path, e.to));
+    if (ctx.checks.has('broken-inverse') && e.inverse)
+      declared.push(ctx.collector.declare('broken-inverse', collection, e.path, `${e.to}.${e.inverse}`));
+  }
+  if (orphans) declared.push(ctx.collector.declare('orphan', collection, orphans));
+  if (!declared.length) return 0;
+
+  const projection: Document = { _id: 1 };
+  for (const e of active) projection[e.path.split('.')[0]] = 1;
+  const inflight = new Inflight(4);
+  const pending = new Map<Edge, Pending>(active.map((e) => [e, newPending()]));
+  let orphanBatch: unknown[] = [];
+
+  const resolve = (edge: Edge, batch: Pending) => async (): Promise<void> => {
+    const wantInverse = ctx.checks.has('broken-inverse') && edge.inverse !== undefined;
+    const targetProjection: Document = { _id: 1 };
+    if (wantInverse) targetProjection[edge.inverse!.split('.')[0]] = 1;
+    const found = new Map<string, Document>();
+    const cursor = ctx.db
+      .collection(edge.to)
+      .find({ _id: { $in: [...batch.ids.values()] } } as Filter<Document>, {
+        projection: targetProjection,
+        readPreference: ctx.readPreference,
+        batchSize: batch.ids.size + 1,
+      });
+    for await (const d of cursor) found.set(referencedId(d._id)?.toHexString() ?? String(d._id), d);
+    for (const pair of batch.pairs) {
+      const target = found.get(pair.id.toHexString());
+      if (!target) {
+        if (ctx.checks.has('dangling-reference'))
+          ctx.violation({
+            check: 'dangling-reference',
+            collection,
+            path: edge.path,
+            target: edge.to,
+            docId: pair.docId,
+            value: pair.value,
+          });
+        if (logsOrphans && edge.path === LOG_PARENT.path)
+          ctx.violation({
+            check: 'orphan',
+            collection,
+            path: orphans,
+            docId: pair.docId,
+            value: pair.value,
+            detail: 'its step is missing',
+          });
+        continue;
+      }
+      if (wantInverse) {
+        const self = referencedId(pair.docId)?.toHexString();
+        const back = valuesAt(target, edge.inverse!).map((v) => referencedId(v)?.toHexString());
+        if (self === undefined || !back.includes(self))
+          ctx.violation({
+            check: 'broken-inverse',
+            collection,
+            path: edge.path,
+            target: `${edge.to}.${edge.inverse}`,
+            docId: pair.docId,
+            value: pair.value,
+            detail: back.length
+              ? `${edge.to}.${edge.inverse} of ${pair.id.toHexString()} does not point back`
+              : `${edge.to} ${pair.id.toHexString()} has no ${edge.inverse}`,
+          });
+      }
+    }
+  };
+
+  const resolveOrphans = (ids: unknown[]) => async (): Promise<void> => {
+    const reached = new Set<string>();
+    const candidates = [
+      ...ids,
+      ...ids.map((i) => referencedId(i)?.toHexString()).filter((h) => h !== undefined),
+    ];
+    for (const parent of ORPHAN_PARENTS[collection] ?? []) {
+      const cursor = ctx.db
+        .collection(parent.collection)
+        .find({ [parent.path]: { $in: candidates } } as Filter<Document>, {
+          projection: { [parent.path]: 1 },
+          readPreference: ctx.readPreference,
+        });
+      for await (const d of cursor)
+        for (const v of valuesAt(d, parent.path)) {
+          const h = referencedId(v)?.toHexString();
+          if (h) reached.add(h);
+        }
+    }
+    for (const id of ids) {
+      const h = referencedId(id)?.toHexString();
+      if (h === undefined || !reached.has(h))
+        ctx.violation({
+          check: 'orphan',
+          collection,
+          path: orphans!,
+          docId: id,
+          detail: 'no parent lists it',
+        });
+    }
+  };
+
+  let scanned = 0;
+  const cursor = ctx.db
+    .collection(collection)
+    .find({}, { projection, batchSize: ctx.batchSize, readPreference: ctx.readPreference });
+  for await (const doc of cursor) {
+    scanned++;
+    for (const edge of active) {
+      for (const value of valuesAt(doc, edge.path)) {
+        if (value === null) continue;
+        const id = referencedId(value);
+        if (!(value instanceof ObjectId) && ctx.checks.has('type-drift'))
+          ctx.violation({
+            check: 'type-drift',
+            collection,
+            path: edge.path,
+            target: edge.to,
+            docId: doc._id,
+            value,
+            detail: isHexId(value) ? 'an id stored as a string' : 'not an id',
+          });
+        if (!id) continue;
+        const batch = pending.get(edge)!;
+        batch.pairs.push({ docId: doc._id, id, value });
+        batch.ids.set(id.toHexString(), id);
+        if (batch.pairs.length >= ctx.batchSize) {
+          pending.set(edge, newPending());
+          await inflight.add(resolve(edge, batch));
+        }
+      }
+    }
+    if (orphans && !logsOrphans) {
+      orphanBatch.push(doc._id);
+      if (orphanBatch.length >= ctx.batchSize) {
+        const ids = orphanBatch;
+        orphanBatch = [];
+        await inflight.add(resolveOrphans(ids));
+      }
+    }
+    if (scanned % ctx.batchSize === 0) {
+      checkCancelled(ctx);
+      ctx.onProgress?.(collection, scanned);
+    }
+  }
+  for (const [edge, batch] of pending) if (batch.pairs.length) await inflight.add(resolve(edge, batch));
+  if (orphanBatch.length) await inflight.add(resolveOrphans(orphanBatch));
+  await inflight.drain();
+  ctx.onProgress?.(collection, scanned);
+  const durationMs = Math.round(performance.now() - started);
+  for (const f of declared) {
+    f.scanned = scanned;
+    f.durationMs = durationMs;
+  }
+  return scanned;
+}
+
+async function duplicateCheck(ctx: Ctx, collections: Set<CollectionName>): Promise<void> {
+  for (const index of deriveIndexes().filter((i) => i.unique && collections.has(i.collection))) {
+    const started = performance.now();
+    const fields = Object.keys(index.key);
+    const f = ctx.collector.declare('duplicate', index.collection, fields.join('+'));
+    const group: Document = {};
+    for (const field of fields) group[field.replace(/\./g, '_')] = `$${field}`;
+    const cursor = ctx.db
+      .collection(index.collection)
+      .aggregate(
+        [{ $group: { _id: group, ids: { $push: '$_id' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }],
+        { allowDiskUse: true, readPreference: ctx.readPreference },
+      );
+    for await (const g of cursor) {
+      checkCancelled(ctx);
+      for (const id of g.ids as unknown[])
+        ctx.violation({
+          check: 'duplicate',
+          collection: index.collection,
+          path: f.path,
+          docId: id,
+          value: g._id as unknown,
+          detail: `${g.n} documents share ${JSON.stringify(g._id)}`,
+        });
+    }
+    f.scanned = await ctx.db.collection(index.collection).estimatedDocumentCount();
+    f.durationMs = Math.round(performance.now() - started);
+  }
+}
+
+async function schemaCheck(ctx: Ctx, collections: Set<CollectionName>): Promise<void> {
+  for (const name of COLLECTION_NAMES.filter((c) => collections.has(c))) {
+    const started = performance.now();
+    const f = ctx.collector.declare('schema-violation', name, '$jsonSchema');
+    const cursor = ctx.db
+      .collection(name)
+      .find(
+        { $nor: [derivedValidator(name)] },
+        { projection: { _id: 1 }, readPreference: ctx.readPreference },
+      );
+    let n = 0;
+    for await (const d of cursor) {
+      if (++n % ctx.batchSize === 0) checkCancelled(ctx);
+      ctx.violation({ check: 'schema-violation', collection: name, path: f.path, docId: d._id });
+    }
+    f.scanned = await ctx.db.collection(name).estimatedDocumentCount();
+    f.durationMs = Math.round(performance.now() - started);
+  }
+}
+
+/** Audit the database: every check of the reference graph, one finding per check and edge or collection. */
+export async function runAudit(db: Db, options: AuditOptions = {}): Promise<AuditReport> {
+  const startedAt = new Date();
+  const checks = new Set<CheckName>(options.checks ?? CHECKS);
+  for (const c of checks)
+    if (!CHECKS.includes(c)) throw new Error(`unknown check "${c}" (available: ${CHECKS.join(', ')})`);
+  const collector = new FindingCollector(options.sampleLimit ?? 20);
+  const ctx: Ctx = {
+    db,
+    checks,
+    batchSize: options.batchSize ?? 1000,
+    readPreference: options.readPreference,
+    signal: options.signal,
+    collector,
+    onProgress: options.onProgress,
+    violation(v) {
+      collector.add(v);
+      options.onViolation?.(v);
+    },
+  };
+  const collections = new Set<CollectionName>(options.collections ?? COLLECTION_NAMES);
+  const edges = referenceGraph();
+  let scanned = 0;
+  for (const collection of COLLECTION_NAMES) {
+    if (!collections.has(collection)) continue;
+    checkCancelled(ctx);
+    scanned += await referencePass(
+      ctx,
+      collection,
+      edges.filter((e) => e.from === collection),
+    );
+  }
+  if (checks.has('duplicate')) await duplicateCheck(ctx, collections);
+  if (checks.has('schema-violation')) await schemaCheck(ctx, collections);
+  const order = new Map(CHECKS.map((c, i) => [c, i]));
+  const findings = collector.all().sort((a, b) => order.get(a.check)! - order.get(b.check)!);
+  let errors = 0;
+  let warnings = 0;
+  for (const f of findings) {
+    if (SEVERITY[f.check] === 'error') errors += f.violations;
+    else warnings += f.violations;
+  }
+  return {
+    id: randomUUID(),
+    startedAt,
+    finishedAt: new Date(),
+    database: db.databaseName,
+    summary: { errors, warnings, scanned },
+    findings,
+  };
+}

@@ -1,0 +1,131 @@
+import { ObjectId } from 'bson';
+
+export const CHECKS = [
+  'dangling-reference',
+  'type-drift',
+  'broken-inverse',
+  'orphan',
+  'duplicate',
+  'schema-violation',
+] as const;
+export type CheckName = (typeof CHECKS)[number];
+export type Severity = 'error' | 'warning';
+
+/** Orphans are unreachable but not broken (ODTP reruns leave older outputs unlinked); everything else is an error. */
+export const SEVERITY: Record<CheckName, Severity> = {
+  'dangling-reference': 'error',
+  'type-drift': 'error',
+  'broken-inverse': 'error',
+  orphan: 'warning',
+  duplicate: 'error',
+  'schema-violation': 'error',
+};
+
+/** One check on one edge (reference checks) or one collection (orphan, duplicate, schema checks). */
+export interface Finding {
+  check: CheckName;
+  severity: Severity;
+  collection: string;
+  path: string;
+  /** The referenced collection (and, for broken-inverse, the path that must point back). */
+  target?: string;
+  /** Documents of `collection` the check looked at. */
+  scanned: number;
+  violations: number;
+  /** Distinct missing ids (dangling-reference). */
+  distinctMissing?: number;
+  /** `_id`s of offending documents, capped. */
+  samples: unknown[];
+  durationMs: number;
+}
+
+export interface AuditSummary {
+  /** Violations in findings of severity error. */
+  errors: number;
+  /** Violations in findings of severity warning. */
+  warnings: number;
+  /** Documents read (each collection counted once). */
+  scanned: number;
+}
+
+export interface AuditReport {
+  id: string;
+  startedAt: Date;
+  finishedAt: Date;
+  database: string;
+  summary: AuditSummary;
+  findings: Finding[];
+}
+
+/** One offending value or document, as the scan meets it (repairs are planned from these). */
+export interface Violation {
+  check: CheckName;
+  collection: string;
+  path: string;
+  target?: string;
+  docId: unknown;
+  /** The offending reference value, when there is one. */
+  value?: unknown;
+  detail?: string;
+}
+
+export function idKey(v: unknown): string {
+  if (v instanceof ObjectId) return v.toHexString();
+  return typeof v === 'string' ? `s:${v}` : JSON.stringify(v);
+}
+
+const DISTINCT_CAP = 1_000_000;
+
+/** Accumulates findings: counts, capped samples, distinct missing ids. */
+export class FindingCollector {
+  private readonly findings = new Map<string, Finding>();
+  private readonly sampleKeys = new Map<string, Set<string>>();
+  private readonly missing = new Map<string, Set<string>>();
+
+  constructor(private readonly sampleLimit: number) {}
+
+  /** Declare a finding (so it is reported with 0 violations when nothing is found). */
+  declare(check: CheckName, collection: string, path: string, target?: string): Finding {
+    const key = `${check}|${collection}|${path}`;
+    let f = this.findings.get(key);
+    if (!f) {
+      f = {
+        check,
+        severity: SEVERITY[check],
+        collection,
+        path,
+        ...(target ? { target } : {}),
+        scanned: 0,
+        violations: 0,
+        ...(check === 'dangling-reference' ? { distinctMissing: 0 } : {}),
+        samples: [],
+        durationMs: 0,
+      };
+      this.findings.set(key, f);
+      this.sampleKeys.set(key, new Set());
+    }
+    return f;
+  }
+
+  add(v: Violation): void {
+    const key = `${v.check}|${v.collection}|${v.path}`;
+    const f = this.declare(v.check, v.collection, v.path, v.target);
+    f.violations++;
+    const seen = this.sampleKeys.get(key)!;
+    const k = idKey(v.docId);
+    if (f.samples.length < this.sampleLimit && !seen.has(k)) {
+      seen.add(k);
+      f.samples.push(v.docId);
+    }
+    if (v.check === 'dangling-reference' && v.value !== undefined) {
+      const set = this.missing.get(key) ?? new Set<string>();
+      this.missing.set(key, set);
+      if (set.size < DISTINCT_CAP) set.add(idKey(v.value));
+      f.distinctMissing = set.size;
+    }
+  }
+
+  all(): Finding[] {
+    return [...this.findings.values()];
+  }
+}

@@ -1,0 +1,452 @@
+import { randomUUID } from 'node:crypto';
+import { EJSON, ObjectId } from 'bson';
+import type { Document } from 'bson';
+import type { Db, Filter } from 'mongodb';
+import { COLLECTIONS, deriveJsonSchema, referenceGraph } from '@odtp/schema';
+import type { CollectionName, Edge } from '@odtp/schema';
+import { runAudit } from './auditor';
+import type { AuditReport, CheckName, Violation } from './findings';
+import { referencedId } from './values';
+
+export const JOURNAL_COLLECTION = 'repairJournal';
+export type OrphanPolicy = 'quarantine' | 'delete' | 'keep';
+
+export type RepairKind =
+  'pull' | 'unset' | 'convert' | 'add-to-set' | 'set' | 'quarantine' | 'delete' | 'rename-key' | 'manual';
+
+/** One change to one document; `manual` ones are listed for a person and never applied. */
+export interface RepairAction {
+  kind: RepairKind;
+  check: CheckName;
+  collection: string;
+  docId: unknown;
+  path?: string;
+  value?: unknown;
+  reason: string;
+}
+
+export interface RepairOptions {
+  /** What to do with orphans, per collection (default quarantine). */
+  orphans?: Partial<Record<CollectionName, OrphanPolicy>>;
+  batchSize?: number;
+}
+
+export interface RepairRun {
+  runId: string;
+  dryRun: boolean;
+  /** Actions per round (a round re-audits what the previous one changed), applied unless dryRun. */
+  rounds: RepairAction[][];
+  applied: number;
+  /** Actions not applied: manual ones and documents kept because something still references them. */
+  skipped: RepairAction[];
+  /** Error violations left after the last round (an audit of the same checks). */
+  remainingErrors: number;
+}
+
+export class RepairError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RepairError';
+  }
+}
+
+const EDGES = referenceGraph();
+const edgeOf = (collection: string, path: string): Edge | undefined =>
+  EDGES.find((e) => e.from === collection && e.path === path);
+
+function requiredPaths(collection: string): Set<string> {
+  const def = COLLECTIONS.find((c) => c.name === collection);
+  return new Set(def ? ((deriveJsonSchema(def).required as string[] | undefined) ?? []) : []);
+}
+
+const hex = (v: unknown): string | undefined => referencedId(v)?.toHexString();
+
+/** Turn the violations of an audit into actions (reading the documents a decision depends on). */
+export async function planRepairs(
+  db: Db,
+  violations: Violation[],
+  options: RepairOptions = {},
+): Promise<RepairAction[]> {
+  const actions: RepairAction[] = [];
+  const duplicates = new Map<string, Violation[]>();
+  for (const v of violations) {
+    const edge = edgeOf(v.collection, v.path);
+    switch (v.check) {
+      case 'dangling-reference': {
+        if (!edge) break;
+        const reason = `${v.path} -> ${edge.to} ${hex(v.value) ?? String(v.value)} does not exist`;
+        if (edge.many)
+          actions.push({
+            kind: 'pull',
+            check: v.check,
+            collection: v.collection,
+            docId: v.docId,
+            path: v.path,
+            value: v.value,
+            reason,
+          });
+        else if (requiredPaths(v.collection).has(v.path))
+          actions.push(
+            orphanAction(
+              v,
+              options,
+              `${reason} (a required reference: the document cannot stand without it)`,
+            ),
+          );
+        else
+          actions.push({
+            kind: 'unset',
+            check: v.check,
+            collection: v.collection,
+            docId: v.docId,
+            path: v.path,
+            value: v.value,
+            reason,
+          });
+        break;
+      }
+      case 'type-drift': {
+        if (!edge) break;
+        if (typeof v.value === 'string' && referencedId(v.value))
+          actions.push({
+            kind: 'convert',
+            check: v.check,
+            collection: v.collection,
+            docId: v.docId,
+            path: v.path,
+            value: v.value,
+            reason: `${v.path}: id stored as a string`,
+          });
+        else if (edge.many)
+          actions.push({
+            kind: 'pull',
+            check: v.check,
+            collection: v.collection,
+            docId: v.docId,
+            path: v.path,
+            value: v.value,
+            reason: `${v.path}: ${JSON.stringify(v.value)} is not an id`,
+          });
+        else if (requiredPaths(v.collection).has(v.path))
+          actions.push({
+            kind: 'manual',
+            check: v.check,
+            collection: v.collection,
+            docId: v.docId,
+            path: v.path,
+            value: v.value,
+            reason: `${v.path}: ${JSON.stringify(v.value)} is not an id and the reference is required`,
+          });
+        else
+          actions.push({
+            kind: 'unset',
+            check: v.check,
+            collection: v.collection,
+            docId: v.docId,
+            path: v.path,
+            value: v.value,
+            reason: `${v.path}: ${JSON.stringify(v.value)} is not an id`,
+          });
+        break;
+      }
+      case 'broken-inverse': {
+        if (!edge?.inverse) break;
+        const target = referencedId(v.value)!;
+        if (edge.many) {
+          // The parent lists a child whose own reference (the authority) is missing or names another parent.
+          const child = await db
+            .collection(edge.to)
+            .findOne({ _id: target }, { projection: { [edge.inverse]: 1 } });
+          const back: unknown = child?.[edge.inverse];
+          if (back === undefined || back === null)
+            actions.push({
+              kind: 'set',
+              check: v.check,
+              collection: edge.to,
+              docId: target,
+              path: edge.inverse,
+              value: v.docId,
+              reason: `${v.collection} ${hex(v.docId)} lists it in ${v.path}; ${edge.inverse} was missing`,
+            });
+          else
+            actions.push({
+              kind: 'pull',
+              check: v.check,
+              collection: v.collection,
+              docId: v.docId,
+              path: v.path,
+              value: v.value,
+              reason: `${edge.to} ${target.toHexString()} belongs to ${hex(back) ?? String(back)} (its ${edge.inverse})`,
+            });
+        } else
+          actions.push({
+            kind: 'add-to-set',
+            check: v.check,
+            collection: edge.to,
+            docId: target,
+            path: edge.inverse,
+            value: v.docId,
+            reason: `${v.collection} ${hex(v.docId)} points at it through ${v.path}`,
+          });
+        break;
+      }
+      case 'orphan':
+        actions.push(orphanAction(v, options, `no parent reaches it (${v.path})`));
+        break;
+      case 'duplicate': {
+        const key = `${v.collection}|${v.path}|${EJSON.stringify({ k: v.value as Document })}`;
+        duplicates.set(key, [...(duplicates.get(key) ?? []), v]);
+        break;
+      }
+      case 'schema-violation':
+        actions.push({
+          kind: 'manual',
+          check: v.check,
+          collection: v.collection,
+          docId: v.docId,
+          reason: 'fails the derived $jsonSchema (see schema plan); fixed by other actions or by hand',
+        });
+        break;
+    }
+  }
+  for (const group of duplicates.values()) {
+    const sorted = [...group].sort((a, b) => (hex(a.docId) ?? '').localeCompare(hex(b.docId) ?? ''));
+    const fields = sorted[0].path.split('+');
+    const field = fields[fields.length - 1];
+    for (const v of sorted.slice(1)) {
+      const current = ((v.value as Document | null)?.[field.replace(/\./g, '_')] ?? null) as unknown;
+      const suffix = hex(v.docId) ?? String(v.docId);
+      const value =
+        field === 'repoLink' && typeof current === 'string'
+          ? `${current}#${suffix}`
+          : `${current === null ? '' : String(current)} [${suffix}]`.trim();
+      actions.push({
+        kind: 'rename-key',
+        check: 'duplicate',
+        collection: v.collection,
+        docId: v.docId,
+        path: field,
+        value,
+        reason: `${sorted.length} documents share ${JSON.stringify(v.value)}; ${hex(sorted[0].docId)} keeps it`,
+      });
+    }
+  }
+  return dedupe(actions);
+}
+
+function orphanAction(v: Violation, options: RepairOptions, reason: string): RepairAction {
+  const policy = options.orphans?.[v.collection as CollectionName] ?? 'quarantine';
+  return {
+    kind: policy === 'keep' ? 'manual' : policy,
+    check: v.check,
+    collection: v.collection,
+    docId: v.docId,
+    reason: policy === 'keep' ? `${reason}; policy keep` : reason,
+  };
+}
+
+/**
+ * One action per document and change: a document that is quarantined or deleted needs no other action, and an
+ * orphan that another action links back into its parent (a broken inverse repaired) is no orphan any more.
+ */
+function dedupe(actions: RepairAction[]): RepairAction[] {
+  const seen = new Set<string>();
+  const linked = new Set(actions.filter((a) => a.kind === 'add-to-set').map((a) => hex(a.value)));
+  actions = actions.filter((a) => !(a.check === 'orphan' && linked.has(hex(a.docId))));
+  const removed = new Set<string>();
+  for (const a of actions)
+    if (a.kind === 'quarantine' || a.kind === 'delete') removed.add(`${a.collection}|${hex(a.docId)}`);
+  return actions.filter((a) => {
+    const doc = `${a.collection}|${hex(a.docId) ?? String(a.docId)}`;
+    if (removed.has(doc) && a.kind !== 'quarantine' && a.kind !== 'delete') return false;
+    const key = `${a.kind}|${doc}|${a.path ?? ''}|${EJSON.stringify({ v: (a.value ?? null) as Document })}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function convertAt(value: unknown, segments: string[]): unknown {
+  if (Array.isArray(value)) return value.map((v) => convertAt(v, segments));
+  if (segments.length === 0) return typeof value === 'string' ? (referencedId(value) ?? value) : value;
+  if (value === null || typeof value !== 'object' || value instanceof ObjectId || value instanceof Date)
+    return value;
+  const [head, ...rest] = segments;
+  return head in (value as Document)
+    ? { ...(value as Document), [head]: convertAt((value as Document)[head], rest) }
+    : value;
+}
+
+/** Collections and paths that point at documents of `collection` (for "still referenced?" before removing one). */
+async function referencedBy(db: Db, collection: string, id: unknown): Promise<string | undefined> {
+  for (const e of EDGES.filter((x) => x.to === collection)) {
+    const candidates = [id, hex(id)].filter((x) => x !== undefined);
+    const hit = await db
+      .collection(e.from)
+      .findOne({ [e.path]: { $in: candidates } } as Filter<Document>, { projection: { _id: 1 } });
+    if (hit) return `${e.from}.${e.path} of ${hex(hit._id) ?? String(hit._id)}`;
+  }
+  return undefined;
+}
+
+/** Apply actions, journaling each changed document's before-image under `runId` first. */
+async function applyActions(
+  db: Db,
+  runId: string,
+  actions: RepairAction[],
+  seq: { n: number },
+  skipped: RepairAction[],
+): Promise<number> {
+  const journal = db.collection(JOURNAL_COLLECTION);
+  const journaled = new Set<string>();
+  const remember = async (collection: string, id: unknown, before: Document | null): Promise<void> => {
+    const key = `${collection}|${EJSON.stringify({ id: id as Document })}`;
+    if (journaled.has(key)) return;
+    journaled.add(key);
+    await journal.insertOne({ runId, seq: seq.n++, collection, docId: id, before, at: new Date() });
+  };
+  let applied = 0;
+  for (const a of actions) {
+    if (a.kind === 'manual') {
+      skipped.push(a);
+      continue;
+    }
+    const coll = db.collection(a.collection);
+    const filter = { _id: a.docId } as Filter<Document>;
+    const before = await coll.findOne(filter);
+    if (!before) continue;
+    if (a.kind === 'quarantine' || a.kind === 'delete') {
+      const holder = await referencedBy(db, a.collection, a.docId);
+      if (holder) {
+        skipped.push({ ...a, kind: 'manual', reason: `${a.reason}; kept: still referenced by ${holder}` });
+        continue;
+      }
+    }
+    await remember(a.collection, a.docId, before);
+    switch (a.kind) {
+      case 'pull':
+        await coll.updateOne(filter, { $pull: { [a.path!]: a.value } } as Document);
+        break;
+      case 'unset':
+        await coll.updateOne(filter, { $unset: { [a.path!]: '' } });
+        break;
+      case 'convert': {
+        const top = a.path!.split('.')[0];
+        await coll.updateOne(filter, {
+          $set: { [top]: convertAt(before[top], a.path!.split('.').slice(1)) },
+        });
+        break;
+      }
+      case 'add-to-set':
+        await coll.updateOne(filter, { $addToSet: { [a.path!]: a.value } } as Document);
+        break;
+      case 'set':
+      case 'rename-key':
+        await coll.updateOne(filter, { $set: { [a.path!]: a.value } });
+        break;
+      case 'quarantine': {
+        const q = db.collection(`${a.collection}_quarantine`);
+        await remember(`${a.collection}_quarantine`, a.docId, await q.findOne(filter));
+        await q.replaceOne(
+          filter,
+          { ...before, _quarantine: { runId, reason: a.reason, at: new Date() } },
+          { upsert: true },
+        );
+        await coll.deleteOne(filter);
+        break;
+      }
+      case 'delete':
+        await coll.deleteOne(filter);
+        break;
+    }
+    applied++;
+  }
+  return applied;
+}
+
+function checksOf(report: AuditReport): CheckName[] {
+  return [...new Set(report.findings.filter((f) => f.violations > 0).map((f) => f.check))];
+}
+
+/**
+ * Plan (dry run) or apply the repairs for the checks that had violations in `report`, re-auditing the database
+ * as it is now. Applying runs in rounds: an action can reveal a new violation (a quarantined step's logs), so the
+ * affected checks are audited again, up to 5 rounds. Every changed document's before-image is journaled first.
+ */
+export async function repair(
+  db: Db,
+  report: AuditReport,
+  options: RepairOptions & { dryRun: boolean },
+): Promise<RepairRun> {
+  const runId = randomUUID();
+  const checks = checksOf(report);
+  const rounds: RepairAction[][] = [];
+  const skipped: RepairAction[] = [];
+  const seq = { n: 0 };
+  let applied = 0;
+  let remainingErrors = 0;
+  for (let round = 0; round < 5; round++) {
+    const violations: Violation[] = [];
+    const audit = await runAudit(db, {
+      checks,
+      batchSize: options.batchSize,
+      onViolation: (v) => violations.push(v),
+    });
+    remainingErrors = audit.summary.errors;
+    const actions = (await planRepairs(db, violations, options)).filter(
+      (a) =>
+        !skipped.some(
+          (s) =>
+            s.collection === a.collection &&
+            hex(s.docId) === hex(a.docId) &&
+            s.check === a.check &&
+            (s.path ?? '') === (a.path ?? ''),
+        ),
+    );
+    const actionable = actions.filter((a) => a.kind !== 'manual');
+    if (options.dryRun) {
+      rounds.push(actions);
+      break;
+    }
+    if (!actionable.length) {
+      skipped.push(...actions.filter((a) => a.kind === 'manual' && !skipped.includes(a)));
+      break;
+    }
+    rounds.push(actions);
+    applied += await applyActions(db, runId, actions, seq, skipped);
+  }
+  if (!options.dryRun) remainingErrors = (await runAudit(db, { checks })).summary.errors;
+  return { runId, dryRun: options.dryRun, rounds, applied, skipped: dedupeSkipped(skipped), remainingErrors };
+}
+
+function dedupeSkipped(skipped: RepairAction[]): RepairAction[] {
+  const seen = new Set<string>();
+  return skipped.filter((a) => {
+    const k = `${a.check}|${a.collection}|${hex(a.docId)}|${a.path ?? ''}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Restore exactly the documents a run changed, from their before-images (newest change first). */
+export async function undoRepair(db: Db, runId: string): Promise<{ restored: number }> {
+  const journal = db.collection(JOURNAL_COLLECTION);
+  const entries = await journal.find({ runId }, { sort: { seq: -1 } }).toArray();
+  if (!entries.length)
+    throw new RepairError(`unknown repair run "${runId}" (nothing in ${JOURNAL_COLLECTION})`);
+  for (const e of entries) {
+    const coll = db.collection(e.collection as string);
+    const filter = { _id: e.docId } as Filter<Document>;
+    if (e.before === null) await coll.deleteOne(filter);
+    else await coll.replaceOne(filter, e.before as Document, { upsert: true });
+  }
+  for (const name of new Set(entries.map((e) => e.collection as string)))
+    if (name.endsWith('_quarantine') && (await db.collection(name).estimatedDocumentCount()) === 0)
+      await db
+        .collection(name)
+        .drop()
+        .catch(() => undefined);
+  await journal.updateMany({ runId }, { $set: { undoneAt: new Date() } });
+  return { restored: entries.length };
+}

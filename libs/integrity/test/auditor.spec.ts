@@ -1,0 +1,194 @@
+import type { Document } from 'bson';
+import type { Db } from 'mongodb';
+import { COLLECTION_NAMES } from '@odtp/schema';
+import { CHECKS, repair, runAudit, toJunit, undoRepair } from '@odtp/integrity';
+import type { Violation } from '@odtp/integrity';
+import { startTestMongo } from '../../../test/support/mongo';
+import type { TestMongo } from '../../../test/support/mongo';
+import { defectsFixture, EXPECTED, fixtureId } from './defects-fixture';
+
+let mongo: TestMongo;
+beforeAll(async () => (mongo = await startTestMongo()));
+afterAll(() => mongo.close());
+
+async function seeded(): Promise<Db> {
+  const db = mongo.db();
+  for (const [c, docs] of Object.entries(defectsFixture())) await db.collection(c).insertMany(docs);
+  return db;
+}
+
+async function snapshot(db: Db): Promise<Record<string, Document[]>> {
+  const out: Record<string, Document[]> = {};
+  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+  for (const c of [...COLLECTION_NAMES, ...names.filter((n) => n.endsWith('_quarantine'))].sort())
+    out[c] = await db
+      .collection(c)
+      .find({}, { sort: { _id: 1 } })
+      .toArray();
+  return out;
+}
+
+describe('runAudit', () => {
+  it('finds exactly the planted defects of every check, per edge and collection, and reports every finding', async () => {
+    const db = await seeded();
+    const report = await runAudit(db);
+    const withViolations = report.findings
+      .filter((f) => f.violations > 0)
+      .map((f) => [f.check, f.collection, f.path, f.violations]);
+    expect(withViolations.sort()).toEqual([...EXPECTED].sort());
+    // one finding per check and edge (20 edges, 8 directions of two-way links) or collection, 0 included
+    expect(report.findings).toHaveLength(20 + 20 + 8 + 4 + 5 + 10);
+    expect(new Set(report.findings.map((f) => f.check))).toEqual(new Set(CHECKS));
+    // errors: 9 dangling + 4 type drift + 4 broken inverses + 2 duplicates + 4 schema violations; 28 documents
+    expect(report.summary).toEqual({ errors: 23, warnings: 5, scanned: 28 });
+    const dangling = report.findings.find(
+      (f) => f.check === 'dangling-reference' && f.path === 'digitalTwins',
+    )!;
+    expect(dangling).toMatchObject({
+      severity: 'error',
+      target: 'digitalTwins',
+      scanned: 3,
+      distinctMissing: 1,
+      samples: [fixtureId('u2')],
+    });
+    const inverse = report.findings.find((f) => f.check === 'broken-inverse' && f.collection === 'steps')!;
+    expect(inverse).toMatchObject({ target: 'executions.steps', samples: [fixtureId('s4')] });
+  });
+
+  it('runs only the asked checks, caps samples, and reports violations one by one', async () => {
+    const db = await seeded();
+    const seen: Violation[] = [];
+    const report = await runAudit(db, {
+      checks: ['orphan'],
+      sampleLimit: 1,
+      onViolation: (v) => seen.push(v),
+    });
+    expect(report.findings.map((f) => [f.collection, f.violations, f.samples.length])).toEqual([
+      ['versions', 1, 1],
+      ['steps', 1, 1],
+      ['outputs', 2, 1],
+      ['logs', 1, 1],
+    ]);
+    expect(seen.map((v) => v.docId)).toEqual([
+      fixtureId('v5'),
+      fixtureId('s4'),
+      fixtureId('o3'),
+      fixtureId('o4'),
+      fixtureId('l3'),
+    ]);
+    await expect(runAudit(db, { checks: ['nope' as never] })).rejects.toThrow('unknown check "nope"');
+  });
+
+  it('resolves references in batches of the configured size with the same result', async () => {
+    const db = await seeded();
+    const small = await runAudit(db, { batchSize: 1 });
+    const large = await runAudit(db, { batchSize: 1000 });
+    const counts = (r: typeof small) => r.findings.map((f) => [f.check, f.collection, f.path, f.violations]);
+    expect(counts(small)).toEqual(counts(large));
+  });
+
+  it('is cancellable', async () => {
+    const db = await seeded();
+    const controller = new AbortController();
+    controller.abort();
+    await expect(runAudit(db, { signal: controller.signal })).rejects.toThrow('the audit was cancelled');
+  });
+
+  it('writes JUnit XML: one testcase per finding, a failure for each finding with violations', async () => {
+    const report = await runAudit(await seeded());
+    const xml = toJunit(report);
+    expect(xml.match(/<testcase /g)).toHaveLength(report.findings.length);
+    expect(xml.match(/<failure /g)).toHaveLength(EXPECTED.length);
+    expect(xml).toContain(
+      '<testcase classname="dangling-reference.users" name="users.digitalTwins -&gt; digitalTwins"',
+    );
+  });
+});
+
+describe('repairs', () => {
+  it('a dry run plans one action per violation (none for a document it quarantines or a step it links back) and changes nothing', async () => {
+    const db = await seeded();
+    const before = await snapshot(db);
+    const run = await repair(db, await runAudit(db), { dryRun: true });
+    expect(run.applied).toBe(0);
+    expect(run.rounds).toHaveLength(1);
+    const kinds = run.rounds[0].map((a) => `${a.kind} ${a.collection} ${a.path ?? ''}`.trim()).sort();
+    expect(kinds).toEqual(
+      [
+        'pull users digitalTwins',
+        'unset executions workflow_id',
+        'pull executions workflowSchema.component_versions',
+        'unset steps output',
+        'pull outputs access_control.authorized_users',
+        'pull results output',
+        'quarantine logs',
+        'convert digitalTwins userRef',
+        'convert workflows versions',
+        'convert steps component_version',
+        'unset results digitalTwinRef',
+        'pull components versions',
+        'add-to-set components versions',
+        'add-to-set digitalTwins executions',
+        'add-to-set executions steps',
+        'quarantine versions',
+        'quarantine outputs',
+        'quarantine outputs',
+        'rename-key users displayName',
+        'manual digitalTwins',
+        'manual workflows',
+        'manual steps',
+        'manual results',
+      ].sort(),
+    );
+    expect(await snapshot(db)).toEqual(before);
+  });
+
+  it('apply leaves zero errors (and no orphans), and undo restores the database document for document', async () => {
+    const db = await seeded();
+    const before = await snapshot(db);
+    const run = await repair(db, await runAudit(db), { dryRun: false });
+    expect(run.remainingErrors).toBe(0);
+    const after = await runAudit(db);
+    expect(after.summary).toMatchObject({ errors: 0, warnings: 0 });
+    expect((await db.collection('users').findOne({ _id: fixtureId('u3') }))!.displayName).toBe(
+      `Ada [${fixtureId('u3').toHexString()}]`,
+    );
+    expect(
+      (
+        await db
+          .collection('outputs_quarantine')
+          .find({}, { sort: { _id: 1 } })
+          .toArray()
+      ).map((d) => d._id),
+    ).toEqual([fixtureId('o3'), fixtureId('o4')]);
+    expect(await db.collection('steps').findOne({ _id: fixtureId('s4') })).toMatchObject({
+      executionRef: fixtureId('e1'),
+    });
+    expect((await db.collection('executions').findOne({ _id: fixtureId('e1') }))!.steps).toEqual([
+      fixtureId('s1'),
+      fixtureId('s2'),
+      fixtureId('s4'),
+    ]);
+    const undone = await undoRepair(db, run.runId);
+    expect(undone.restored).toBeGreaterThan(0);
+    expect(await snapshot(db)).toEqual(before);
+    await expect(undoRepair(db, 'no-such-run')).rejects.toThrow('unknown repair run "no-such-run"');
+  });
+
+  it('keeps an orphan that something still references instead of quarantining it', async () => {
+    const db = await seeded();
+    // o4 is an orphan (nothing lists it as output) but a result now references it through output[]... make a
+    // step point at v5 instead: v5 is unreachable from components, yet still referenced by s1.
+    await db
+      .collection('steps')
+      .updateOne({ _id: fixtureId('s1') }, { $set: { component_version: fixtureId('v5') } });
+    const run = await repair(db, await runAudit(db, { checks: ['orphan'] }), { dryRun: false });
+    expect(await db.collection('versions').findOne({ _id: fixtureId('v5') })).not.toBeNull();
+    expect(run.skipped.map((a) => [a.collection, a.reason])).toEqual([
+      [
+        'versions',
+        `no parent reaches it (components.versions); kept: still referenced by steps.component_version of ${fixtureId('s1').toHexString()}`,
+      ],
+    ]);
+  });
+});
