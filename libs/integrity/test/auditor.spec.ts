@@ -177,8 +177,7 @@ describe('repairs', () => {
 
   it('keeps an orphan that something still references instead of quarantining it', async () => {
     const db = await seeded();
-    // o4 is an orphan (nothing lists it as output) but a result now references it through output[]... make a
-    // step point at v5 instead: v5 is unreachable from components, yet still referenced by s1.
+    // v5 is unreachable from components (an orphan), yet s1 now runs it.
     await db
       .collection('steps')
       .updateOne({ _id: fixtureId('s1') }, { $set: { component_version: fixtureId('v5') } });
