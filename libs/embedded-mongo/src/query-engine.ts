@@ -439,7 +439,8 @@ export function simpleInclusion(projection: Document): { names: string[]; withId
     } else result = null;
     if (!result) break;
   }
-  if (result) result = names.length ? { names, withId } : null;
+  // `{_id: 1}` keeps only the id; `{_id: 0}` alone is an exclusion projection.
+  if (result) result = names.length || withId ? { names, withId } : null;
   inclusionCache.set(projection, result);
   return result;
 }
