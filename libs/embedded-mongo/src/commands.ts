@@ -1,6 +1,7 @@
 import { Long, ObjectId, Timestamp } from 'bson';
 import type { Document } from 'bson';
 import { compareBson, keyOf, toNumber } from './bson-order';
+import { SCAN_PAUSE } from './cursors';
 import type { CursorRegistry } from './cursors';
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema } from './json-schema';
@@ -184,6 +185,27 @@ function* rawMatching(
   }
 }
 
+const PAUSE_BUF = new Uint8Array(0);
+
+/** rawMatching for cursors: every 1,024 documents scanned it yields a pause marker (see SCAN_PAUSE). */
+function* rawMatchingWithPauses(
+  bufs: Iterable<Uint8Array>,
+  filter: Document | undefined,
+  exact: boolean,
+): Generator<Uint8Array> {
+  if (exact || !filter || Object.keys(filter).length === 0) {
+    yield* bufs;
+    return;
+  }
+  const pred = compileFilter(filter);
+  const fields = filterFields(filter);
+  let scanned = 0;
+  for (const buf of bufs) {
+    if (pred(fields ? decodeFields(buf, fields) : decode(buf))) yield buf;
+    if ((++scanned & 1023) === 0) yield PAUSE_BUF;
+  }
+}
+
 /** Skip, limit and shape raw documents: copied as they are, or cut to an inclusion projection without decoding. */
 function* skipLimitRaw(
   src: Iterable<Uint8Array>,
@@ -196,6 +218,10 @@ function* skipLimitRaw(
   let skipped = 0;
   let given = 0;
   for (const buf of src) {
+    if (buf === PAUSE_BUF) {
+      yield SCAN_PAUSE;
+      continue;
+    }
     if (skipped < skip) {
       skipped++;
       continue;
@@ -250,15 +276,16 @@ const find: Handler = (ctx) => {
   compileFilter(filter);
   if (projection) project({}, projection);
   const { bufs, plan } = coll.rawCandidates(filter, viewer(ctx), sort);
-  const found = rawMatching(bufs, filter, plan.exact === true);
   let docs: Iterable<Document>;
   if (sort && !plan.sorted) {
+    const found = rawMatching(bufs, filter, plan.exact === true);
     const sorted = sortDocuments(
       Array.from(found, (b) => decode(b)),
       sort,
     );
     docs = skipLimitProject(sorted, skip, limit, projection);
-  } else docs = skipLimitRaw(found, skip, limit, projection);
+  } else
+    docs = skipLimitRaw(rawMatchingWithPauses(bufs, filter, plan.exact === true), skip, limit, projection);
   return ctx.cursors.open(ns, docs, { batchSize, limit, singleBatch, sessionKey: sessionKey(ctx) });
 };
 

@@ -12,6 +12,14 @@ const IDLE_TIMEOUT_MS = 10 * 60 * 1000;
  */
 const IMPLICIT_BATCH_DOCS = 10_000;
 
+/**
+ * Yielded now and then by a scan that finds few matches. A batch stops at the first pause after
+ * BATCH_TIME_BUDGET_MS (even empty, with the cursor open, as mongod may answer), so one sparse scan of a large
+ * collection does not hold the single-threaded server while other clients wait.
+ */
+export const SCAN_PAUSE: Document = Object.freeze({ $scanPause: true });
+const BATCH_TIME_BUDGET_MS = 10;
+
 interface CursorState {
   id: number;
   ns: string;
@@ -59,7 +67,7 @@ export class CursorRegistry {
     const it = source[Symbol.iterator]();
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Number.POSITIVE_INFINITY;
     const batchSize = opts.batchSize ?? 101;
-    const { batch, exhausted } = takeBatch(it, Math.min(batchSize, limit));
+    const { batch, exhausted } = takeBatch(it, Math.min(batchSize, limit), !opts.singleBatch);
     const remaining = limit - batch.length;
     let id = 0;
     if (!exhausted && !opts.singleBatch && remaining > 0) {
@@ -90,6 +98,7 @@ export class CursorRegistry {
     const { batch, exhausted } = takeBatch(
       c.source,
       Math.min(batchSize && batchSize > 0 ? batchSize : IMPLICIT_BATCH_DOCS, c.remaining),
+      true,
     );
     c.remaining -= batch.length;
     c.lastUsed = Date.now();
@@ -120,12 +129,21 @@ export class CursorRegistry {
   }
 }
 
-function takeBatch(it: Iterator<Document>, max: number): { batch: Document[]; exhausted: boolean } {
+function takeBatch(
+  it: Iterator<Document>,
+  max: number,
+  mayPause: boolean,
+): { batch: Document[]; exhausted: boolean } {
   const batch: Document[] = [];
+  const started = performance.now();
   let bytes = 0;
   while (batch.length < max) {
     const next = it.next();
     if (next.done) return { batch, exhausted: true };
+    if (next.value === SCAN_PAUSE) {
+      if (mayPause && performance.now() - started > BATCH_TIME_BUDGET_MS) break;
+      continue;
+    }
     batch.push(next.value);
     bytes += next.value instanceof RawDocument ? next.value.bytes.length : calculateObjectSize(next.value);
     if (bytes >= MAX_BATCH_BYTES) break;

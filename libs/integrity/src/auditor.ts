@@ -43,6 +43,13 @@ const ORPHAN_PARENTS: Partial<Record<CollectionName, { collection: CollectionNam
 };
 const LOG_PARENT = { from: 'logs', path: 'stepRef' };
 
+/** Parents before children, so an orphan check knows whether its parents hold string ids. */
+const PASS_ORDER: readonly CollectionName[] = [
+  ...COLLECTION_NAMES.filter((c) => c !== 'outputs' && c !== 'logs'),
+  'outputs',
+  'logs',
+];
+
 function orphanPath(collection: CollectionName): string | undefined {
   if (collection === LOG_PARENT.from) return LOG_PARENT.path;
   return ORPHAN_PARENTS[collection]?.map((p) => `${p.collection}.${p.path}`).join('|');
@@ -91,6 +98,12 @@ class Inflight {
 function checkCancelled(ctx: Ctx): void {
   if (ctx.signal?.aborted) throw new AuditCancelledError();
 }
+
+/**
+ * A batch is resolved when it holds `batchSize` distinct ids, or `batchSize * PAIRS_PER_ID` references (many
+ * documents pointing at few targets, like logs at their step): memory stays bounded either way.
+ */
+const PAIRS_PER_ID = 50;
 
 interface Pending {
   pairs: { docId: unknown; id: ObjectId; value: unknown }[];
@@ -192,11 +205,12 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
 
   const resolveOrphans = (ids: unknown[]) => async (): Promise<void> => {
     const reached = new Set<string>();
-    const candidates = [
-      ...ids,
-      ...ids.map((i) => referencedId(i)?.toHexString()).filter((h) => h !== undefined),
-    ];
+    const hexes = ids.map((i) => referencedId(i)?.toHexString()).filter((h) => h !== undefined);
     for (const parent of ORPHAN_PARENTS[collection] ?? []) {
+      // Parents may list a child by its id as a string (type drift): look those up too, unless the parent's
+      // own pass (run before this one) found no string there.
+      const drift = ctx.collector.find('type-drift', parent.collection, parent.path);
+      const candidates = drift && drift.violations === 0 ? ids : [...ids, ...hexes];
       const cursor = ctx.db
         .collection(parent.collection)
         .find({ [parent.path]: { $in: candidates } } as Filter<Document>, {
@@ -222,6 +236,9 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
     }
   };
 
+  // Ids are resolved only when a check needs the targets: dangling references, broken inverses, orphan logs.
+  const resolving = ctx.checks.has('dangling-reference') || ctx.checks.has('broken-inverse') || logsOrphans;
+  const segments = new Map(active.map((e) => [e, e.path.split('.')]));
   let scanned = 0;
   const cursor = ctx.db
     .collection(collection)
@@ -229,7 +246,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   for await (const doc of cursor) {
     scanned++;
     for (const edge of active) {
-      for (const value of valuesAt(doc, edge.path)) {
+      for (const value of valuesAt(doc, segments.get(edge)!)) {
         if (value === null) continue;
         const id = referencedId(value);
         if (!(value instanceof ObjectId) && ctx.checks.has('type-drift'))
@@ -242,11 +259,11 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
             value,
             detail: isHexId(value) ? 'an id stored as a string' : 'not an id',
           });
-        if (!id) continue;
+        if (!id || !resolving) continue;
         const batch = pending.get(edge)!;
         batch.pairs.push({ docId: doc._id, id, value });
         batch.ids.set(id.toHexString(), id);
-        if (batch.pairs.length >= ctx.batchSize) {
+        if (batch.ids.size >= ctx.batchSize || batch.pairs.length >= ctx.batchSize * PAIRS_PER_ID) {
           pending.set(edge, newPending());
           await inflight.add(resolve(edge, batch));
         }
@@ -349,18 +366,32 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
   };
   const collections = new Set<CollectionName>(options.collections ?? COLLECTION_NAMES);
   const edges = referenceGraph();
+  // Declare every finding up front, so the report lists them in a stable order whatever finishes first.
+  for (const c of COLLECTION_NAMES.filter((x) => collections.has(x)))
+    for (const e of edges.filter((x) => x.from === c)) {
+      if (checks.has('dangling-reference')) collector.declare('dangling-reference', c, e.path, e.to);
+      if (checks.has('type-drift')) collector.declare('type-drift', c, e.path, e.to);
+      if (checks.has('broken-inverse') && e.inverse)
+        collector.declare('broken-inverse', c, e.path, `${e.to}.${e.inverse}`);
+    }
   let scanned = 0;
-  for (const collection of COLLECTION_NAMES) {
-    if (!collections.has(collection)) continue;
-    checkCancelled(ctx);
-    scanned += await referencePass(
-      ctx,
-      collection,
-      edges.filter((e) => e.from === collection),
-    );
-  }
-  if (checks.has('duplicate')) await duplicateCheck(ctx, collections);
-  if (checks.has('schema-violation')) await schemaCheck(ctx, collections);
+  const passes = async (): Promise<void> => {
+    for (const collection of PASS_ORDER) {
+      if (!collections.has(collection)) continue;
+      checkCancelled(ctx);
+      scanned += await referencePass(
+        ctx,
+        collection,
+        edges.filter((e) => e.from === collection),
+      );
+    }
+  };
+  // The duplicate and schema checks are mostly server work: they run beside the client-side reference passes.
+  await Promise.all([
+    passes(),
+    checks.has('duplicate') ? duplicateCheck(ctx, collections) : undefined,
+    checks.has('schema-violation') ? schemaCheck(ctx, collections) : undefined,
+  ]);
   const order = new Map(CHECKS.map((c, i) => [c, i]));
   const findings = collector.all().sort((a, b) => order.get(a.check)! - order.get(b.check)!);
   let errors = 0;

@@ -107,6 +107,10 @@ export class FindingCollector {
     return f;
   }
 
+  find(check: CheckName, collection: string, path: string): Finding | undefined {
+    return this.findings.get(`${check}|${collection}|${path}`);
+  }
+
   add(v: Violation): void {
     const key = `${v.check}|${v.collection}|${v.path}`;
     const f = this.declare(v.check, v.collection, v.path, v.target);

@@ -12,6 +12,8 @@ export interface LargeOptions {
   seed: number;
   /** Fraction of references replaced by planted defects (0 = none). */
   defects?: number;
+  /** Which defects to plant (default both, half each). */
+  defectKinds?: readonly PlantedDefect['check'][];
 }
 
 /** A defect the generator planted on purpose, for audit benchmarks to check against. */
@@ -88,16 +90,21 @@ export function* generateLarge(
     target: ObjectId,
   ): ObjectId | string => {
     if (rate === 0 || faker.number.float() >= rate) return target;
-    if (faker.number.float() < 0.5) {
-      const dangling = new ObjectId(faker.string.hexadecimal({ length: 24, casing: 'lower', prefix: '' }));
+    const kinds = options.defectKinds;
+    const dangling =
+      kinds === undefined || kinds.length === 2
+        ? faker.number.float() < 0.5
+        : kinds[0] === 'dangling-reference';
+    if (dangling) {
+      const missing = new ObjectId(faker.string.hexadecimal({ length: 24, casing: 'lower', prefix: '' }));
       onDefect({
         check: 'dangling-reference',
         collection,
         id: self.toHexString(),
         path,
-        value: dangling.toHexString(),
+        value: missing.toHexString(),
       });
-      return dangling;
+      return missing;
     }
     onDefect({ check: 'type-drift', collection, id: self.toHexString(), path, value: target.toHexString() });
     return target.toHexString();
