@@ -45,6 +45,13 @@ describe('Swagger completeness', () => {
     expect(operations.sort()).toEqual(
       [
         'GET /admin-log',
+        'GET /audits',
+        'GET /audits/latest',
+        'GET /audits/{id}',
+        'GET /audits/{id}/findings',
+        'POST /audits',
+        'POST /repairs',
+        'POST /repairs/{id}/undo',
         'GET /collections',
         'GET /collections/{name}/documents',
         'GET /collections/{name}/documents/{id}',

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from '@odtp/auth';
 import type { AuthSettings } from '@odtp/auth';
@@ -14,6 +15,7 @@ import { CollectionsHttpModule } from './collections/collections-http.module';
 import { MutationThrottlerGuard } from './common/mutation-throttler.guard';
 import { RequestObserverMiddleware } from './common/request-observer.middleware';
 import { HealthModule } from './health/health.module';
+import { IntegrityHttpModule } from './integrity/integrity-http.module';
 import { MigrationsHttpModule } from './migrations/migrations-http.module';
 import { ObservabilityModule } from './observability.module';
 import { SchemaHttpModule } from './schema/schema-http.module';
@@ -32,6 +34,7 @@ export class AppModule implements NestModule {
         AuthModule.forRoot(auth),
         ThrottlerModule.forRoot([{ ttl: 60_000, limit: config.rateLimitPerMinute }]),
         ObservabilityModule,
+        ScheduleModule.forRoot(),
         DatabaseModule.forHandle(database),
         LoggerModule.forRoot({
           pinoHttp: {
@@ -60,6 +63,7 @@ export class AppModule implements NestModule {
         HealthModule,
         SchemaHttpModule,
         MigrationsHttpModule,
+        IntegrityHttpModule,
         CollectionsHttpModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: MutationThrottlerGuard }],

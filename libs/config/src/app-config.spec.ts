@@ -27,6 +27,9 @@ describe('loadConfig', () => {
       corsOrigins: [],
       bodyLimit: '1mb',
       rateLimitPerMinute: 60,
+      auditCron: undefined,
+      auditWebhookUrl: undefined,
+      auditRetention: 100,
     });
   });
 

@@ -74,6 +74,18 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   NODE_ENV?: string;
+
+  @IsOptional()
+  @Matches(/^\S+( \S+){4,5}$/, { message: 'must be a cron expression of 5 or 6 fields, such as "0 3 * * *"' })
+  AUDIT_CRON?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
+  AUDIT_WEBHOOK_URL?: string;
+
+  @IsInt()
+  @Min(1)
+  AUDIT_RETENTION = 100;
 }
 
 /** The typed configuration every app and script receives. */
@@ -99,6 +111,12 @@ export interface AppConfig {
   readonly bodyLimit: string;
   /** Mutating requests allowed per client per minute. */
   readonly rateLimitPerMinute: number;
+  /** When scheduled audits run (cron); undefined: never. */
+  readonly auditCron?: string;
+  /** Where new findings of scheduled audits are posted (never logged: it may hold a token). */
+  readonly auditWebhookUrl?: string;
+  /** Audit reports kept in integrityReports. */
+  readonly auditRetention: number;
 }
 
 export class ConfigError extends Error {
@@ -111,7 +129,7 @@ export class ConfigError extends Error {
   }
 }
 
-const INTEGER_VARS = new Set(['PORT', 'SHUTDOWN_TIMEOUT_MS', 'RATE_LIMIT_PER_MINUTE']);
+const INTEGER_VARS = new Set(['PORT', 'SHUTDOWN_TIMEOUT_MS', 'RATE_LIMIT_PER_MINUTE', 'AUDIT_RETENTION']);
 
 function describe(value: unknown): string {
   return JSON.stringify(value);
@@ -184,6 +202,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     corsOrigins: instance.CORS_ORIGINS ? instance.CORS_ORIGINS.split(',') : [],
     bodyLimit: instance.BODY_LIMIT,
     rateLimitPerMinute: instance.RATE_LIMIT_PER_MINUTE,
+    auditCron: instance.AUDIT_CRON,
+    auditWebhookUrl: instance.AUDIT_WEBHOOK_URL,
+    auditRetention: instance.AUDIT_RETENTION,
   });
 }
 

@@ -103,8 +103,8 @@ export class LeaseLock {
   }
 
   /** Take the lease, waiting up to `waitMs` for the holder to finish; otherwise fail naming the holder. */
-  async acquire(waitMs = 0): Promise<LeaseHandle> {
-    const owner: LockOwner = { host: os.hostname(), pid: process.pid, runId: randomUUID() };
+  async acquire(waitMs = 0, runId: string = randomUUID()): Promise<LeaseHandle> {
+    const owner: LockOwner = { host: os.hostname(), pid: process.pid, runId };
     const deadline = Date.now() + waitMs;
     for (;;) {
       const holder = await this.tryAcquire(owner);

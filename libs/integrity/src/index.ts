@@ -7,3 +7,12 @@ export { newFindings, pageFindings, REPORTS_COLLECTION, ReportStore, toJunit } f
 export type { Page } from './report-store';
 export { JOURNAL_COLLECTION, planRepairs, repair, RepairError, undoRepair } from './repair';
 export type { OrphanPolicy, RepairAction, RepairKind, RepairOptions, RepairRun } from './repair';
+export {
+  IntegrityError,
+  IntegrityErrorCode,
+  IntegrityModule,
+  IntegrityService,
+  postWebhook,
+  WEBHOOK_SENDER,
+} from './integrity.service';
+export type { AuditJob, WebhookSender } from './integrity.service';

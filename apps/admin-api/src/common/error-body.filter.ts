@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { BrowseError, BrowseErrorCode } from '@odtp/browse';
+import { IntegrityError, IntegrityErrorCode, RepairError } from '@odtp/integrity';
 import { MigrationError, MigrationErrorCode } from '@odtp/migrations';
 import { EJSON } from 'bson';
 import type { Response } from 'express';
@@ -44,6 +45,20 @@ const MIGRATION_STATUS: Record<MigrationErrorCode, number> = {
 
 /** Map any thrown value to `{statusCode, error, message, details?}`; never exposes stack traces. */
 export function toErrorBody(exception: unknown): ErrorBodyDto {
+  if (exception instanceof IntegrityError) {
+    const status =
+      exception.code === IntegrityErrorCode.AuditRunning ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
+    return {
+      statusCode: status,
+      error: STATUS_CODES[status] ?? 'Error',
+      message: exception.message,
+      details: [{ code: exception.code, ...exception.details }],
+    };
+  }
+  if (exception instanceof RepairError) {
+    const status = HttpStatus.NOT_FOUND;
+    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: exception.message };
+  }
   if (exception instanceof MigrationError) {
     const status = MIGRATION_STATUS[exception.code];
     return {

@@ -1,0 +1,96 @@
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { RequireRole } from '@odtp/auth';
+import { IntegrityService } from '@odtp/integrity';
+import { ErrorBodyDto } from '../common/error-body.dto';
+import {
+  AuditJobDto,
+  AuditReportDto,
+  FindingPageDto,
+  FindingsQueryDto,
+  PageQueryDto,
+  ReportPageDto,
+  StartAuditDto,
+} from './integrity.dto';
+
+@ApiTags('audits')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'missing or invalid API key' })
+@Controller('audits')
+export class AuditsController {
+  constructor(private readonly integrity: IntegrityService) {}
+
+  @Post()
+  @HttpCode(202)
+  @RequireRole('admin')
+  @ApiOperation({ summary: 'Start an integrity audit job; poll GET /audits/{id} for its state and report' })
+  @ApiAcceptedResponse({ type: AuditJobDto, description: 'started' })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid body' })
+  @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'the key is a viewer key' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'an audit is running (here or on another instance): details names its id',
+  })
+  start(@Body() body: StartAuditDto): Promise<AuditJobDto> {
+    return this.integrity.start(body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Stored audit reports, newest first, without their findings' })
+  @ApiOkResponse({ type: ReportPageDto })
+  list(@Query() query: PageQueryDto): Promise<ReportPageDto> {
+    return this.integrity.list(query.page ?? 1, query.pageSize ?? 20);
+  }
+
+  @Get('latest')
+  @ApiOperation({ summary: 'The newest stored audit report' })
+  @ApiOkResponse({ type: AuditReportDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'no audit has finished yet' })
+  latest(): Promise<AuditReportDto> {
+    return this.integrity.latest();
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'An audit: its report when it is done, otherwise the job with its progress' })
+  @ApiParam({ name: 'id', description: 'audit id' })
+  @ApiOkResponse({
+    description: 'the report (done) or the job (running, failed, cancelled)',
+    type: AuditReportDto,
+  })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown audit' })
+  async get(@Param('id') id: string): Promise<AuditReportDto | AuditJobDto> {
+    const job = this.integrity.job(id);
+    if (job && job.status !== 'done') return job;
+    return this.integrity.report(id);
+  }
+
+  @Get(':id/findings')
+  @ApiOperation({
+    summary: 'Findings of a report, filtered by check and collection, paged (with their samples)',
+  })
+  @ApiParam({ name: 'id', description: 'audit id' })
+  @ApiOkResponse({ type: FindingPageDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid query' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown audit' })
+  findings(@Param('id') id: string, @Query() query: FindingsQueryDto): Promise<FindingPageDto> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw new NotFoundException(`no audit report "${id.slice(0, 64)}"`);
+    return this.integrity.findings(
+      id,
+      { check: query.check, collection: query.collection },
+      query.page ?? 1,
+      query.pageSize ?? 20,
+    );
+  }
+}

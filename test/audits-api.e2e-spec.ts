@@ -1,0 +1,193 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { DatabaseService } from '@odtp/database';
+import { IntegrityService } from '@odtp/integrity';
+import type { AuditReport } from '@odtp/integrity';
+import { loadLarge } from '@odtp/seeding';
+import { defectsFixture } from '../libs/integrity/test/defects-fixture';
+import { createTestApp } from './support/app';
+import type { TestApp } from './support/app';
+import { startTestMongo } from './support/mongo';
+import type { TestMongo } from './support/mongo';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('audit and repair endpoints', () => {
+  let t: TestApp;
+  const server = () => t.app.getHttpServer();
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    const db = t.app.get(DatabaseService).db();
+    for (const [c, docs] of Object.entries(defectsFixture())) await db.collection(c).insertMany(docs);
+  });
+  afterAll(async () => {
+    await t.app.close();
+  });
+
+  it('POST /audits starts a job (202), a second start while it runs is 409 with the running id, and the report is stored', async () => {
+    await request(server()).post('/audits').set('authorization', t.viewer).send({}).expect(403);
+    const bad = await request(server())
+      .post('/audits')
+      .set('authorization', t.admin)
+      .send({ checks: ['dangling', 'orphan'] })
+      .expect(400);
+    expect(bad.body.details).toEqual([
+      'each value in checks must be one of the following values: dangling-reference, type-drift, broken-inverse, orphan, duplicate, schema-violation',
+    ]);
+    const started = await request(server())
+      .post('/audits')
+      .set('authorization', t.admin)
+      .send({})
+      .expect(202);
+    expect(started.body).toMatchObject({ status: 'running', trigger: 'api', progress: { scanned: 0 } });
+    const second = await request(server()).post('/audits').set('authorization', t.admin).send({}).expect(409);
+    expect(second.body.details).toEqual([{ code: 'AUDIT_RUNNING', running: started.body.id }]);
+    await t.app.get(IntegrityService).idle();
+    const report = await request(server())
+      .get(`/audits/${started.body.id}`)
+      .set('authorization', t.viewer)
+      .expect(200);
+    expect(report.body.id).toBe(started.body.id);
+    expect(report.body.summary).toEqual({ errors: 23, warnings: 5, scanned: 28 });
+    expect(report.body.findings).toHaveLength(67);
+    const latest = await request(server()).get('/audits/latest').set('authorization', t.viewer).expect(200);
+    expect(latest.body.id).toBe(started.body.id);
+  });
+
+  it('GET /audits pages the stored reports and GET /audits/:id/findings pages and filters findings', async () => {
+    const second = await request(server())
+      .post('/audits')
+      .set('authorization', t.admin)
+      .send({ checks: ['orphan'] })
+      .expect(202);
+    await t.app.get(IntegrityService).idle();
+    const list = await request(server())
+      .get('/audits?page=1&pageSize=1')
+      .set('authorization', t.viewer)
+      .expect(200);
+    expect(list.body).toMatchObject({ page: 1, pageSize: 1, total: 2 });
+    expect(list.body.items.map((r: AuditReport) => r.id)).toEqual([second.body.id]);
+    expect(list.body.items[0].findings).toBeUndefined();
+    const page = await request(server())
+      .get(`/audits/${second.body.id}/findings?check=orphan&collection=outputs`)
+      .set('authorization', t.viewer)
+      .expect(200);
+    expect(page.body).toMatchObject({
+      total: 1,
+      items: [
+        {
+          check: 'orphan',
+          collection: 'outputs',
+          violations: 2,
+          samples: [expect.stringMatching(/^[0-9a-f]{24}$/), expect.stringMatching(/^[0-9a-f]{24}$/)],
+        },
+      ],
+    });
+    await request(server())
+      .get(`/audits/${second.body.id}/findings?check=nope`)
+      .set('authorization', t.viewer)
+      .expect(400);
+    await request(server())
+      .get('/audits/00000000-0000-0000-0000-000000000000')
+      .set('authorization', t.viewer)
+      .expect(404);
+  });
+
+  it('POST /repairs plans by default, applies with dryRun false, and POST /repairs/:id/undo restores', async () => {
+    const latest = await request(server())
+      .get('/audits?pageSize=100')
+      .set('authorization', t.viewer)
+      .expect(200);
+    const full = latest.body.items.find((r: AuditReport) => r.summary.errors > 0).id as string;
+    await request(server())
+      .post('/repairs')
+      .set('authorization', t.viewer)
+      .send({ reportId: full })
+      .expect(403);
+    const plan = await request(server())
+      .post('/repairs')
+      .set('authorization', t.admin)
+      .send({ reportId: full })
+      .expect(200);
+    expect(plan.body).toMatchObject({ dryRun: true, applied: 0 });
+    expect(plan.body.rounds[0]).toHaveLength(23);
+    const applied = await request(server())
+      .post('/repairs')
+      .set('authorization', t.admin)
+      .send({ reportId: full, dryRun: false })
+      .expect(200);
+    expect(applied.body).toMatchObject({ dryRun: false, remainingErrors: 0 });
+    const undo = await request(server())
+      .post(`/repairs/${applied.body.runId}/undo`)
+      .set('authorization', t.admin)
+      .send()
+      .expect(200);
+    expect(undo.body.restored).toBeGreaterThan(0);
+    await request(server()).post('/repairs/nope/undo').set('authorization', t.admin).send().expect(404);
+    const badPolicy = await request(server())
+      .post('/repairs')
+      .set('authorization', t.admin)
+      .send({ reportId: full, orphans: { outputs: 'burn' } })
+      .expect(400);
+    expect(badPolicy.body.details).toEqual([
+      'orphans must map collection names to quarantine, delete or keep',
+    ]);
+  });
+});
+
+describe('scheduled audits', () => {
+  let mongo: TestMongo;
+  let hook: http.Server;
+  const received: { newFindings: { check: string }[]; reportId: string }[] = [];
+
+  beforeAll(async () => {
+    mongo = await startTestMongo();
+    hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  });
+  afterAll(async () => {
+    hook.close();
+    await mongo.close();
+  });
+
+  it('two instances with a cron every second never audit at the same time, and new findings are posted to the webhook', async () => {
+    const db = mongo.db();
+    // Enough documents that an audit takes a while, with a few planted dangling references.
+    await loadLarge(db, { scale: 30_000, seed: 3, defects: 0.002 });
+    const env = {
+      MONGODB_URI: mongo.uri,
+      ODTP_DB_NAME: db.databaseName,
+      AUDIT_CRON: '* * * * * *',
+      AUDIT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook?token=secret`,
+    };
+    const a = await createTestApp({ env });
+    const b = await createTestApp({ env });
+    await sleep(4500);
+    await a.app.close();
+    await b.app.close();
+    const reports = await db
+      .collection('integrityReports')
+      .find({}, { sort: { startedAt: 1 } })
+      .toArray();
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < reports.length; i++)
+      expect((reports[i].startedAt as Date).getTime()).toBeGreaterThanOrEqual(
+        (reports[i - 1].finishedAt as Date).getTime(),
+      );
+    const skipped = a.app.get(IntegrityService).skippedRuns + b.app.get(IntegrityService).skippedRuns;
+    expect(skipped).toBeGreaterThan(0);
+    // The first report is all new; later ones find nothing new, so exactly one post.
+    expect(received).toHaveLength(1);
+    expect(received[0].reportId).toBe(reports[0]._id);
+    expect(received[0].newFindings.map((f) => f.check)).toContain('dangling-reference');
+  }, 60_000);
+});
