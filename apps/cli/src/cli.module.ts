@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ApiKeyCommand, ApiKeyCreateCommand } from './commands/apikey.command';
+import {
+  AuditCommand,
+  RepairApplyCommand,
+  RepairCommand,
+  RepairPlanCommand,
+  RepairUndoCommand,
+} from './commands/audit.command';
 import { DbCommand } from './commands/db.command';
 import { ExportCommand, ImportCommand } from './commands/dump.command';
 import { DbStartCommand } from './commands/db-start.command';
@@ -42,6 +49,11 @@ import { ServeCommand } from './commands/serve.command';
     MigrateUpCommand,
     MigrateDownCommand,
     MigrateCreateCommand,
+    AuditCommand,
+    RepairCommand,
+    RepairPlanCommand,
+    RepairApplyCommand,
+    RepairUndoCommand,
   ],
 })
 export class CliModule {}

@@ -1,0 +1,253 @@
+import * as fs from 'node:fs';
+import { EJSON } from 'bson';
+import { loadConfig } from '@odtp/config';
+import { CHECKS, repair, ReportStore, runAudit, toJunit, undoRepair } from '@odtp/integrity';
+import type { AuditReport, CheckName, OrphanPolicy, RepairRun } from '@odtp/integrity';
+import { COLLECTION_NAMES } from '@odtp/schema';
+import type { CollectionName } from '@odtp/schema';
+import type { ReadPreferenceMode } from 'mongodb';
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { CliError } from '../cli-support';
+import { JsonDatabaseCommand } from '../database-command';
+import { print, withDatabase } from '../database-access';
+import type { DatabaseOptions } from '../database-access';
+
+interface AuditFlags extends DatabaseOptions {
+  checks?: CheckName[];
+  json?: boolean;
+  junit?: string;
+  failOn?: 'error' | 'warning' | 'never';
+  batchSize?: number;
+  samples?: number;
+  readPreference?: ReadPreferenceMode;
+}
+
+const READ_PREFERENCES = ['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest'];
+
+function positiveInt(flag: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new CliError(`${flag} must be a positive integer (got "${v}")`, 2);
+  return Number(v);
+}
+
+function reportText(report: AuditReport): string {
+  const rows = report.findings
+    .filter((f) => f.violations > 0)
+    .map((f) => [
+      f.severity,
+      f.check,
+      `${f.collection}.${f.path}`,
+      String(f.violations),
+      f.samples.slice(0, 3).map(String).join(', '),
+    ]);
+  const lines: string[] = [];
+  if (rows.length) {
+    const header = ['severity', 'check', 'where', 'violations', 'samples'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
+    lines.push(line(header), ...rows.map(line));
+  }
+  lines.push(
+    `audit ${report.id}: ${report.summary.errors} error(s), ${report.summary.warnings} warning(s) in ${report.summary.scanned} document(s); ${report.findings.length} findings, ${report.findings.filter((f) => f.violations > 0).length} with violations`,
+  );
+  return lines.join('\n');
+}
+
+@Command({
+  name: 'audit',
+  description:
+    'Audit references, two-way links, orphans, duplicates and schema violations (exit 0 clean, 3 findings at or above --fail-on, 1 failure)',
+})
+export class AuditCommand extends JsonDatabaseCommand {
+  async run(_p: string[], options: AuditFlags): Promise<void> {
+    const progress = process.stderr.isTTY && !options.json;
+    const report = await withDatabase(options, async (db) => {
+      const r = await runAudit(db, {
+        checks: options.checks,
+        batchSize: options.batchSize,
+        sampleLimit: options.samples,
+        readPreference: options.readPreference,
+        onProgress: progress
+          ? (collection, n) =>
+              process.stderr.write(`\r\x1b[Kauditing ${collection}: ${n.toLocaleString('en-US')} documents`)
+          : undefined,
+      });
+      if (progress) process.stderr.write('\r\x1b[K');
+      await new ReportStore(db, loadConfig().auditRetention).save(r);
+      return r;
+    });
+    if (options.junit) fs.writeFileSync(options.junit, toJunit(report));
+    print(options.json ? EJSON.stringify(report, undefined, 2, { relaxed: true }) : reportText(report));
+    const failOn = options.failOn ?? 'error';
+    const failing =
+      failOn === 'never'
+        ? 0
+        : failOn === 'error'
+          ? report.summary.errors
+          : report.summary.errors + report.summary.warnings;
+    if (failing > 0) process.exitCode = 3;
+  }
+
+  @Option({
+    flags: '--checks <list>',
+    description: `comma-separated checks (default all: ${CHECKS.join(', ')})`,
+  })
+  parseChecks(v: string): CheckName[] {
+    const list = v.split(',').map((c) => c.trim());
+    const unknown = list.filter((c) => !(CHECKS as readonly string[]).includes(c));
+    if (unknown.length)
+      throw new CliError(`unknown check(s) ${unknown.join(', ')} (available: ${CHECKS.join(', ')})`, 2);
+    return list as CheckName[];
+  }
+
+  @Option({ flags: '--junit <file>', description: 'also write JUnit XML (one testcase per finding)' })
+  parseJunit(v: string): string {
+    return v;
+  }
+
+  @Option({
+    flags: '--fail-on <level>',
+    description: 'exit 3 when findings of this severity or above exist: error (default), warning, never',
+  })
+  parseFailOn(v: string): string {
+    if (!['error', 'warning', 'never'].includes(v))
+      throw new CliError(`--fail-on must be error, warning or never (got "${v}")`, 2);
+    return v;
+  }
+
+  @Option({
+    flags: '--batch-size <n>',
+    description: 'reference values resolved per $in query (default 1000)',
+  })
+  parseBatchSize(v: string): number {
+    return positiveInt('--batch-size', v);
+  }
+
+  @Option({ flags: '--samples <n>', description: 'sample ids kept per finding (default 20)' })
+  parseSamples(v: string): number {
+    return positiveInt('--samples', v);
+  }
+
+  @Option({
+    flags: '--read-preference <mode>',
+    description: `read preference (${READ_PREFERENCES.join(', ')})`,
+  })
+  parseReadPreference(v: string): string {
+    if (!READ_PREFERENCES.includes(v))
+      throw new CliError(`--read-preference must be one of ${READ_PREFERENCES.join(', ')} (got "${v}")`, 2);
+    return v;
+  }
+}
+
+interface RepairFlags extends DatabaseOptions {
+  report?: string;
+  yes?: boolean;
+  json?: boolean;
+  orphans?: Partial<Record<CollectionName, OrphanPolicy>>;
+}
+
+function runText(run: RepairRun): string {
+  const lines: string[] = [];
+  run.rounds.forEach((actions, i) => {
+    lines.push(`round ${i + 1}: ${actions.length} action(s)`);
+    for (const a of actions)
+      lines.push(
+        `  ${a.kind.padEnd(10)} ${a.collection} ${String(a.docId)}${a.path ? ` ${a.path}` : ''}: ${a.reason}`,
+      );
+  });
+  for (const s of run.skipped) lines.push(`  left to you: ${s.collection} ${String(s.docId)}: ${s.reason}`);
+  lines.push(
+    run.dryRun
+      ? `dry run: nothing changed (apply with --yes)`
+      : `run ${run.runId}: ${run.applied} change(s) applied and journaled; ${run.remainingErrors} error(s) left (undo: odtp-db repair undo ${run.runId})`,
+  );
+  return lines.join('\n');
+}
+
+async function repairFrom(options: RepairFlags, dryRun: boolean): Promise<void> {
+  if (!options.report)
+    throw new CliError('--report ID is required (an audit report id: odtp-db audit prints it)', 2);
+  const run = await withDatabase(options, async (db) => {
+    const report = await new ReportStore(db).get(options.report!);
+    if (!report) throw new CliError(`no audit report "${options.report}" in integrityReports`, 2);
+    return repair(db, report, { dryRun, orphans: options.orphans });
+  });
+  print(options.json ? EJSON.stringify(run, undefined, 2, { relaxed: true }) : runText(run));
+}
+
+abstract class RepairCommandBase extends JsonDatabaseCommand {
+  @Option({ flags: '--report <id>', description: 'the audit report to repair from' })
+  parseReport(v: string): string {
+    return v;
+  }
+
+  @Option({
+    flags: '--orphans <policies>',
+    description: 'orphan policy per collection, e.g. outputs=keep,logs=delete (default quarantine)',
+  })
+  parseOrphans(v: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const part of v.split(',')) {
+      const [c, p] = part.split('=');
+      if (
+        !(COLLECTION_NAMES as readonly string[]).includes(c) ||
+        !['quarantine', 'delete', 'keep'].includes(p)
+      )
+        throw new CliError(`--orphans expects collection=quarantine|delete|keep pairs (got "${part}")`, 2);
+      out[c] = p;
+    }
+    return out;
+  }
+}
+
+@SubCommand({ name: 'plan', description: 'List one action per violation of the report (changes nothing)' })
+export class RepairPlanCommand extends RepairCommandBase {
+  async run(_p: string[], options: RepairFlags): Promise<void> {
+    await repairFrom(options, true);
+  }
+}
+
+@SubCommand({
+  name: 'apply',
+  description: 'Apply the repairs (a dry run unless --yes); before-images go to repairJournal',
+})
+export class RepairApplyCommand extends RepairCommandBase {
+  async run(_p: string[], options: RepairFlags): Promise<void> {
+    await repairFrom(options, !options.yes);
+  }
+
+  @Option({ flags: '--yes', description: 'really change the database' })
+  parseYes(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({
+  name: 'undo',
+  arguments: '<runId>',
+  description: 'Restore exactly the documents a repair run changed',
+})
+export class RepairUndoCommand extends JsonDatabaseCommand {
+  async run([runId]: string[], options: DatabaseOptions & { json?: boolean }): Promise<void> {
+    const r = await withDatabase(options, (db) => undoRepair(db, runId)).catch((e: unknown) => {
+      if (e instanceof Error && e.name === 'RepairError') throw new CliError(e.message, 2);
+      throw e;
+    });
+    print(options.json ? JSON.stringify(r) : `restored ${r.restored} document(s) of run ${runId}`);
+  }
+}
+
+@Command({
+  name: 'repair',
+  description: 'Plan, apply (journaled) and undo repairs of an audit report',
+  subCommands: [RepairPlanCommand, RepairApplyCommand, RepairUndoCommand],
+})
+export class RepairCommand extends CommandRunner {
+  async run(): Promise<void> {
+    this.command.help();
+  }
+}
