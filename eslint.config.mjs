@@ -13,6 +13,8 @@ export default tseslint.config(
       'bin/**',
       '*.config.js',
       '*.config.mjs',
+      // plain JS run from dist/ by the audit benchmark (outside the TypeScript project)
+      'bench/support/*.js',
     ],
   },
   eslint.configs.recommended,

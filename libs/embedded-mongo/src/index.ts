@@ -2,4 +2,4 @@ export { EmbeddedMongo } from './server';
 export type { EmbeddedMongoOptions } from './server';
 export { CorruptDataError, DbPathLockedError } from './persistence';
 export { compareBson, bsonTypeName } from './bson-order';
-export { validateSchema } from './json-schema';
+export { compileSchema, validateSchema } from './json-schema';

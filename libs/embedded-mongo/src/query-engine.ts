@@ -17,7 +17,7 @@ import { updateOne } from 'mingo/updater';
 import type { Modifier, PipelineStage } from 'mingo/updater';
 import { bsonTypeName, compareBson, isNumeric, keyOf, matchesBsonType, toNumber } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
-import { checkSchema, validateSchema } from './json-schema';
+import { checkSchema, compileSchema } from './json-schema';
 
 type Predicate = (doc: Document) => boolean;
 
@@ -333,7 +333,7 @@ function setField(doc: Document, path: string, value: unknown): void {
 
 function makeJsonSchemaPredicate(schema: Document): Predicate {
   checkSchema(schema);
-  return (doc) => validateSchema(schema, doc).length === 0;
+  return compileSchema(schema);
 }
 
 const CONTEXT = Context.init({

@@ -105,12 +105,17 @@ function checkCancelled(ctx: Ctx): void {
  */
 const PAIRS_PER_ID = 50;
 
+/** References waiting for resolution, as parallel arrays (no object per reference), and their distinct ids. */
 interface Pending {
-  pairs: { docId: unknown; id: ObjectId; value: unknown }[];
-  ids: Map<string, unknown>;
+  docIds: unknown[];
+  values: unknown[];
+  keys: string[];
+  ids: Map<string, ObjectId>;
+  last?: ObjectId;
+  lastKey?: string;
 }
 
-const newPending = (): Pending => ({ pairs: [], ids: new Map() });
+const newPending = (): Pending => ({ docIds: [], values: [], keys: [], ids: new Map() });
 
 /**
  * One streaming pass over a source collection, projected on its reference paths: type drift is seen in the
@@ -161,8 +166,10 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
         batchSize: batch.ids.size + 1,
       });
     for await (const d of cursor) found.set(referencedId(d._id)?.toHexString() ?? String(d._id), d);
-    for (const pair of batch.pairs) {
-      const target = found.get(pair.id.toHexString());
+    for (let i = 0; i < batch.docIds.length; i++) {
+      const key = batch.keys[i];
+      const pair = { docId: batch.docIds[i], value: batch.values[i] };
+      const target = found.get(key);
       if (!target) {
         if (ctx.checks.has('dangling-reference'))
           ctx.violation({
@@ -196,8 +203,8 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
             docId: pair.docId,
             value: pair.value,
             detail: back.length
-              ? `${edge.to}.${edge.inverse} of ${pair.id.toHexString()} does not point back`
-              : `${edge.to} ${pair.id.toHexString()} has no ${edge.inverse}`,
+              ? `${edge.to}.${edge.inverse} of ${key} does not point back`
+              : `${edge.to} ${key} has no ${edge.inverse}`,
           });
       }
     }
@@ -261,9 +268,19 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
           });
         if (!id || !resolving) continue;
         const batch = pending.get(edge)!;
-        batch.pairs.push({ docId: doc._id, id, value });
-        batch.ids.set(id.toHexString(), id);
-        if (batch.ids.size >= ctx.batchSize || batch.pairs.length >= ctx.batchSize * PAIRS_PER_ID) {
+        // Consecutive documents often share a target (a step's logs): skip the hex conversion then.
+        let key: string;
+        if (batch.last !== undefined && batch.last.equals(id)) key = batch.lastKey!;
+        else {
+          key = id.toHexString();
+          batch.ids.set(key, id);
+          batch.last = id;
+          batch.lastKey = key;
+        }
+        batch.docIds.push(doc._id);
+        batch.values.push(value);
+        batch.keys.push(key);
+        if (batch.ids.size >= ctx.batchSize || batch.docIds.length >= ctx.batchSize * PAIRS_PER_ID) {
           pending.set(edge, newPending());
           await inflight.add(resolve(edge, batch));
         }
@@ -282,7 +299,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
       ctx.onProgress?.(collection, scanned);
     }
   }
-  for (const [edge, batch] of pending) if (batch.pairs.length) await inflight.add(resolve(edge, batch));
+  for (const [edge, batch] of pending) if (batch.docIds.length) await inflight.add(resolve(edge, batch));
   if (orphanBatch.length) await inflight.add(resolveOrphans(orphanBatch));
   await inflight.drain();
   ctx.onProgress?.(collection, scanned);
