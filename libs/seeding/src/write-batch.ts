@@ -14,9 +14,9 @@ function sameBytes(a: Document, b: Document): boolean {
 }
 
 /**
- * Write documents keyed by _id so that a second run changes nothing: one `_id $in` read, an unordered insertMany for the
- * new documents, and replaceOne only for existing documents whose content differs (a document inserted meanwhile by
- * someone else is replaced instead).
+ * Write documents keyed by _id so that a second run changes nothing: an unordered insertMany first (a fresh load
+ * costs what a plain insertMany costs), then, for the documents whose _id already exists (duplicate key errors),
+ * one `_id $in` read and replaceOne only for those whose content differs.
  */
 export async function writeBatch(
   db: Db,
@@ -25,33 +25,34 @@ export async function writeBatch(
   bypassDocumentValidation = false,
 ): Promise<BatchStats> {
   const coll = db.collection(collection);
-  const existing = new Map(
-    (await coll.find({ _id: { $in: docs.map((d) => d._id) } }).toArray()).map((d) => [String(d._id), d]),
-  );
-  const fresh = docs.filter((d) => !existing.has(String(d._id)));
-  const changed = docs.filter(
-    (d) => existing.has(String(d._id)) && !sameBytes(existing.get(String(d._id))!, d),
-  );
   let inserted = 0;
-  if (fresh.length) {
-    try {
-      inserted = (await coll.insertMany(fresh as Document[], { ordered: false, bypassDocumentValidation }))
-        .insertedCount;
-    } catch (e) {
-      if (!(e instanceof MongoBulkWriteError)) throw e;
-      const errors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
-      if (errors.some((w) => w.code !== 11000)) throw e;
-      inserted = e.result.insertedCount;
-      changed.push(...errors.map((w) => fresh[w.index]));
-    }
+  let present: Document[] = [];
+  try {
+    inserted = (await coll.insertMany(docs as Document[], { ordered: false, bypassDocumentValidation }))
+      .insertedCount;
+  } catch (e) {
+    if (!(e instanceof MongoBulkWriteError)) throw e;
+    const errors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+    if (errors.some((w) => w.code !== 11000)) throw e;
+    inserted = e.result.insertedCount;
+    present = errors.map((w) => docs[w.index]);
   }
   let modified = 0;
-  if (changed.length) {
-    const ops: AnyBulkWriteOperation<Document>[] = changed.map((d) => ({
-      replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
-    }));
-    const r = await coll.bulkWrite(ops, { ordered: false, bypassDocumentValidation });
-    modified = r.modifiedCount + r.upsertedCount;
+  if (present.length) {
+    const existing = new Map(
+      (await coll.find({ _id: { $in: present.map((d) => d._id) } }).toArray()).map((d) => [String(d._id), d]),
+    );
+    const changed = present.filter((d) => {
+      const current = existing.get(String(d._id));
+      return !current || !sameBytes(current, d);
+    });
+    if (changed.length) {
+      const ops: AnyBulkWriteOperation<Document>[] = changed.map((d) => ({
+        replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true },
+      }));
+      const r = await coll.bulkWrite(ops, { ordered: false, bypassDocumentValidation });
+      modified = r.modifiedCount + r.upsertedCount;
+    }
   }
   return { inserted, modified, unchanged: docs.length - inserted - modified };
 }
