@@ -240,7 +240,13 @@ export function keyOf(v: unknown): string {
     default:
   }
   // A bare 24-digit hex string: no other key is 24 hex digits (they start with a non-hex tag or are shorter).
-  if (v instanceof ObjectId) return v.toHexString();
+  if (v instanceof ObjectId) {
+    // bson builds the hex as a rope (ConsString); reading a character makes V8 flatten it in place, which makes
+    // every later Map lookup with it about 2x faster (the keys of the document store and every index).
+    const hex = v.toHexString();
+    hex.charCodeAt(0);
+    return hex;
+  }
   if (v instanceof Date) return 'd' + v.getTime();
   if (isNumeric(v)) return 'n' + toNumber(v);
   if (v instanceof MinKey) return '-';
