@@ -32,7 +32,19 @@ const MAX = new MaxKey();
 function compareKeys(a: TreeKey, b: TreeKey): number {
   const n = Math.min(a.v.length, b.v.length);
   for (let i = 0; i < n; i++) {
-    const c = compareBson(a.v[i], b.v[i]);
+    const x = a.v[i];
+    const y = b.v[i];
+    // Fast paths for the common key types (a tree lookup compares dozens of times); NaN goes the long way.
+    if (typeof x === 'number' && typeof y === 'number' && x === x && y === y) {
+      if (x !== y) return x < y ? -1 : 1;
+      continue;
+    }
+    if (x instanceof ObjectId && y instanceof ObjectId) {
+      const c = Buffer.compare(x.id, y.id);
+      if (c !== 0) return c;
+      continue;
+    }
+    const c = compareBson(x, y);
     if (c !== 0) return c;
   }
   if (a.v.length !== b.v.length) return a.v.length - b.v.length;
@@ -159,13 +171,16 @@ export class Index {
     }
   }
 
-  *equal(value: unknown): IterableIterator<string> {
+  /** `_id` keys whose first field equals `value`: one descent of the tree, then a walk along the leaves. */
+  equal(value: unknown): string[] {
     const rest = this.fields.length - 1;
-    const start: TreeKey = { v: [value, ...Array<unknown>(rest).fill(MIN)], id: LOW_ID };
-    for (const [k] of this.tree.entries(start)) {
-      if (compareBson(k.v[0], value) !== 0) return;
-      yield k.id;
-    }
+    const low: TreeKey = { v: rest ? [value, ...Array<unknown>(rest).fill(MIN)] : [value], id: LOW_ID };
+    const high: TreeKey = { v: rest ? [value, ...Array<unknown>(rest).fill(MAX)] : [value], id: HIGH_ID };
+    const ids: string[] = [];
+    this.tree.forRange(low, high, true, (k) => {
+      ids.push(k.id);
+    });
+    return ids;
   }
 
   /** Every `_id` key in index order of the first field (descending when `reverse`). */
