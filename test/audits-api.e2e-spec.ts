@@ -54,6 +54,9 @@ describe('audit and repair endpoints', () => {
     expect(report.body.findings).toHaveLength(67);
     const latest = await request(server()).get('/audits/latest').set('authorization', t.viewer).expect(200);
     expect(latest.body.id).toBe(started.body.id);
+    const metrics = await request(server()).get('/metrics').set('authorization', t.viewer).expect(200);
+    expect(metrics.text).toContain('odtp_audit_runs_total{trigger="api",status="done"} 1');
+    expect(metrics.text).toContain('odtp_audit_violations{severity="error"} 23');
   });
 
   it('GET /audits pages the stored reports and GET /audits/:id/findings pages and filters findings', async () => {

@@ -80,6 +80,12 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
   private readonly jobs = new Map<string, AuditJob>();
   /** Scheduled runs skipped because an audit was running (here or on another instance). */
   skippedRuns = 0;
+  private readonly listeners: ((job: AuditJob) => void)[] = [];
+
+  /** Called when an audit job ends, whatever its status (metrics). */
+  onFinish(listener: (job: AuditJob) => void): void {
+    this.listeners.push(listener);
+  }
   private running?: { job: AuditJob; controller: AbortController; done: Promise<void> };
 
   constructor(
@@ -171,6 +177,7 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
       } finally {
         job.finishedAt = new Date();
         this.running = undefined;
+        for (const l of this.listeners) l(job);
         await lease.release().catch(() => undefined);
       }
     })();

@@ -32,8 +32,41 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly auditRuns = new Counter({
+    name: 'odtp_audit_runs_total',
+    help: 'Integrity audits run by this instance, by trigger (api, schedule) and status (done, failed, cancelled)',
+    labelNames: ['trigger', 'status'],
+    registers: [this.registry],
+  });
+  private readonly auditDuration = new Histogram({
+    name: 'odtp_audit_duration_seconds',
+    help: 'Duration of integrity audits',
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    registers: [this.registry],
+  });
+  private readonly auditFindings = new Gauge({
+    name: 'odtp_audit_violations',
+    help: 'Violations found by the last audit this instance finished, by severity',
+    labelNames: ['severity'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'odtp_' });
+  }
+
+  observeAudit(
+    trigger: string,
+    status: string,
+    seconds: number,
+    summary?: { errors: number; warnings: number },
+  ): void {
+    this.auditRuns.inc({ trigger, status });
+    this.auditDuration.observe(seconds);
+    if (summary) {
+      this.auditFindings.set({ severity: 'error' }, summary.errors);
+      this.auditFindings.set({ severity: 'warning' }, summary.warnings);
+    }
   }
 
   /** `odtp_migrations_pending`, read from the database at each scrape (-1 when it cannot be read). */
