@@ -168,30 +168,15 @@ function matching(coll: Collection | undefined, filter: Document | undefined, wh
   return out;
 }
 
-/** The matching documents as BSON bytes, decoding only the fields the filter reads (nothing when exact). */
+/**
+ * The matching documents as BSON bytes, decoding only the fields the filter reads (nothing when exact). With
+ * `pauses`, for cursors, it yields a pause marker every 1,024 documents scanned (see SCAN_PAUSE).
+ */
 function* rawMatching(
   bufs: Iterable<Uint8Array>,
   filter: Document | undefined,
   exact: boolean,
-): Generator<Uint8Array> {
-  if (exact || !filter || Object.keys(filter).length === 0) {
-    yield* bufs;
-    return;
-  }
-  const pred = compileFilter(filter);
-  const fields = filterFields(filter);
-  for (const buf of bufs) {
-    if (pred(fields ? decodeFields(buf, fields) : decode(buf))) yield buf;
-  }
-}
-
-const PAUSE_BUF = new Uint8Array(0);
-
-/** rawMatching for cursors: every 1,024 documents scanned it yields a pause marker (see SCAN_PAUSE). */
-function* rawMatchingWithPauses(
-  bufs: Iterable<Uint8Array>,
-  filter: Document | undefined,
-  exact: boolean,
+  pauses = false,
 ): Generator<Uint8Array> {
   if (exact || !filter || Object.keys(filter).length === 0) {
     yield* bufs;
@@ -202,9 +187,11 @@ function* rawMatchingWithPauses(
   let scanned = 0;
   for (const buf of bufs) {
     if (pred(fields ? decodeFields(buf, fields) : decode(buf))) yield buf;
-    if ((++scanned & 1023) === 0) yield PAUSE_BUF;
+    if (pauses && (++scanned & 1023) === 0) yield PAUSE_BUF;
   }
 }
+
+const PAUSE_BUF = new Uint8Array(0);
 
 /** Skip, limit and shape raw documents: copied as they are, or cut to an inclusion projection without decoding. */
 function* skipLimitRaw(
@@ -284,8 +271,7 @@ const find: Handler = (ctx) => {
       sort,
     );
     docs = skipLimitProject(sorted, skip, limit, projection);
-  } else
-    docs = skipLimitRaw(rawMatchingWithPauses(bufs, filter, plan.exact === true), skip, limit, projection);
+  } else docs = skipLimitRaw(rawMatching(bufs, filter, plan.exact === true, true), skip, limit, projection);
   return ctx.cursors.open(ns, docs, { batchSize, limit, singleBatch, sessionKey: sessionKey(ctx) });
 };
 

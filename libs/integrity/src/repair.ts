@@ -61,6 +61,19 @@ function requiredPaths(collection: string): Set<string> {
 
 const hex = (v: unknown): string | undefined => referencedId(v)?.toHexString();
 
+/** An action on the offending value of `v` itself (same collection, document and path). */
+function onValue(kind: RepairKind, v: Violation, reason: string): RepairAction {
+  return {
+    kind,
+    check: v.check,
+    collection: v.collection,
+    docId: v.docId,
+    path: v.path,
+    value: v.value,
+    reason,
+  };
+}
+
 /** Turn the violations of an audit into actions (reading the documents a decision depends on). */
 export async function planRepairs(
   db: Db,
@@ -75,16 +88,7 @@ export async function planRepairs(
       case 'dangling-reference': {
         if (!edge) break;
         const reason = `${v.path} -> ${edge.to} ${hex(v.value) ?? String(v.value)} does not exist`;
-        if (edge.many)
-          actions.push({
-            kind: 'pull',
-            check: v.check,
-            collection: v.collection,
-            docId: v.docId,
-            path: v.path,
-            value: v.value,
-            reason,
-          });
+        if (edge.many) actions.push(onValue('pull', v, reason));
         else if (requiredPaths(v.collection).has(v.path))
           actions.push(
             orphanAction(
@@ -93,60 +97,24 @@ export async function planRepairs(
               `${reason} (a required reference: the document cannot stand without it)`,
             ),
           );
-        else
-          actions.push({
-            kind: 'unset',
-            check: v.check,
-            collection: v.collection,
-            docId: v.docId,
-            path: v.path,
-            value: v.value,
-            reason,
-          });
+        else actions.push(onValue('unset', v, reason));
         break;
       }
       case 'type-drift': {
         if (!edge) break;
         if (typeof v.value === 'string' && referencedId(v.value))
-          actions.push({
-            kind: 'convert',
-            check: v.check,
-            collection: v.collection,
-            docId: v.docId,
-            path: v.path,
-            value: v.value,
-            reason: `${v.path}: id stored as a string`,
-          });
+          actions.push(onValue('convert', v, `${v.path}: id stored as a string`));
         else if (edge.many)
-          actions.push({
-            kind: 'pull',
-            check: v.check,
-            collection: v.collection,
-            docId: v.docId,
-            path: v.path,
-            value: v.value,
-            reason: `${v.path}: ${JSON.stringify(v.value)} is not an id`,
-          });
+          actions.push(onValue('pull', v, `${v.path}: ${JSON.stringify(v.value)} is not an id`));
         else if (requiredPaths(v.collection).has(v.path))
-          actions.push({
-            kind: 'manual',
-            check: v.check,
-            collection: v.collection,
-            docId: v.docId,
-            path: v.path,
-            value: v.value,
-            reason: `${v.path}: ${JSON.stringify(v.value)} is not an id and the reference is required`,
-          });
-        else
-          actions.push({
-            kind: 'unset',
-            check: v.check,
-            collection: v.collection,
-            docId: v.docId,
-            path: v.path,
-            value: v.value,
-            reason: `${v.path}: ${JSON.stringify(v.value)} is not an id`,
-          });
+          actions.push(
+            onValue(
+              'manual',
+              v,
+              `${v.path}: ${JSON.stringify(v.value)} is not an id and the reference is required`,
+            ),
+          );
+        else actions.push(onValue('unset', v, `${v.path}: ${JSON.stringify(v.value)} is not an id`));
         break;
       }
       case 'broken-inverse': {
@@ -169,15 +137,13 @@ export async function planRepairs(
               reason: `${v.collection} ${hex(v.docId)} lists it in ${v.path}; ${edge.inverse} was missing`,
             });
           else
-            actions.push({
-              kind: 'pull',
-              check: v.check,
-              collection: v.collection,
-              docId: v.docId,
-              path: v.path,
-              value: v.value,
-              reason: `${edge.to} ${target.toHexString()} belongs to ${hex(back) ?? String(back)} (its ${edge.inverse})`,
-            });
+            actions.push(
+              onValue(
+                'pull',
+                v,
+                `${edge.to} ${target.toHexString()} belongs to ${hex(back) ?? String(back)} (its ${edge.inverse})`,
+              ),
+            );
         } else
           actions.push({
             kind: 'add-to-set',

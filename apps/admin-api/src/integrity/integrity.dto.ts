@@ -130,29 +130,6 @@ export class FindingDto {
   durationMs!: number;
 }
 
-export class AuditReportDto {
-  @ApiProperty({ description: 'report id' })
-  id!: string;
-
-  @ApiProperty({ description: 'when the audit started', type: String, format: 'date-time' })
-  startedAt!: Date;
-
-  @ApiProperty({ description: 'when it ended', type: String, format: 'date-time' })
-  finishedAt!: Date;
-
-  @ApiProperty({ description: 'database audited' })
-  database!: string;
-
-  @ApiProperty({ description: 'totals', type: AuditSummaryDto })
-  summary!: AuditSummaryDto;
-
-  @ApiProperty({
-    description: 'one finding per check and edge or collection, including those with 0 violations',
-    type: [FindingDto],
-  })
-  findings!: FindingDto[];
-}
-
 export class AuditReportSummaryDto {
   @ApiProperty({ description: 'report id' })
   id!: string;
@@ -168,6 +145,14 @@ export class AuditReportSummaryDto {
 
   @ApiProperty({ description: 'totals', type: AuditSummaryDto })
   summary!: AuditSummaryDto;
+}
+
+export class AuditReportDto extends AuditReportSummaryDto {
+  @ApiProperty({
+    description: 'one finding per check and edge or collection, including those with 0 violations',
+    type: [FindingDto],
+  })
+  findings!: FindingDto[];
 }
 
 export class PageQueryDto {
