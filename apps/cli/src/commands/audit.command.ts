@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { EJSON } from 'bson';
 import { loadConfig } from '@odtp/config';
 import { CHECKS, repair, ReportStore, runAudit, toJunit, undoRepair } from '@odtp/integrity';
 import type { AuditReport, CheckName, OrphanPolicy, RepairRun } from '@odtp/integrity';
@@ -81,7 +80,8 @@ export class AuditCommand extends JsonDatabaseCommand {
       return r;
     });
     if (options.junit) fs.writeFileSync(options.junit, toJunit(report));
-    print(options.json ? EJSON.stringify(report, undefined, 2, { relaxed: true }) : reportText(report));
+    // Plain JSON, as the API answers: ids as hex strings, dates as ISO strings.
+    print(options.json ? JSON.stringify(report, null, 2) : reportText(report));
     const failOn = options.failOn ?? 'error';
     const failing =
       failOn === 'never'
@@ -176,7 +176,7 @@ async function repairFrom(options: RepairFlags, dryRun: boolean): Promise<void> 
     if (!report) throw new CliError(`no audit report "${options.report}" in integrityReports`, 2);
     return repair(db, report, { dryRun, orphans: options.orphans });
   });
-  print(options.json ? EJSON.stringify(run, undefined, 2, { relaxed: true }) : runText(run));
+  print(options.json ? JSON.stringify(run, null, 2) : runText(run));
 }
 
 abstract class RepairCommandBase extends JsonDatabaseCommand {

@@ -1,4 +1,3 @@
-import { EJSON } from 'bson';
 import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
 import type { MigrationStatus, RunResult } from '@odtp/migrations';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
@@ -17,8 +16,9 @@ interface MigrateFlags extends DatabaseOptions {
   wait?: number;
 }
 
+/** Plain JSON, as the API answers: ids as hex strings, dates as ISO strings. */
 function json(value: unknown): string {
-  return EJSON.stringify(value, undefined, 2, { relaxed: true });
+  return JSON.stringify(value, null, 2);
 }
 
 /** The `--json` shape of status and plan: [{name, state, appliedAt?, checksum, changes?}]. */
