@@ -59,6 +59,21 @@ describe('audit and repair endpoints', () => {
     expect(metrics.text).toContain('odtp_audit_violations{severity="error"} 23');
   });
 
+  it('DELETE /audits/:id cancels a running audit (202), which ends cancelled and stores no report; 409 once it is over', async () => {
+    const service = t.app.get(IntegrityService);
+    const job = await service.start({ batchSize: 1 });
+    const res = await request(server()).delete(`/audits/${job.id}`).set('authorization', t.admin).expect(202);
+    expect(res.body.id).toBe(job.id);
+    await service.idle();
+    expect(service.job(job.id)).toMatchObject({ status: 'cancelled', error: 'the audit was cancelled' });
+    await request(server())
+      .get(`/audits/${job.id}`)
+      .set('authorization', t.viewer)
+      .expect(200, { ...JSON.parse(JSON.stringify(service.job(job.id))) });
+    await request(server()).delete(`/audits/${job.id}`).set('authorization', t.admin).expect(409);
+    await request(server()).delete('/audits/nope').set('authorization', t.admin).expect(404);
+  });
+
   it('GET /audits pages the stored reports and GET /audits/:id/findings pages and filters findings', async () => {
     const second = await request(server())
       .post('/audits')

@@ -49,6 +49,7 @@ describe('Swagger completeness', () => {
         'GET /audits/latest',
         'GET /audits/{id}',
         'GET /audits/{id}/findings',
+        'DELETE /audits/{id}',
         'POST /audits',
         'POST /repairs',
         'POST /repairs/{id}/undo',

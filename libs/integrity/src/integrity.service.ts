@@ -230,6 +230,13 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Cancel the running audit `id` (on this instance); false when it is not running here. */
+  cancel(id: string): boolean {
+    if (this.running?.job.id !== id) return false;
+    this.running.controller.abort();
+    return true;
+  }
+
   job(id: string): AuditJob | undefined {
     return this.jobs.get(id);
   }

@@ -1,4 +1,15 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -74,6 +85,24 @@ export class AuditsController {
     const job = this.integrity.job(id);
     if (job && job.status !== 'done') return job;
     return this.integrity.report(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @RequireRole('admin')
+  @ApiOperation({
+    summary: 'Cancel a running audit (on the instance running it); it ends with status cancelled',
+  })
+  @ApiParam({ name: 'id', description: 'audit id' })
+  @ApiAcceptedResponse({ type: AuditJobDto, description: 'cancellation requested' })
+  @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'the key is a viewer key' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown audit' })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'the audit is not running (any more)' })
+  cancel(@Param('id') id: string): AuditJobDto {
+    const job = this.integrity.job(id);
+    if (!job) throw new NotFoundException(`no audit "${id.slice(0, 64)}" on this instance`);
+    if (!this.integrity.cancel(id)) throw new ConflictException(`audit ${id} is ${job.status}, not running`);
+    return job;
   }
 
   @Get(':id/findings')
