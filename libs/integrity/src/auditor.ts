@@ -23,6 +23,11 @@ export interface AuditOptions {
   onViolation?: (v: Violation) => void;
   /** Restrict the audit to these collections (as sources); default all ten. */
   collections?: readonly CollectionName[];
+  /**
+   * Documents an orphan check may read without an index on the parents' path (each batch of child ids scans the
+   * parent collection); above it the check is skipped and says why. Default 20,000,000.
+   */
+  maxUnindexedScan?: number;
 }
 
 export class AuditCancelledError extends Error {
@@ -55,10 +60,33 @@ function orphanPath(collection: CollectionName): string | undefined {
   return ORPHAN_PARENTS[collection]?.map((p) => `${p.collection}.${p.path}`).join('|');
 }
 
+/**
+ * Why the orphan check of `collection` would be too costly: a parent path without an index, and more than
+ * `maxUnindexedScan` parent documents to read (one parent scan per batch of child ids); undefined when it is fine.
+ */
+async function unindexedOrphanScan(ctx: Ctx, collection: CollectionName): Promise<string | undefined> {
+  const children = await ctx.db.collection(collection).estimatedDocumentCount();
+  const batches = Math.ceil(children / ctx.batchSize);
+  for (const parent of ORPHAN_PARENTS[collection] ?? []) {
+    const exists = (await ctx.db.listCollections({ name: parent.collection }, { nameOnly: true }).toArray())
+      .length;
+    if (!exists) continue;
+    const indexed = (await ctx.db.collection(parent.collection).indexes()).some(
+      (i) => Object.keys(i.key as Document)[0] === parent.path,
+    );
+    if (indexed) continue;
+    const reads = (await ctx.db.collection(parent.collection).estimatedDocumentCount()) * batches;
+    if (reads > ctx.maxUnindexedScan)
+      return `no index on ${parent.collection}.${parent.path}: the check would read about ${reads.toLocaleString('en-US')} documents; create the schema's indexes (odtp-db migrate up) and audit again`;
+  }
+  return undefined;
+}
+
 interface Ctx {
   db: Db;
   checks: Set<CheckName>;
   batchSize: number;
+  maxUnindexedScan: number;
   readPreference?: ReadPreferenceLike;
   signal?: AbortSignal;
   collector: FindingCollector;
@@ -127,8 +155,16 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const refChecks = (['dangling-reference', 'type-drift', 'broken-inverse'] as const).filter((c) =>
     ctx.checks.has(c),
   );
-  const orphans = ctx.checks.has('orphan') ? orphanPath(collection) : undefined;
+  let orphans = ctx.checks.has('orphan') ? orphanPath(collection) : undefined;
   const logsOrphans = orphans !== undefined && collection === LOG_PARENT.from;
+  if (orphans && !logsOrphans) {
+    const why = await unindexedOrphanScan(ctx, collection);
+    if (why) {
+      const f = ctx.collector.declare('orphan', collection, orphans);
+      f.skipped = why;
+      orphans = undefined;
+    }
+  }
   // Orphan logs are found by resolving their stepRef, so that edge is read even when no reference check runs.
   const active = refChecks.length
     ? edges
@@ -184,7 +220,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
           ctx.violation({
             check: 'orphan',
             collection,
-            path: orphans,
+            path: orphans!,
             docId: pair.docId,
             value: pair.value,
             detail: 'its step is missing',
@@ -372,6 +408,7 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     db,
     checks,
     batchSize: options.batchSize ?? 1000,
+    maxUnindexedScan: options.maxUnindexedScan ?? 20_000_000,
     readPreference: options.readPreference,
     signal: options.signal,
     collector,

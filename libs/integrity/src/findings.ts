@@ -37,6 +37,8 @@ export interface Finding {
   /** `_id`s of offending documents, capped. */
   samples: unknown[];
   durationMs: number;
+  /** Why the check did not run (it then reports 0 violations); absent when it ran. */
+  skipped?: string;
 }
 
 export interface AuditSummary {

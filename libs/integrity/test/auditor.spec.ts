@@ -87,6 +87,21 @@ describe('runAudit', () => {
     expect(counts(small)).toEqual(counts(large));
   });
 
+  it('skips an orphan check that would scan an unindexed parent too often, and says why', async () => {
+    const db = await seeded();
+    const report = await runAudit(db, { checks: ['orphan'], batchSize: 2, maxUnindexedScan: 5 });
+    const outputs = report.findings.find((f) => f.collection === 'outputs')!;
+    expect(outputs).toMatchObject({ violations: 0, scanned: 0 });
+    expect(outputs.skipped).toBe(
+      "no index on steps.output: the check would read about 8 documents; create the schema's indexes (odtp-db migrate up) and audit again",
+    );
+    await db.collection('steps').createIndex({ output: 1 });
+    await db.collection('results').createIndex({ output: 1 });
+    const indexed = await runAudit(db, { checks: ['orphan'], batchSize: 2, maxUnindexedScan: 5 });
+    expect(indexed.findings.find((f) => f.collection === 'outputs')).toMatchObject({ violations: 2 });
+    expect(indexed.findings.find((f) => f.collection === 'outputs')!.skipped).toBeUndefined();
+  });
+
   it('is cancellable', async () => {
     const db = await seeded();
     const controller = new AbortController();

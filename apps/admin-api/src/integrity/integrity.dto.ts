@@ -128,6 +128,12 @@ export class FindingDto {
 
   @ApiProperty({ description: 'time spent on the pass that produced it, in milliseconds' })
   durationMs!: number;
+
+  @ApiPropertyOptional({
+    description:
+      'why the check did not run (an orphan check that would scan an unindexed collection too often)',
+  })
+  skipped?: string;
 }
 
 export class AuditReportSummaryDto {
