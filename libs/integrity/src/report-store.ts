@@ -73,7 +73,7 @@ export class ReportStore {
       )
       .toArray();
     return {
-      items: docs.map((d) => ReportStore.toReport({ ...d, findings: [] })).map(({ findings: _f, ...r }) => r),
+      items: docs.map(({ _id, ...summary }) => ({ id: _id, ...summary })),
       page,
       pageSize,
       total,
