@@ -34,6 +34,8 @@ export interface MigrationStatus {
   appliedChecksum?: string;
   irreversible?: string;
   changes?: Changes;
+  /** In a plan: what the migration would leave alone or decide (note kind -> count), e.g. values that are not ids. */
+  notes?: Record<string, number>;
 }
 
 export interface AppliedMigration {
@@ -157,7 +159,10 @@ export class Migrator {
     const pending = this.pendingUpTo(await this.status(), to);
     for (const p of pending) {
       const mod = await this.load(p.name);
-      p.changes = await mod.plan(this.db, { batchSize: this.options.batchSize ?? 1000 });
+      const report = new MigrationReport();
+      p.changes = await mod.plan(this.db, { batchSize: this.options.batchSize ?? 1000, report });
+      const notes = report.summary().counts;
+      if (Object.keys(notes).length) p.notes = notes;
     }
     return pending;
   }
@@ -205,7 +210,7 @@ export class Migrator {
           changes: p.changes ?? {},
           durationMs: 0,
           transaction: false,
-          report: new MigrationReport().summary(),
+          report: { counts: p.notes ?? {}, notes: [], truncated: false },
         })),
       };
     }

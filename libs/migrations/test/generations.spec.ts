@@ -85,6 +85,26 @@ const hasDec2023 = fs.existsSync(dec2023);
 (hasDec2023 ? describe : describe.skip)(
   `the December 2023 ODTP dump${hasDec2023 ? '' : ' (skipped: ../shared/fixtures/odtp-mock-2023-12.json is not on this machine)'}`,
   () => {
+    it('plan (read-only) says what each migration would change and decide before anything runs', async () => {
+      const db = mongo.db();
+      await importDump(db, readDump(dec2023, { legacyJson: true }));
+      const plan = await new Migrator(db, mongo.client, { dir: defaultMigrationsDir() }).plan();
+      const byName = Object.fromEntries(plan.map((p) => [p.name, p]));
+      expect(byName['20261126081200-move-step-logs.ts'].changes).toEqual({ steps: 4, logs: 12 });
+      expect(byName['20261126081000-rebuild-component-versions.ts'].notes).toEqual({
+        'components.repoLink: https://github.com/... is shared by 3 components: stored with #<component id>': 3,
+      });
+      const indexNotes = Object.keys(byName['20261126081500-schema-indexes.ts'].notes ?? {});
+      expect(indexNotes.filter((n) => n.endsWith(': index to create'))).toHaveLength(22);
+      // Each migration is planned against the database as it is now: the repoLinks the earlier pending migration
+      // will derive do not exist yet, so the duplicate check sees the three components without one.
+      expect(indexNotes.filter((n) => !n.endsWith(': index to create'))).toEqual([
+        'components.repoLink_1: duplicate key {"repoLink":null}',
+      ]);
+      expect(await db.collection('changelog').countDocuments()).toBe(0);
+      expect(await db.collection('logs').countDocuments()).toBe(0);
+    });
+
     it('imports with --legacy-json, migrates to 0 violations in every collection, and keeps every value leaf by leaf', async () => {
       const { db, plan, run } = await migrate(dec2023, true);
       expect(plan.map((p) => [p.collection, p.violations])).toEqual([

@@ -43,6 +43,15 @@ export class MigrationStatusDto {
     ...CHANGES,
   })
   changes?: Record<string, number>;
+
+  @ApiPropertyOptional({
+    description:
+      'in a plan: what the migration would leave alone or decide, as "collection.path: what" -> count',
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { 'components.repoLink: no version names a repoLink: left unset': 1 },
+  })
+  notes?: Record<string, number>;
 }
 
 export class PlanMigrationsDto {

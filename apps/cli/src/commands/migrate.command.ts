@@ -31,6 +31,7 @@ export function statusJson(rows: MigrationStatus[]): object[] {
     ...(r.appliedChecksum ? { appliedChecksum: r.appliedChecksum } : {}),
     ...(r.irreversible ? { irreversible: r.irreversible } : {}),
     ...(r.changes ? { changes: r.changes } : {}),
+    ...(r.notes ? { notes: r.notes } : {}),
   }));
 }
 
@@ -114,7 +115,14 @@ export class MigratePlanCommand extends MigratorCommand {
     const rows = await this.migrate(options, (m) => m.plan(options.to));
     if (options.json) return print(json(statusJson(rows)));
     print(
-      rows.length ? rows.map((r) => `${r.name}: ${changesText(r.changes)}`).join('\n') : 'nothing to apply',
+      rows.length
+        ? rows
+            .flatMap((r) => [
+              `${r.name}: ${changesText(r.changes)}`,
+              ...Object.entries(r.notes ?? {}).map(([kind, n]) => `  note: ${kind} (${n})`),
+            ])
+            .join('\n')
+        : 'nothing to apply',
     );
   }
 
