@@ -2,11 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter, ReadPreferenceLike } from 'mongodb';
-import { COLLECTION_NAMES, deriveIndexes, derivedValidator, referenceGraph } from '@odtp/schema';
+import {
+  COLLECTION_NAMES,
+  deriveIndexes,
+  derivedValidator,
+  isHexId,
+  referenceGraph,
+  referencedId,
+} from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
 import { CHECKS, FindingCollector, SEVERITY } from './findings';
 import type { AuditReport, CheckName, Finding, Violation } from './findings';
-import { isHexId, referencedId, valuesAt } from './values';
+import { valuesAt } from './values';
 
 export interface AuditOptions {
   /** Checks to run (default all). */

@@ -2,7 +2,7 @@ export { CHECKS, FindingCollector, idKey, SEVERITY } from './findings';
 export type { AuditReport, AuditSummary, CheckName, Finding, Severity, Violation } from './findings';
 export { AuditCancelledError, runAudit } from './auditor';
 export type { AuditOptions } from './auditor';
-export { referencedId, valuesAt } from './values';
+export { valuesAt } from './values';
 export { newFindings, pageFindings, REPORTS_COLLECTION, ReportStore, toJunit } from './report-store';
 export type { Page } from './report-store';
 export { JOURNAL_COLLECTION, planRepairs, repair, RepairError, undoRepair } from './repair';

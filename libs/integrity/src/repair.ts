@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { EJSON, ObjectId } from 'bson';
+import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
-import { COLLECTIONS, deriveJsonSchema, referenceGraph } from '@odtp/schema';
+import {
+  COLLECTIONS,
+  deriveJsonSchema,
+  idStringsToObjectIds,
+  referenceGraph,
+  referencedId,
+} from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
 import { runAudit } from './auditor';
 import type { AuditReport, CheckName, Violation } from './findings';
-import { referencedId } from './values';
 
 export const JOURNAL_COLLECTION = 'repairJournal';
 export type OrphanPolicy = 'quarantine' | 'delete' | 'keep';
@@ -232,17 +237,6 @@ function dedupe(actions: RepairAction[]): RepairAction[] {
   });
 }
 
-function convertAt(value: unknown, segments: string[]): unknown {
-  if (Array.isArray(value)) return value.map((v) => convertAt(v, segments));
-  if (segments.length === 0) return typeof value === 'string' ? (referencedId(value) ?? value) : value;
-  if (value === null || typeof value !== 'object' || value instanceof ObjectId || value instanceof Date)
-    return value;
-  const [head, ...rest] = segments;
-  return head in (value as Document)
-    ? { ...(value as Document), [head]: convertAt((value as Document)[head], rest) }
-    : value;
-}
-
 /** Collections and paths that point at documents of `collection` (for "still referenced?" before removing one). */
 async function referencedBy(db: Db, collection: string, id: unknown): Promise<string | undefined> {
   for (const e of EDGES.filter((x) => x.to === collection)) {
@@ -299,7 +293,7 @@ async function applyActions(
       case 'convert': {
         const top = a.path!.split('.')[0];
         await coll.updateOne(filter, {
-          $set: { [top]: convertAt(before[top], a.path!.split('.').slice(1)) },
+          $set: { [top]: idStringsToObjectIds(before[top], a.path!.split('.').slice(1)) },
         });
         break;
       }

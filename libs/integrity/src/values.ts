@@ -20,16 +20,3 @@ export function valuesAt(doc: unknown, path: string | readonly string[]): unknow
   collect(doc, typeof path === 'string' ? path.split('.') : path, 0, out);
   return out;
 }
-
-const HEX24 = /^[0-9a-fA-F]{24}$/;
-
-export function isHexId(v: unknown): v is string {
-  return typeof v === 'string' && HEX24.test(v);
-}
-
-/** The id a reference value denotes (an ObjectId, or the ObjectId of a 24-hex string), if any. */
-export function referencedId(v: unknown): ObjectId | undefined {
-  if (v instanceof ObjectId) return v;
-  if (isHexId(v)) return new ObjectId(v);
-  return undefined;
-}

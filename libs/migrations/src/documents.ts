@@ -1,4 +1,4 @@
-import { EJSON, ObjectId } from 'bson';
+import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import type { Changes, MigrationContext } from './migration';
@@ -115,15 +115,6 @@ export function getPath(doc: Document, path: string): unknown {
 
 export function sameValue(a: unknown, b: unknown): boolean {
   return EJSON.stringify({ v: a }, { relaxed: false }) === EJSON.stringify({ v: b }, { relaxed: false });
-}
-
-const HEX24 = /^[0-9a-fA-F]{24}$/;
-
-/** An ObjectId for an ObjectId or a 24-hex string; undefined for anything else. */
-export function asObjectId(value: unknown): ObjectId | undefined {
-  if (value instanceof ObjectId) return value;
-  if (typeof value === 'string' && HEX24.test(value)) return new ObjectId(value);
-  return undefined;
 }
 
 export async function collectionExists(ctx: MigrationContext, name: string): Promise<boolean> {

@@ -3,7 +3,7 @@ export { MigrationReport } from './report';
 export type { ReportNote, ReportSummary } from './report';
 export { addChanges, contextFor, defineMigration } from './migration';
 export type { Changes, MigrationContext, MigrationDefinition, MigrationModule, Step } from './migration';
-export { asObjectId, DocumentFailure, getPath, rewriteDocuments } from './documents';
+export { DocumentFailure, getPath, rewriteDocuments } from './documents';
 export type { DocumentChange, Rewriter } from './documents';
 export { Migrator } from './runner';
 export type {

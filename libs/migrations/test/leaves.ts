@@ -3,6 +3,7 @@ import type { Document } from 'bson';
 import type { Db } from 'mongodb';
 import { parseLegacyDate } from '@odtp/dump';
 import { embeddedLogId } from '@odtp/migrations';
+import { isHexId } from '@odtp/schema';
 
 /* Leaf-by-leaf comparison of a dump with the migrated database: every value of every document must be found
    where the migrations put it (renamed, moved, converted from a string), or the list of what is missing says
@@ -29,13 +30,11 @@ function* leavesOf(value: unknown, path: Path = []): Generator<Leaf> {
   } else yield { path, value };
 }
 
-const HEX24 = /^[0-9a-fA-F]{24}$/;
-
 /** A value in a form where an id string equals its ObjectId and a date string equals its Date. */
 function norm(v: unknown): string {
   if (v instanceof ObjectId) return `oid:${v.toHexString()}`;
   if (v instanceof Date) return `date:${v.getTime()}`;
-  if (typeof v === 'string' && HEX24.test(v)) return `oid:${v.toLowerCase()}`;
+  if (isHexId(v)) return `oid:${v.toLowerCase()}`;
   if (typeof v === 'string') {
     const d = parseLegacyDate(v);
     if (d) return `date:${d.getTime()}`;
@@ -87,9 +86,7 @@ export async function checkLeaves(
   const missing: string[] = [];
   let checked = 0;
   const fetch = async (collection: string, id: unknown): Promise<Document | null> =>
-    db
-      .collection(collection)
-      .findOne({ _id: (typeof id === 'string' && HEX24.test(id) ? new ObjectId(id) : id) as ObjectId });
+    db.collection(collection).findOne({ _id: (isHexId(id) ? new ObjectId(id) : id) as ObjectId });
   for (const [source, docs] of Object.entries(dump)) {
     const collection = source === 'output' ? 'outputs' : source;
     for (const before of docs) {

@@ -30,3 +30,4 @@ export type {
 export { SchemaModule, SchemaService, unknownCollections } from './schema.service';
 export type { SchemaOverview } from './schema.service';
 export { renderSchemaDoc } from './schema-doc';
+export { idStringsToObjectIds, isHexId, referencedId } from './references';

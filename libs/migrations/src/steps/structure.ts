@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { parseLegacyDate } from '@odtp/dump';
-import { asObjectId, checkAborted, getPath, rewriteDocuments } from '../documents';
+import { referencedId } from '@odtp/schema';
+import { checkAborted, getPath, rewriteDocuments } from '../documents';
 import type { Changes, MigrationContext, Step } from '../migration';
 
-const hex = (v: unknown): string | undefined => asObjectId(v)?.toHexString();
+const hex = (v: unknown): string | undefined => referencedId(v)?.toHexString();
 
 /**
  * Fold a duplicate reference field into the canonical one (executions `dt_id` into `digitalTwinRef`): copied
@@ -23,7 +24,7 @@ export function foldReference(collection: string, from: string, into: string): S
           const value: unknown = doc[from];
           const current: unknown = doc[into];
           if (value === null) return { $unset: { [from]: '' } };
-          const id = asObjectId(value);
+          const id = referencedId(value);
           if (!id) {
             ctx.report.note(collection, doc._id, from, 'not an ObjectId: left as is');
             return null;
@@ -184,7 +185,7 @@ export function workflowComponentsToVersions(): Step {
               );
               return null;
             }
-            versions.push(asObjectId(version) ?? version);
+            versions.push(referencedId(version) ?? version);
             const owner = owners.get(hex(version) ?? '');
             if (owner === undefined || hex(owner) !== hex((e as Document).component)) consistent = false;
           }

@@ -1,30 +1,12 @@
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { parseLegacyDate } from '@odtp/dump';
-import { asObjectId, getPath, rewriteDocuments } from '../documents';
+import { idStringsToObjectIds } from '@odtp/schema';
+import { getPath, rewriteDocuments } from '../documents';
 import type { MigrationContext, Step } from '../migration';
 
 function projectionOf(paths: readonly string[]): Document {
   return Object.fromEntries([...new Set(paths.map((p) => p.split('.')[0]))].map((k) => [k, 1]));
-}
-
-/**
- * `value` with every string at `segments` (arrays traversed at any level) turned into an ObjectId; strings that
- * are not 24-hex ids are left and passed to `invalid`.
- */
-function convertIds(value: unknown, segments: string[], invalid: (v: string) => void): unknown {
-  if (Array.isArray(value)) return value.map((v) => convertIds(v, segments, invalid));
-  if (segments.length === 0) {
-    if (typeof value !== 'string') return value;
-    const id = asObjectId(value);
-    if (!id) invalid(value);
-    return id ?? value;
-  }
-  if (value === null || typeof value !== 'object' || value instanceof ObjectId || value instanceof Date)
-    return value;
-  const [head, ...rest] = segments;
-  if (!(head in (value as Document))) return value;
-  return { ...(value as Document), [head]: convertIds((value as Document)[head], rest, invalid) };
 }
 
 /**
@@ -52,7 +34,7 @@ export function referencesToObjectId(collection: string, paths: readonly string[
             let converted = false;
             for (const p of ps) {
               const before: unknown = value;
-              value = convertIds(value, p.split('.').slice(1), (bad) =>
+              value = idStringsToObjectIds(value, p.split('.').slice(1), (bad) =>
                 ctx.report.note(
                   collection,
                   doc._id,
