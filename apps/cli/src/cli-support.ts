@@ -9,6 +9,12 @@ export class CliError extends Error {
   }
 }
 
+export function parsePositiveInt(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new CliError(`${flag} must be a positive integer (got "${value}")`, 2);
+  return Number(value);
+}
+
 export function parsePort(value: string, flag: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535)
     throw new CliError(`${flag} must be an integer between 0 and 65535 (got "${value}")`, 2);

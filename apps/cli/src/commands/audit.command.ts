@@ -6,7 +6,7 @@ import { COLLECTION_NAMES } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { ReadPreferenceMode } from 'mongodb';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CliError } from '../cli-support';
+import { CliError, parsePositiveInt } from '../cli-support';
 import { JsonDatabaseCommand } from '../database-command';
 import { print, withDatabase } from '../database-access';
 import type { DatabaseOptions } from '../database-access';
@@ -22,12 +22,6 @@ interface AuditFlags extends DatabaseOptions {
 }
 
 const READ_PREFERENCES = ['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest'];
-
-function positiveInt(flag: string, v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new CliError(`${flag} must be a positive integer (got "${v}")`, 2);
-  return Number(v);
-}
 
 function reportText(report: AuditReport): string {
   const rows = report.findings
@@ -124,12 +118,12 @@ export class AuditCommand extends JsonDatabaseCommand {
     description: 'reference values resolved per $in query (default 1000)',
   })
   parseBatchSize(v: string): number {
-    return positiveInt('--batch-size', v);
+    return parsePositiveInt(v, '--batch-size');
   }
 
   @Option({ flags: '--samples <n>', description: 'sample ids kept per finding (default 20)' })
   parseSamples(v: string): number {
-    return positiveInt('--samples', v);
+    return parsePositiveInt(v, '--samples');
   }
 
   @Option({

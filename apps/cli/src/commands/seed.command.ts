@@ -3,7 +3,7 @@ import { dropSeeded, loadLarge, loadSeed, productionReason } from '@odtp/seeding
 import type { LoadResult, PlantedDefect } from '@odtp/seeding';
 import { Command, Option } from 'nest-commander';
 import { demoSeed } from '../../../../seeds/demo';
-import { CliError } from '../cli-support';
+import { CliError, parsePositiveInt } from '../cli-support';
 import { JsonDatabaseCommand } from '../database-command';
 import { print, withDatabase } from '../database-access';
 import type { DatabaseOptions } from '../database-access';
@@ -82,9 +82,7 @@ export class SeedCommand extends JsonDatabaseCommand {
     description: 'approximate number of documents of the large profile (default 100000)',
   })
   scale(v: string): number {
-    if (!/^\d+$/.test(v) || Number(v) < 1)
-      throw new CliError(`--scale must be a positive integer (got "${v}")`, 2);
-    return Number(v);
+    return parsePositiveInt(v, '--scale');
   }
 
   @Option({ flags: '--seed <n>', description: 'generator seed of the large profile (default 1)' })
