@@ -2,6 +2,8 @@ import { Long, ObjectId, Timestamp } from 'bson';
 import type { Document } from 'bson';
 import { compareBson, keyOf, toNumber } from './bson-order';
 import { SCAN_PAUSE } from './cursors';
+import { rawSchemaCheck } from './raw-schema';
+import type { RawSchemaCheck } from './raw-schema';
 import type { CursorRegistry } from './cursors';
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema } from './json-schema';
@@ -184,11 +186,25 @@ function* rawMatching(
   }
   const pred = compileFilter(filter);
   const fields = filterFields(filter);
+  // `{$nor: [{$jsonSchema}]}` (the documents failing a schema, as schema plan and the auditor ask): most documents
+  // are valid, and the raw check proves it from the element types without decoding them.
+  const certainlyValid = schemaViolationsQuery(filter);
   let scanned = 0;
   for (const buf of bufs) {
-    if (pred(fields ? decodeFields(buf, fields) : decode(buf))) yield buf;
+    if (!certainlyValid?.(buf) && pred(fields ? decodeFields(buf, fields) : decode(buf))) yield buf;
     if (pauses && (++scanned & 1023) === 0) yield PAUSE_BUF;
   }
+}
+
+function schemaViolationsQuery(filter: Document): RawSchemaCheck | undefined {
+  const nor = filter.$nor as unknown;
+  if (Object.keys(filter).length !== 1 || !Array.isArray(nor) || nor.length !== 1) return undefined;
+  const clause = nor[0] as unknown;
+  if (!clause || typeof clause !== 'object' || Object.keys(clause).length !== 1) return undefined;
+  const schema = (clause as Document).$jsonSchema as unknown;
+  return schema && typeof schema === 'object' && !Array.isArray(schema)
+    ? rawSchemaCheck(schema as Document)
+    : undefined;
 }
 
 const PAUSE_BUF = new Uint8Array(0);

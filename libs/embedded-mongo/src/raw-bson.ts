@@ -127,6 +127,24 @@ export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: bo
   return out;
 }
 
+/**
+ * Visit the top-level elements (name and BSON type byte) without decoding their values; stops when `visit`
+ * returns false.
+ */
+export function elementTypes(b: Uint8Array, visit: (name: string, type: number) => boolean): void {
+  let at = 4;
+  const end = int32(b, 0) - 1;
+  while (at < end) {
+    const type = b[at++];
+    const nameStart = at;
+    while (b[at] !== 0) at++;
+    const name = Buffer.from(b.buffer, b.byteOffset + nameStart, at - nameStart).toString('utf8');
+    at++;
+    at += valueSize(b, type, at);
+    if (!visit(name, type)) return;
+  }
+}
+
 /** Decode only the given top-level fields. */
 export function decodeFields(b: Uint8Array, names: ReadonlySet<string>): Document {
   return deserialize(pickFields(b, names, names.has('_id')));
