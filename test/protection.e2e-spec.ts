@@ -22,8 +22,12 @@ describe('admin audit log and metrics', () => {
     await request(server()).post('/schema/apply').set('authorization', t.viewer).send({}).expect(403);
     await request(server()).post('/schema/apply').send({}).expect(401);
     await request(server()).get('/schema/plan').set('authorization', t.admin).expect(200);
-    await new Promise((r) => setTimeout(r, 100));
-    const res = await request(server()).get('/admin-log').set('authorization', t.admin).expect(200);
+    // Entries are written after the response goes out: poll (up to 10 s) until the three are there.
+    let res = await request(server()).get('/admin-log').set('authorization', t.admin).expect(200);
+    for (let i = 0; i < 100 && res.body.items.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      res = await request(server()).get('/admin-log').set('authorization', t.admin).expect(200);
+    }
     const rows = res.body.items.map(
       (e: {
         keyId: string | null;

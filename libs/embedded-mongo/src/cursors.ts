@@ -34,7 +34,11 @@ export class CursorRegistry {
   private readonly cursors = new Map<number, CursorState>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly idleTimeoutMs = IDLE_TIMEOUT_MS) {
+  /** `clock` is injectable so the idle timeout can be tested without racing the wall clock. */
+  constructor(
+    private readonly idleTimeoutMs = IDLE_TIMEOUT_MS,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.timer = setInterval(() => this.reap(), Math.min(60_000, idleTimeoutMs)).unref();
   }
 
@@ -47,7 +51,7 @@ export class CursorRegistry {
     return this.cursors.size;
   }
 
-  reap(now = Date.now()): number {
+  reap(now = this.clock()): number {
     let n = 0;
     for (const [id, c] of this.cursors) {
       if (now - c.lastUsed > this.idleTimeoutMs) {
@@ -77,7 +81,7 @@ export class CursorRegistry {
         ns,
         source: it,
         remaining,
-        lastUsed: Date.now(),
+        lastUsed: this.clock(),
         sessionKey: opts.sessionKey,
       });
     }
@@ -101,7 +105,7 @@ export class CursorRegistry {
       true,
     );
     c.remaining -= batch.length;
-    c.lastUsed = Date.now();
+    c.lastUsed = this.clock();
     const done = exhausted || c.remaining <= 0;
     if (done) this.cursors.delete(id);
     return { cursor: { nextBatch: batch, id: Long.fromNumber(done ? 0 : id), ns: c.ns }, ok: 1 };

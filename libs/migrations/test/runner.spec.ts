@@ -301,13 +301,15 @@ describe('LeaseLock', () => {
 
   it('the heartbeat keeps a lease alive past its TTL; losing the lease aborts the holder', async () => {
     const db = mongo.db();
-    const lock = new LeaseLock(db, { ttlMs: 300, heartbeatMs: 50 });
+    const lock = new LeaseLock(db, { ttlMs: 1500, heartbeatMs: 50 });
     const held = await lock.acquire();
-    await new Promise((r) => setTimeout(r, 700));
-    await expect(new LeaseLock(db, { ttlMs: 300 }).acquire()).rejects.toThrow(/^locked by /);
+    // Twice the TTL: without the heartbeat the lease would have expired and been taken over.
+    await new Promise((r) => setTimeout(r, 3000));
+    await expect(new LeaseLock(db, { ttlMs: 1500 }).acquire()).rejects.toThrow(/^locked by /);
     expect(held.signal.aborted).toBe(false);
     await db.collection('migrations_lock').updateOne({}, { $set: { 'owner.runId': 'someone-else' } });
-    await new Promise((r) => setTimeout(r, 200));
+    // The next heartbeat (every 50 ms) notices; polled up to 10 s so a busy machine cannot flip the result.
+    for (let i = 0; i < 200 && !held.signal.aborted; i++) await new Promise((r) => setTimeout(r, 50));
     expect(held.signal.aborted).toBe(true);
     expect((held.signal.reason as Error).message).toBe('the lock was lost (lease expired and taken over)');
     await held.release();
