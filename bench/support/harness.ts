@@ -17,18 +17,33 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
   return { ms: performance.now() - t, value };
 }
 
+/** The value below which `p` percent of `values` fall (nearest rank). */
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Start the embedded server in a child process; resolves with its URI and the process. */
+/**
+ * Start the embedded server in a child process; resolves with its URI and the process. `SERVER_NODE_ARGS` adds
+ * Node options to that process, e.g. `SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` to profile it.
+ */
 export async function startServerProcess(
   dbPath = '',
 ): Promise<{ uri: string; child: ChildProcess; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['-r', require.resolve('@swc-node/register'), path.join(__dirname, 'embedded-server.ts'), dbPath],
+    [
+      ...(process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '-r',
+      require.resolve('@swc-node/register'),
+      path.join(__dirname, 'embedded-server.ts'),
+      dbPath,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=8192' },

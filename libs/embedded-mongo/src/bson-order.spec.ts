@@ -2,6 +2,31 @@ import { Decimal128, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { bsonTypeName, compareBson, formatValue, keyOf, matchesBsonType } from './bson-order';
 
 describe('compareBson', () => {
+  it('compares Decimal128 and 64-bit integers by exact value', () => {
+    const d = (s: string) => Decimal128.fromString(s);
+    const cases: [unknown, unknown, number][] = [
+      [d('0.1'), 0.1, -1], // the double 0.1 is 0.1000000000000000055511151231257827...
+      [d('0.375'), 0.375, 0],
+      [d('0.1000000000000000055511151231257828'), 0.1, 1],
+      [d('0.1000000000000000055511151231257827'), 0.1, -1],
+      [d('1.00000000000000000000001'), 1, 1],
+      [d('1.0'), 1, 0],
+      [d('1E+2'), 100, 0],
+      [d('-0.5'), -0.5, 0],
+      [d('-2.5'), d('-2.50'), 0],
+      [d('NaN'), Number.NaN, 0],
+      [d('NaN'), -Infinity, -1],
+      [d('Infinity'), Infinity, 0],
+      [Long.fromString('9007199254740993'), 9007199254740992, 1],
+      [Long.fromString('9007199254740993'), Long.fromString('9007199254740993'), 0],
+      [Long.fromString('9007199254740993'), d('9007199254740993'), 0],
+      [3, 2.5, 1],
+    ];
+    expect(cases.map(([a, b]) => [compareBson(a, b), compareBson(b, a)])).toEqual(
+      cases.map(([, , c]) => [c, c === 0 ? 0 : -c]),
+    );
+  });
+
   it('orders types as MongoDB does', () => {
     const values = [
       new MaxKey(),

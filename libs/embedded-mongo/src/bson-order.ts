@@ -62,7 +62,59 @@ function compareNumbers(a: unknown, b: unknown): number {
   // MongoDB sorts NaN before every other number.
   if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
   if (Number.isNaN(y)) return 1;
-  return cmpPrimitive(x, y);
+  const c = cmpPrimitive(x, y);
+  // Decimal128 and 64-bit integers beyond 2^53 compare by exact value, as mongod does (Decimal128('0.1') is not
+  // the double 0.1); their nearest doubles only order them when those differ.
+  if (c !== 0 || !Number.isFinite(x) || !(inexact(a) || inexact(b))) return c;
+  return compareExact(exactValue(a), exactValue(b));
+}
+
+/** Whether a numeric value may differ from its nearest double. */
+function inexact(v: unknown): boolean {
+  return (
+    v instanceof Decimal128 ||
+    (v instanceof Long && !Number.isSafeInteger(v.toNumber())) ||
+    typeof v === 'bigint'
+  );
+}
+
+/** A finite number as coefficient x 10^exponent, exactly. */
+interface Exact {
+  coefficient: bigint;
+  exponent: number;
+}
+
+function exactValue(v: unknown): Exact {
+  if (typeof v === 'bigint') return { coefficient: v, exponent: 0 };
+  if (v instanceof Long) return { coefficient: BigInt(v.toString()), exponent: 0 };
+  if (v instanceof Decimal128) {
+    const m = /^(-?)(\d+)(?:\.(\d*))?(?:E([+-]?\d+))?$/i.exec(v.toString());
+    if (!m) return { coefficient: 0n, exponent: 0 };
+    const fraction = m[3] ?? '';
+    const coefficient = BigInt(m[2] + fraction);
+    return { coefficient: m[1] ? -coefficient : coefficient, exponent: Number(m[4] ?? 0) - fraction.length };
+  }
+  return exactDouble(toNumber(v));
+}
+
+/** The exact decimal value of a finite double: mantissa x 2^e, and 2^-k = 5^k x 10^-k. */
+function exactDouble(d: number): Exact {
+  if (d === 0 || Number.isInteger(d)) return { coefficient: BigInt(d), exponent: 0 };
+  let mantissa = Math.abs(d);
+  let e = 0;
+  while (!Number.isInteger(mantissa)) {
+    mantissa *= 2;
+    e++;
+  }
+  const coefficient = BigInt(mantissa) * 5n ** BigInt(e);
+  return { coefficient: d < 0 ? -coefficient : coefficient, exponent: -e };
+}
+
+function compareExact(a: Exact, b: Exact): number {
+  const exponent = Math.min(a.exponent, b.exponent);
+  const x = a.coefficient * 10n ** BigInt(a.exponent - exponent);
+  const y = b.coefficient * 10n ** BigInt(b.exponent - exponent);
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 export function compareBson(a: unknown, b: unknown): number {

@@ -276,9 +276,10 @@ const find: Handler = (ctx) => {
   const coll = existing(ctx, name);
   const ns = `${ctx.dbName}.${name}`;
   if (!coll) return { cursor: { firstBatch: [], id: Long.fromNumber(0), ns }, ok: 1 };
-  compileFilter(filter);
   if (projection) project({}, projection);
   const { bufs, plan } = coll.rawCandidates(filter, viewer(ctx), sort);
+  // Reject a bad filter now rather than at the first batch; an exact plan (equality or `$in` on scalars) needs no check.
+  if (!plan.exact) compileFilter(filter);
   let docs: Iterable<Document>;
   if (sort && !plan.sorted) {
     const found = rawMatching(bufs, filter, plan.exact === true);

@@ -51,6 +51,12 @@ function compareKeys(a: TreeKey, b: TreeKey): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
+/** Whether `keyOf(v)` equal means BSON-equal for `v` (not so for Decimal128 or Long beyond 2^53, or documents). */
+function exactKey(v: unknown): boolean {
+  const t = typeof v;
+  return t === 'number' || t === 'string' || t === 'boolean' || v instanceof ObjectId || v instanceof Date;
+}
+
 /** The smallest value of the BSON type bracket of `v` (MongoDB range predicates stay within one bracket). */
 function bracketLow(v: unknown): unknown {
   switch (typeRank(v)) {
@@ -77,6 +83,12 @@ export class Index {
   readonly fields: [string, number | string][];
   private readonly partial?: (doc: Document) => boolean;
   private readonly tree = new BTree<TreeKey, true>(undefined, compareKeys, 64);
+  /**
+   * Equality shortcut on the first field, keyed by `keyOf` of the value: the `_id` key of the only entry
+   * holding it, or the number of entries when several do (or when the value's `keyOf` is not exact, e.g.
+   * Decimal128), which sends `equal` to the tree. A hash probe costs about a quarter of a tree descent.
+   */
+  private readonly firstKeys = new Map<string, string | number>();
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.entries(spec.key) as [string, number | string][];
@@ -135,11 +147,23 @@ export class Index {
   }
 
   add(idKey: string, doc: Document): void {
-    for (const v of this.keysFor(doc)) this.tree.set({ v, id: idKey }, true);
+    for (const v of this.keysFor(doc)) {
+      if (!this.tree.set({ v, id: idKey }, true, false)) continue;
+      const k = keyOf(v[0]);
+      const held = this.firstKeys.get(k);
+      if (held === undefined) this.firstKeys.set(k, exactKey(v[0]) ? idKey : 1);
+      else this.firstKeys.set(k, typeof held === 'number' ? held + 1 : 2);
+    }
   }
 
   remove(idKey: string, doc: Document): void {
-    for (const v of this.keysFor(doc)) this.tree.delete({ v, id: idKey });
+    for (const v of this.keysFor(doc)) {
+      if (!this.tree.delete({ v, id: idKey })) continue;
+      const k = keyOf(v[0]);
+      const held = this.firstKeys.get(k);
+      if (typeof held === 'number' && held > 1) this.firstKeys.set(k, held - 1);
+      else this.firstKeys.delete(k);
+    }
   }
 
   /** Another document holding exactly `values`, if any. */
@@ -173,6 +197,11 @@ export class Index {
 
   /** `_id` keys whose first field equals `value`: one descent of the tree, then a walk along the leaves. */
   equal(value: unknown): string[] {
+    if (exactKey(value)) {
+      const held = this.firstKeys.get(keyOf(value));
+      if (held === undefined) return [];
+      if (typeof held === 'string') return [held];
+    }
     const rest = this.fields.length - 1;
     const low: TreeKey = { v: rest ? [value, ...Array<unknown>(rest).fill(MIN)] : [value], id: LOW_ID };
     const high: TreeKey = { v: rest ? [value, ...Array<unknown>(rest).fill(MAX)] : [value], id: HIGH_ID };
@@ -195,6 +224,6 @@ export class Index {
   }
 
   byteSize(): number {
-    return this.tree.size * 64;
+    return this.tree.size * 64 + this.firstKeys.size * 48;
   }
 }

@@ -194,24 +194,6 @@ function docFrom(parts: Uint8Array[]): Buffer {
   return out;
 }
 
-/** BSON bytes of an array whose elements are documents given as BSON bytes (one allocation). */
-export function rawArray(docs: Uint8Array[]): Buffer {
-  let size = 5;
-  for (let i = 0; i < docs.length; i++) size += 1 + String(i).length + 1 + docs[i].length;
-  const out = Buffer.allocUnsafe(size);
-  out.writeInt32LE(size, 0);
-  let o = 4;
-  for (let i = 0; i < docs.length; i++) {
-    out[o++] = 0x03;
-    o += out.write(String(i), o, 'latin1');
-    out[o++] = 0;
-    out.set(docs[i], o);
-    o += docs[i].length;
-  }
-  out[o] = 0;
-  return out;
-}
-
 /** Wrap raw element bytes `(type, name, value)` for building a document by hand. */
 export function element(type: number, name: string, value: Uint8Array): Uint8Array {
   const parts: Uint8Array[] = [new Uint8Array([type])];

@@ -1,5 +1,5 @@
-import { deserialize, Long, serialize } from 'bson';
-import { element, rawArray, RawDocument, rawDocument } from './raw-bson';
+import { deserialize, serialize } from 'bson';
+import { RawDocument } from './raw-bson';
 import type { Document } from 'bson';
 
 /** Opcodes of the MongoDB wire protocol. */
@@ -111,8 +111,11 @@ function elementsOf(doc: Document): Uint8Array {
   return bytes.subarray(4, bytes.length - 1);
 }
 
-/** Serialize a reply; cursor batches may hold RawDocuments, which are copied as they are. */
-export function serializeReply(reply: Document): Uint8Array {
+/**
+ * Serialize a reply after `reserve` bytes left for a message header. Cursor batches may hold RawDocuments:
+ * their bytes are copied once, straight into the reply (no intermediate array or cursor documents).
+ */
+export function serializeReply(reply: Document, reserve = 0): Buffer {
   const cursor = reply.cursor as Document | undefined;
   const batchName = !cursor
     ? undefined
@@ -122,17 +125,53 @@ export function serializeReply(reply: Document): Uint8Array {
         ? 'nextBatch'
         : undefined;
   const batch = cursor && batchName ? (cursor[batchName] as unknown[]) : undefined;
-  if (!cursor || !batchName || !batch || !batch.some((d) => d instanceof RawDocument))
-    return serialize(reply, { ignoreUndefined: true });
+  if (!cursor || !batchName || !batch || !batch.some((d) => d instanceof RawDocument)) {
+    const bytes = serialize(reply, { ignoreUndefined: true });
+    const out = Buffer.allocUnsafe(reserve + bytes.length);
+    out.set(bytes, reserve);
+    return out;
+  }
   const docs = batch.map((d) =>
     d instanceof RawDocument ? d.bytes : serialize(d as Document, { ignoreUndefined: true }),
   );
   const restOfCursor: Document = { ...cursor };
   delete restOfCursor[batchName];
-  const cursorDoc = rawDocument([element(0x04, batchName, rawArray(docs)), elementsOf(restOfCursor)]);
+  const cursorRest = elementsOf(restOfCursor);
   const restOfReply: Document = { ...reply };
   delete restOfReply.cursor;
-  return rawDocument([element(0x03, 'cursor', cursorDoc), elementsOf(restOfReply)]);
+  const replyRest = elementsOf(restOfReply);
+  // {cursor: {<batchName>: [docs...], ...restOfCursor}, ...restOfReply}
+  let arraySize = 5;
+  for (let i = 0; i < docs.length; i++) arraySize += 2 + decimalDigits(i) + docs[i].length;
+  const cursorSize = 4 + 1 + batchName.length + 1 + arraySize + cursorRest.length + 1;
+  const replySize = 4 + 1 + 'cursor'.length + 1 + cursorSize + replyRest.length + 1;
+  const out = Buffer.allocUnsafe(reserve + replySize);
+  let o = reserve;
+  o = out.writeInt32LE(replySize, o);
+  out[o++] = 0x03;
+  o += out.write('cursor\0', o, 'latin1');
+  o = out.writeInt32LE(cursorSize, o);
+  out[o++] = 0x04;
+  o += out.write(batchName + '\0', o, 'latin1');
+  o = out.writeInt32LE(arraySize, o);
+  for (let i = 0; i < docs.length; i++) {
+    out[o++] = 0x03;
+    o += out.write(String(i) + '\0', o, 'latin1');
+    out.set(docs[i], o);
+    o += docs[i].length;
+  }
+  out[o++] = 0;
+  out.set(cursorRest, o);
+  o += cursorRest.length;
+  out[o++] = 0;
+  out.set(replyRest, o);
+  o += replyRest.length;
+  out[o] = 0;
+  return out;
+}
+
+function decimalDigits(i: number): number {
+  return i < 10 ? 1 : i < 100 ? 2 : i < 1000 ? 3 : String(i).length;
 }
 
 export function encodeReply(
@@ -141,28 +180,26 @@ export function encodeReply(
   legacy: boolean,
   moreToCome = false,
 ): Buffer {
-  const body = Buffer.from(serializeReply(reply));
   const requestId = nextRequestId++ & 0x7fffffff;
   if (legacy) {
-    const head = Buffer.alloc(HEADER_SIZE + 20);
-    head.writeInt32LE(head.length + body.length, 0);
-    head.writeInt32LE(requestId, 4);
-    head.writeInt32LE(responseTo, 8);
-    head.writeInt32LE(OpCode.OP_REPLY, 12);
-    head.writeInt32LE(8, 16); // responseFlags: AwaitCapable
-    const cursor = Long.fromNumber(0);
-    head.writeInt32LE(cursor.low, 20);
-    head.writeInt32LE(cursor.high, 24);
-    head.writeInt32LE(0, 28); // startingFrom
-    head.writeInt32LE(1, 32); // numberReturned
-    return Buffer.concat([head, body]);
+    const out = serializeReply(reply, HEADER_SIZE + 20);
+    out.writeInt32LE(out.length, 0);
+    out.writeInt32LE(requestId, 4);
+    out.writeInt32LE(responseTo, 8);
+    out.writeInt32LE(OpCode.OP_REPLY, 12);
+    out.writeInt32LE(8, 16); // responseFlags: AwaitCapable
+    out.writeInt32LE(0, 20); // cursorID (8 bytes)
+    out.writeInt32LE(0, 24);
+    out.writeInt32LE(0, 28); // startingFrom
+    out.writeInt32LE(1, 32); // numberReturned
+    return out;
   }
-  const head = Buffer.alloc(HEADER_SIZE + 5);
-  head.writeInt32LE(head.length + body.length, 0);
-  head.writeInt32LE(requestId, 4);
-  head.writeInt32LE(responseTo, 8);
-  head.writeInt32LE(OpCode.OP_MSG, 12);
-  head.writeUInt32LE(moreToCome ? MSG_MORE_TO_COME : 0, 16);
-  head.writeUInt8(0, 20);
-  return Buffer.concat([head, body]);
+  const out = serializeReply(reply, HEADER_SIZE + 5);
+  out.writeInt32LE(out.length, 0);
+  out.writeInt32LE(requestId, 4);
+  out.writeInt32LE(responseTo, 8);
+  out.writeInt32LE(OpCode.OP_MSG, 12);
+  out.writeUInt32LE(moreToCome ? MSG_MORE_TO_COME : 0, 16);
+  out.writeUInt8(0, 20); // section kind 0: the body
+  return out;
 }

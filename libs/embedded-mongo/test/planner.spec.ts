@@ -1,4 +1,4 @@
-import { ObjectId } from 'mongodb';
+import { Decimal128, Double, ObjectId } from 'mongodb';
 import type { Db, Document } from 'mongodb';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
@@ -117,5 +117,60 @@ describe('index-backed queries return exactly what a scan returns', () => {
       ])
       .toArray();
     expect(out).toEqual([{ n: 1 }, { n: 2 }, { n: 0 }, { n: 0 }]);
+  });
+});
+
+interface NumberedDoc {
+  _id: number;
+  [field: string]: unknown;
+}
+
+describe('equality through an index stays exact as documents change', () => {
+  const ids = async (coll: string, filter: Document): Promise<unknown[]> =>
+    (await db.collection(coll).find(filter).sort({ _id: 1 }).toArray()).map((d) => d._id);
+
+  it('numbers of different types, Decimal128, updates, inserts and deletes', async () => {
+    const q = db.collection<NumberedDoc>('eq');
+    await q.createIndex({ v: 1 });
+    await q.insertMany([
+      { _id: 1, v: 1 },
+      { _id: 2, v: new Double(1) },
+      { _id: 3, v: Decimal128.fromString('1.00000000000000000000001') },
+      { _id: 4, v: 'x' },
+      { _id: 5, v: Decimal128.fromString('2') },
+    ]);
+    expect(await ids('eq', { v: 1 })).toEqual([1, 2]);
+    expect(await ids('eq', { v: Decimal128.fromString('1.00000000000000000000001') })).toEqual([3]);
+    expect(await ids('eq', { v: 2 })).toEqual([5]);
+    expect(await ids('eq', { v: { $in: ['x', 1, 'nothing'] } })).toEqual([1, 2, 4]);
+    await q.updateOne({ _id: 4 }, { $set: { v: 'y' } });
+    expect(await ids('eq', { v: 'x' })).toEqual([]);
+    expect(await ids('eq', { v: 'y' })).toEqual([4]);
+    await q.insertOne({ _id: 7, v: 'y' });
+    expect(await ids('eq', { v: 'y' })).toEqual([4, 7]);
+    await q.deleteOne({ _id: 4 });
+    expect(await ids('eq', { v: 'y' })).toEqual([7]);
+    await q.updateOne({ _id: 7 }, { $set: { v: 'z' } });
+    expect(await ids('eq', { v: 'y' })).toEqual([]);
+    expect(await ids('eq', { v: 'z' })).toEqual([7]);
+    await q.deleteMany({ v: 1 });
+    expect(await ids('eq', { v: 1 })).toEqual([]);
+    expect(stages(await q.find({ v: 'z' }).explain('queryPlanner'))).toEqual(['FETCH', 'IXSCAN:v_1']);
+  });
+
+  it('a compound multikey index answers equality on its first field once per document', async () => {
+    const c = db.collection<NumberedDoc>('eqc');
+    await c.createIndex({ a: 1, b: 1 });
+    await c.insertMany([
+      { _id: 1, a: 1, b: [1, 2, 3] },
+      { _id: 2, a: 2, b: 1 },
+    ]);
+    expect(await ids('eqc', { a: 1 })).toEqual([1]);
+    await c.updateOne({ _id: 1 }, { $set: { b: [4] } });
+    expect(await ids('eqc', { a: 1 })).toEqual([1]);
+    await c.updateOne({ _id: 2 }, { $set: { a: 1 } });
+    expect(await ids('eqc', { a: 1 })).toEqual([1, 2]);
+    await c.deleteOne({ _id: 1 });
+    expect(await ids('eqc', { a: { $in: [1, 2] } })).toEqual([2]);
   });
 });
