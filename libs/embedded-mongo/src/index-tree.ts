@@ -1,7 +1,7 @@
 import { MaxKey, MinKey, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import BTree from 'sorted-btree';
-import { compareBson, keyOf, typeRank } from './bson-order';
+import { compareBson, isNumeric, keyOf, toNumber, typeRank } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
 import { compileFilter, pathValues } from './query-engine';
 
@@ -57,6 +57,16 @@ function exactKey(v: unknown): boolean {
   return t === 'number' || t === 'string' || t === 'boolean' || v instanceof ObjectId || v instanceof Date;
 }
 
+/**
+ * The key of `v` in the equality hash: small integers as themselves (a number key needs no string and compares
+ * without a memory load), whatever their BSON type, so that 5, 5.0 and NumberLong(5) share it; otherwise `keyOf`.
+ */
+function hashKey(v: unknown): string | number {
+  const n = typeof v === 'number' ? v : isNumeric(v) ? toNumber(v) : undefined;
+  if (n !== undefined && Number.isInteger(n) && n > -0x40000000 && n < 0x40000000) return n === 0 ? 0 : n;
+  return keyOf(v);
+}
+
 /** The smallest value of the BSON type bracket of `v` (MongoDB range predicates stay within one bracket). */
 function bracketLow(v: unknown): unknown {
   switch (typeRank(v)) {
@@ -88,7 +98,9 @@ export class Index {
    * holding it, or the number of entries when several do (or when the value's `keyOf` is not exact, e.g.
    * Decimal128), which sends `equal` to the tree. A hash probe costs about a quarter of a tree descent.
    */
-  private readonly firstKeys = new Map<string, string | number>();
+  private readonly firstKeys = new Map<string | number, string | number>();
+  /** Whether some document ever had more than one key in this index (array values). */
+  private multikey = false;
 
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.entries(spec.key) as [string, number | string][];
@@ -147,9 +159,11 @@ export class Index {
   }
 
   add(idKey: string, doc: Document): void {
-    for (const v of this.keysFor(doc)) {
+    const keys = this.keysFor(doc);
+    if (keys.length > 1) this.multikey = true;
+    for (const v of keys) {
       if (!this.tree.set({ v, id: idKey }, true, false)) continue;
-      const k = keyOf(v[0]);
+      const k = hashKey(v[0]);
       const held = this.firstKeys.get(k);
       if (held === undefined) this.firstKeys.set(k, exactKey(v[0]) ? idKey : 1);
       else this.firstKeys.set(k, typeof held === 'number' ? held + 1 : 2);
@@ -159,7 +173,7 @@ export class Index {
   remove(idKey: string, doc: Document): void {
     for (const v of this.keysFor(doc)) {
       if (!this.tree.delete({ v, id: idKey })) continue;
-      const k = keyOf(v[0]);
+      const k = hashKey(v[0]);
       const held = this.firstKeys.get(k);
       if (typeof held === 'number' && held > 1) this.firstKeys.set(k, held - 1);
       else this.firstKeys.delete(k);
@@ -195,13 +209,46 @@ export class Index {
     }
   }
 
-  /** `_id` keys whose first field equals `value`: one descent of the tree, then a walk along the leaves. */
+  /** `_id` keys of the entries whose first field equals one of `values`, each once. */
+  equalAny(values: unknown[]): string[] {
+    const out: string[] = [];
+    if (!this.multikey && values.every(exactKey)) {
+      // One entry per document, and values with distinct hash keys are distinct BSON values: no id can repeat.
+      const seen = new Set<string | number>();
+      for (const v of values) {
+        const k = hashKey(v);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        const held = this.firstKeys.get(k);
+        if (held === undefined) continue;
+        if (typeof held === 'string') out.push(held);
+        else for (const id of this.walk(v)) out.push(id);
+      }
+      return out;
+    }
+    const seen = new Set<string>();
+    for (const v of values) {
+      for (const id of this.equal(v)) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        out.push(id);
+      }
+    }
+    return out;
+  }
+
+  /** `_id` keys of the entries whose first field equals `value` (more than once for a compound multikey index). */
   equal(value: unknown): string[] {
     if (exactKey(value)) {
-      const held = this.firstKeys.get(keyOf(value));
+      const held = this.firstKeys.get(hashKey(value));
       if (held === undefined) return [];
       if (typeof held === 'string') return [held];
     }
+    return this.walk(value);
+  }
+
+  /** One descent of the tree to the first entry holding `value`, then a walk along the leaves. */
+  private walk(value: unknown): string[] {
     const rest = this.fields.length - 1;
     const low: TreeKey = { v: rest ? [value, ...Array<unknown>(rest).fill(MIN)] : [value], id: LOW_ID };
     const high: TreeKey = { v: rest ? [value, ...Array<unknown>(rest).fill(MAX)] : [value], id: HIGH_ID };

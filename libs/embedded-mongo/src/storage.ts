@@ -206,7 +206,7 @@ export class Collection {
       return {
         stage: single ? 'IDHACK' : 'IXSCAN',
         indexName: '_id_',
-        ids: unique(idEq.map(keyOf)),
+        ids: [...new Set(idEq.map(keyOf))],
         sorted: false,
         // The candidates are exactly the matches when the equality is the whole filter.
         exact: Object.keys(f).length === 1,
@@ -219,7 +219,7 @@ export class Collection {
         return {
           stage: 'IXSCAN',
           indexName: index.name,
-          ids: unique(flatIter(eq.map((v) => index.equal(v)))),
+          ids: index.equalAny(eq),
           sorted: false,
           exact: Object.keys(f).length === 1,
         };
@@ -488,10 +488,6 @@ function unique(ids: Iterable<string>): Iterable<string> {
 
 function* mapIter<T, U>(it: Iterable<T>, fn: (t: T) => U): IterableIterator<U> {
   for (const x of it) yield fn(x);
-}
-
-function* flatIter<T>(iters: Iterable<T>[]): IterableIterator<T> {
-  for (const it of iters) yield* it;
 }
 
 function sortIs(sort: SortSpec | undefined, field: string, dir: number): boolean {

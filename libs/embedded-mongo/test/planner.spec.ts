@@ -143,6 +143,8 @@ describe('equality through an index stays exact as documents change', () => {
     expect(await ids('eq', { v: Decimal128.fromString('1.00000000000000000000001') })).toEqual([3]);
     expect(await ids('eq', { v: 2 })).toEqual([5]);
     expect(await ids('eq', { v: { $in: ['x', 1, 'nothing'] } })).toEqual([1, 2, 4]);
+    expect(await ids('eq', { v: { $in: ['x', 1, 'x', 1] } })).toEqual([1, 2, 4]);
+    expect(await ids('eq', { v: { $in: [Decimal128.fromString('2.0'), 2, 'x'] } })).toEqual([4, 5]);
     await q.updateOne({ _id: 4 }, { $set: { v: 'y' } });
     expect(await ids('eq', { v: 'x' })).toEqual([]);
     expect(await ids('eq', { v: 'y' })).toEqual([4]);
