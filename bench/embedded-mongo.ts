@@ -5,10 +5,11 @@
  * The server runs in its own process and is driven by the official driver over loopback. Each figure is
  * printed with its ratio to the same operation on an in-process JavaScript array/Map (the physical floor
  * of this design), measured afterwards in the same run so the floor's memory does not slow the client
- * during the server measurements. Each `$in` series starts after the benchmark process collected its garbage
- * (the million documents it generated), a 2 s pause and 20 unmeasured queries, so it measures the queries rather
- * than the garbage collection the inserts left behind. Without that the driver's decoding of the results was
- * 2-3 ms slower per query on 2 cores (the `raw: true` figures, which skip that decoding, barely change).
+ * during the server measurements. Each `$in` series and the scan start after the benchmark process collected
+ * its garbage (the million documents it generated), a 2 s pause and 20 unmeasured queries, so they measure the
+ * queries rather than the garbage collection the inserts left behind. Without that the driver's decoding of the
+ * results was 2-3 ms slower per `$in` on 2 cores (the `raw: true` figures, which skip that decoding, barely
+ * change).
  * No thresholds are asserted: compare the figures with the targets.
  */
 import { calculateObjectSize, ObjectId } from 'bson';
@@ -103,6 +104,12 @@ async function measureEmbedded(
     const sel = selection(k);
     inIndexRawMs.push((await timed(() => coll.find({ i: { $in: sel } }, { raw: true }).toArray())).ms);
   }
+  await settle(() =>
+    coll
+      .find({}, { projection: { i: 1, status: 1 } })
+      .limit(10_000)
+      .toArray(),
+  );
   const scan = await timed(async () => {
     let n = 0;
     for await (const d of coll.find({}, { projection: { i: 1, status: 1 } })) if (d) n++;
