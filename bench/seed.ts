@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   }
   let peak = 0;
   const rssAt: string[] = [];
-  const sample = (): void => void (peak = Math.max(peak, process.memoryUsage().rss));
+  // process.memoryUsage.rss() reads only the RSS (memoryUsage() also walks the heap spaces, ~1% of the loader's time).
+  const sample = (): void => void (peak = Math.max(peak, process.memoryUsage.rss()));
   const timer = setInterval(sample, 50);
   let nextMark = 0.25;
   const t0 = performance.now();
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     onProgress: (n) => {
       sample();
       if (n >= nextMark * SCALE * 0.99) {
-        rssAt.push(`${Math.round(nextMark * 100)}%: ${fmt(process.memoryUsage().rss / 1024 / 1024)} MB`);
+        rssAt.push(`${Math.round(nextMark * 100)}%: ${fmt(process.memoryUsage.rss() / 1024 / 1024)} MB`);
         nextMark += 0.25;
       }
     },

@@ -48,7 +48,7 @@ export async function loadLarge(db: Db, options: LargeLoadOptions): Promise<Load
         schemas.set(batch.collection, (schema = derivedValidator(batch.collection).$jsonSchema as Document));
       let hasPlanted = false;
       for (const doc of batch.docs) {
-        if (planted.delete(String(doc._id))) {
+        if (planted.size > 0 && planted.delete(String(doc._id))) {
           hasPlanted = true;
           continue;
         }
