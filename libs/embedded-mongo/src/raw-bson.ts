@@ -58,12 +58,15 @@ function valueSize(b: Uint8Array, type: number, at: number): number {
 export class FieldSet {
   private readonly byLength = new Map<number, Uint8Array[]>();
 
+  /** How many distinct names: a document holds each at most once, so a scan can stop after that many. */
+  readonly count: number;
+
   constructor(
     readonly names: ReadonlySet<string>,
     readonly withId: boolean,
   ) {
-    const all = [...names];
-    if (withId) all.push('_id');
+    const all = [...new Set([...names, ...(withId ? ['_id'] : [])])];
+    this.count = all.length;
     for (const n of all) {
       const bytes = Buffer.from(n, 'utf8');
       const list = this.byLength.get(bytes.length) ?? [];
@@ -104,7 +107,7 @@ export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: bo
   let size = 5;
   let at = 4;
   const end = int32(b, 0) - 1;
-  while (at < end) {
+  while (at < end && ranges.length < 2 * wanted.count) {
     const start = at;
     const type = b[at++];
     const nameStart = at;

@@ -156,7 +156,8 @@ export function serializeReply(reply: Document, reserve = 0): Buffer {
   o = out.writeInt32LE(arraySize, o);
   for (let i = 0; i < docs.length; i++) {
     out[o++] = 0x03;
-    o += out.write(String(i) + '\0', o, 'latin1');
+    o = writeDecimal(out, o, i);
+    out[o++] = 0;
     out.set(docs[i], o);
     o += docs[i].length;
   }
@@ -172,6 +173,17 @@ export function serializeReply(reply: Document, reserve = 0): Buffer {
 
 function decimalDigits(i: number): number {
   return i < 10 ? 1 : i < 100 ? 2 : i < 1000 ? 3 : String(i).length;
+}
+
+/** Write the ASCII digits of a non-negative integer (an array index key) at `o`; returns the next offset. */
+function writeDecimal(out: Buffer, o: number, i: number): number {
+  const end = o + decimalDigits(i);
+  let p = end;
+  do {
+    out[--p] = 48 + (i % 10);
+    i = Math.floor(i / 10);
+  } while (i > 0);
+  return end;
 }
 
 export function encodeReply(
