@@ -54,35 +54,44 @@ function valueSize(b: Uint8Array, type: number, at: number): number {
   }
 }
 
-/** Field names as UTF-8 bytes, compared against element names without decoding them. */
-export class FieldSet {
-  private readonly byLength = new Map<number, Uint8Array[]>();
+/** Names as UTF-8 bytes, each with its position in the list, matched against element names without decoding them. */
+export class NameIndex {
+  private readonly byLength = new Map<number, { bytes: Uint8Array; index: number }[]>();
 
+  constructor(readonly names: readonly string[]) {
+    names.forEach((n, index) => {
+      const bytes = Buffer.from(n, 'utf8');
+      const list = this.byLength.get(bytes.length) ?? [];
+      list.push({ bytes, index });
+      this.byLength.set(bytes.length, list);
+    });
+  }
+
+  /** The position of the name held in `b[start..end)`, or -1. */
+  indexOf(b: Uint8Array, start: number, end: number): number {
+    const list = this.byLength.get(end - start);
+    if (!list) return -1;
+    outer: for (const { bytes, index } of list) {
+      for (let i = 0; i < bytes.length; i++) if (b[start + i] !== bytes[i]) continue outer;
+      return index;
+    }
+    return -1;
+  }
+}
+
+/** Field names (and `_id` when `withId`) compared against element names without decoding them. */
+class FieldSet {
+  private readonly index: NameIndex;
   /** How many distinct names: a document holds each at most once, so a scan can stop after that many. */
   readonly count: number;
 
-  constructor(
-    readonly names: ReadonlySet<string>,
-    readonly withId: boolean,
-  ) {
-    const all = [...new Set([...names, ...(withId ? ['_id'] : [])])];
-    this.count = all.length;
-    for (const n of all) {
-      const bytes = Buffer.from(n, 'utf8');
-      const list = this.byLength.get(bytes.length) ?? [];
-      list.push(bytes);
-      this.byLength.set(bytes.length, list);
-    }
+  constructor(names: ReadonlySet<string>, withId: boolean) {
+    this.index = new NameIndex([...new Set([...names, ...(withId ? ['_id'] : [])])]);
+    this.count = this.index.names.length;
   }
 
   has(b: Uint8Array, start: number, end: number): boolean {
-    const list = this.byLength.get(end - start);
-    if (!list) return false;
-    outer: for (const name of list) {
-      for (let i = 0; i < name.length; i++) if (b[start + i] !== name[i]) continue outer;
-      return true;
-    }
-    return false;
+    return this.index.indexOf(b, start, end) >= 0;
   }
 }
 
@@ -131,20 +140,23 @@ export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: bo
 }
 
 /**
- * Visit the top-level elements (name and BSON type byte) without decoding their values; stops when `visit`
- * returns false.
+ * Visit the top-level elements without decoding them: `visit` gets the bytes, where the element's name starts
+ * and ends, and its BSON type byte; the walk stops when it returns false.
  */
-export function elementTypes(b: Uint8Array, visit: (name: string, type: number) => boolean): void {
+export function forEachElement(
+  b: Uint8Array,
+  visit: (bytes: Uint8Array, nameStart: number, nameEnd: number, type: number) => boolean,
+): void {
   let at = 4;
   const end = int32(b, 0) - 1;
   while (at < end) {
     const type = b[at++];
     const nameStart = at;
     while (b[at] !== 0) at++;
-    const name = Buffer.from(b.buffer, b.byteOffset + nameStart, at - nameStart).toString('utf8');
+    const nameEnd = at;
     at++;
     at += valueSize(b, type, at);
-    if (!visit(name, type)) return;
+    if (!visit(b, nameStart, nameEnd, type)) return;
   }
 }
 

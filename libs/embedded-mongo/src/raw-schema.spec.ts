@@ -21,6 +21,9 @@ const logs: Document = {
   },
 };
 const strict: Document = { ...logs, additionalProperties: false };
+// `extra` is required but not among the properties: allowed with any type, unless additionalProperties is false.
+const requiredOnly: Document = { ...logs, required: [...(logs.required as string[]), 'extra'] };
+const strictRequiredOnly: Document = { ...requiredOnly, additionalProperties: false };
 
 const base = { _id: new ObjectId(), stepRef: new ObjectId(), timestamp: new Date(0), logstring: 'x' };
 const docs: Document[] = [
@@ -47,7 +50,7 @@ const docs: Document[] = [
 
 describe('rawSchemaCheck', () => {
   it('never calls a document certainly valid that the decoded check rejects, and proves the common valid ones', () => {
-    for (const schema of [logs, strict]) {
+    for (const schema of [logs, strict, requiredOnly, strictRequiredOnly]) {
       const check = rawSchemaCheck(schema)!;
       for (const doc of docs) {
         // The reference: what the full path decides on the decoded document.
@@ -62,6 +65,9 @@ describe('rawSchemaCheck', () => {
       ),
     ).toEqual([true, true, true, true, true]);
     expect(rawSchemaCheck(strict)!(serialize({ ...base, extra: 1 }))).toBe(false);
+    expect(rawSchemaCheck(requiredOnly)!(serialize({ ...base, extra: 'anything' }))).toBe(true);
+    expect(rawSchemaCheck(requiredOnly)!(serialize(base))).toBe(false);
+    expect(rawSchemaCheck(strictRequiredOnly)!(serialize({ ...base, extra: 'anything' }))).toBe(false);
   });
 
   it('does not count a repeated required field twice', () => {

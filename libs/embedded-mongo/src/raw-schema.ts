@@ -1,6 +1,6 @@
 import type { Document } from 'bson';
 import { compileSchema } from './json-schema';
-import { decodeFields, elementTypes } from './raw-bson';
+import { decodeFields, forEachElement, NameIndex } from './raw-bson';
 
 /**
  * BSON element types for the `bsonType` names whose check on the raw type byte gives the same answer as on the
@@ -51,33 +51,56 @@ function build(schema: Document): RawSchemaCheck | undefined {
   const additional = schema.additionalProperties;
   if (additional !== undefined && additional !== true && additional !== false) return undefined;
   const required = (schema.required as string[] | undefined) ?? [];
-  const typed = new Map<string, Set<number> | null>(); // null: any type
+  // Every name the check knows, by position: its allowed type bytes (null: any type), or decode-and-check.
+  const properties = Object.entries((schema.properties as Document | undefined) ?? {});
+  const names = [...new Set([...properties.map(([name]) => name), ...required])];
+  const known = new NameIndex(names);
+  const typed: (Set<number> | null | undefined)[] = names.map(() => undefined);
   const complex = new Map<string, (v: unknown) => boolean>();
-  for (const [name, sub] of Object.entries((schema.properties as Document | undefined) ?? {})) {
+  for (const [name, sub] of properties) {
+    const at = names.indexOf(name);
     const keys = Object.keys(sub as Document).filter((k) => !ANNOTATIONS.has(k));
-    if (keys.length === 0) typed.set(name, null);
+    if (keys.length === 0) typed[at] = null;
     else if (keys.length === 1 && keys[0] === 'bsonType') {
-      const names = ([] as unknown[]).concat((sub as Document).bsonType);
-      const codes = names.map((n) => (typeof n === 'string' ? RAW_TYPES[n] : undefined));
-      if (codes.every((c) => c !== undefined)) typed.set(name, new Set(codes.flat() as number[]));
+      const bsonTypes = ([] as unknown[]).concat((sub as Document).bsonType);
+      const codes = bsonTypes.map((n) => (typeof n === 'string' ? RAW_TYPES[n] : undefined));
+      if (codes.every((c) => c !== undefined)) typed[at] = new Set(codes.flat() as number[]);
       else complex.set(name, compileSchema(sub as Document));
     } else complex.set(name, compileSchema(sub as Document));
   }
+  const isComplex = names.map((n) => complex.has(n));
+  // A name only in `required` may hold anything, unless additionalProperties is false (then it may not be there).
+  const inProperties = names.map((n) => properties.some(([p]) => p === n));
+  const requiredAt = required.map((r) => names.indexOf(r));
   const complexNames = new Set(complex.keys());
+  // Which names the current document holds: a stamp per name, compared with a counter bumped per document.
+  const seenStamp = new Uint32Array(names.length);
+  let stamp = 0;
   return (bytes) => {
-    const seen = new Set<string>();
+    stamp = (stamp + 1) >>> 0;
+    if (stamp === 0) {
+      seenStamp.fill(0);
+      stamp = 1;
+    }
     let needDecode = false;
     let ok = true;
-    elementTypes(bytes, (name, type) => {
-      seen.add(name);
-      const allowed = typed.get(name);
-      if (allowed !== undefined) {
-        if (allowed !== null && !allowed.has(type)) ok = false;
-      } else if (complex.has(name)) needDecode = true;
-      else if (additional === false) ok = false;
+    forEachElement(bytes, (b, nameStart, nameEnd, type) => {
+      const at = known.indexOf(b, nameStart, nameEnd);
+      if (at < 0) {
+        if (additional === false) ok = false;
+        return ok;
+      }
+      seenStamp[at] = stamp;
+      if (!inProperties[at]) {
+        if (additional === false) ok = false;
+      } else if (isComplex[at]) needDecode = true;
+      else {
+        const allowed = typed[at];
+        if (allowed && !allowed.has(type)) ok = false;
+      }
       return ok;
     });
-    if (!ok || !required.every((r) => seen.has(r))) return false;
+    if (!ok || !requiredAt.every((i) => seenStamp[i] === stamp)) return false;
     if (!needDecode) return true;
     const values = decodeFields(bytes, complexNames);
     for (const [name, valid] of complex) if (name in values && !valid(values[name])) return false;
