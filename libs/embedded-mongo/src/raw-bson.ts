@@ -90,8 +90,9 @@ class FieldSet {
     this.count = this.index.names.length;
   }
 
-  has(b: Uint8Array, start: number, end: number): boolean {
-    return this.index.indexOf(b, start, end) >= 0;
+  /** The position of the name held in `b[start..end)` among the distinct names, or -1. */
+  indexOf(b: Uint8Array, start: number, end: number): number {
+    return this.index.indexOf(b, start, end);
   }
 }
 
@@ -116,7 +117,10 @@ export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: bo
   let size = 5;
   let at = 4;
   const end = int32(b, 0) - 1;
-  while (at < end && ranges.length < 2 * wanted.count) {
+  // Stop once every wanted name was seen (tracked as bits; a repeated name does not count twice).
+  const all = wanted.count <= 30 ? (1 << wanted.count) - 1 : -1;
+  let seen = 0;
+  while (at < end && seen !== all) {
     const start = at;
     const type = b[at++];
     const nameStart = at;
@@ -124,9 +128,11 @@ export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: bo
     const nameEnd = at;
     at++;
     at += valueSize(b, type, at);
-    if (wanted.has(b, nameStart, nameEnd)) {
+    const i = wanted.indexOf(b, nameStart, nameEnd);
+    if (i >= 0) {
       ranges.push(start, at);
       size += at - start;
+      if (all >= 0) seen |= 1 << i;
     }
   }
   const out = Buffer.allocUnsafe(size);
