@@ -115,26 +115,19 @@ export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: bo
   const wanted = fieldSet(names, withId);
   const ranges: number[] = [];
   let size = 5;
-  let at = 4;
-  const end = int32(b, 0) - 1;
   // Stop once every wanted name was seen (tracked as bits; a repeated name does not count twice).
   const all = wanted.count <= 30 ? (1 << wanted.count) - 1 : -1;
   let seen = 0;
-  while (at < end && seen !== all) {
-    const start = at;
-    const type = b[at++];
-    const nameStart = at;
-    while (b[at] !== 0) at++;
-    const nameEnd = at;
-    at++;
-    at += valueSize(b, type, at);
+  forEachElement(b, (_, nameStart, nameEnd, _type, elementEnd) => {
     const i = wanted.indexOf(b, nameStart, nameEnd);
     if (i >= 0) {
-      ranges.push(start, at);
-      size += at - start;
+      // An element starts with its type byte, just before its name.
+      ranges.push(nameStart - 1, elementEnd);
+      size += elementEnd - nameStart + 1;
       if (all >= 0) seen |= 1 << i;
     }
-  }
+    return seen !== all;
+  });
   const out = Buffer.allocUnsafe(size);
   out.writeInt32LE(size, 0);
   let o = 4;
@@ -147,11 +140,11 @@ export function pickFields(b: Uint8Array, names: ReadonlySet<string>, withId: bo
 
 /**
  * Visit the top-level elements without decoding them: `visit` gets the bytes, where the element's name starts
- * and ends, and its BSON type byte; the walk stops when it returns false.
+ * and ends, its BSON type byte and where the element ends; the walk stops when it returns false.
  */
 export function forEachElement(
   b: Uint8Array,
-  visit: (bytes: Uint8Array, nameStart: number, nameEnd: number, type: number) => boolean,
+  visit: (bytes: Uint8Array, nameStart: number, nameEnd: number, type: number, elementEnd: number) => boolean,
 ): void {
   let at = 4;
   const end = int32(b, 0) - 1;
@@ -162,7 +155,7 @@ export function forEachElement(
     const nameEnd = at;
     at++;
     at += valueSize(b, type, at);
-    if (!visit(b, nameStart, nameEnd, type)) return;
+    if (!visit(b, nameStart, nameEnd, type, at)) return;
   }
 }
 
