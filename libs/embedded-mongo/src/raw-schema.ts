@@ -51,7 +51,7 @@ function build(schema: Document): RawSchemaCheck | undefined {
   const additional = schema.additionalProperties;
   if (additional !== undefined && additional !== true && additional !== false) return undefined;
   const required = (schema.required as string[] | undefined) ?? [];
-  // Every name the check knows, by position: its allowed type bytes (null: any type), or decode-and-check.
+  // Every name the check knows, by position: its allowed type bytes (null when every type is allowed), or decode-and-check.
   const properties = Object.entries((schema.properties as Document | undefined) ?? {});
   const names = [...new Set([...properties.map(([name]) => name), ...required])];
   const known = new NameIndex(names);
