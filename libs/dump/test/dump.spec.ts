@@ -7,8 +7,7 @@ import { DumpError, exportDump, importDump, parseLegacyDate, readDump } from '@o
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
 
-const FIXTURE = path.join(__dirname, '../../../../shared/fixtures/odtp-mock-2023-12.json');
-const haveFixture = fs.existsSync(FIXTURE);
+const FIXTURE = path.join(__dirname, '../../../test/fixtures/odtp-mock-2023-12.json');
 let mongo: TestMongo;
 
 beforeAll(async () => {
@@ -49,40 +48,37 @@ describe('legacy dates', () => {
   });
 });
 
-(haveFixture ? describe : describe.skip)(
-  `the December 2023 ODTP dump${haveFixture ? '' : ' (skipped: ../shared/fixtures/odtp-mock-2023-12.json is absent on this machine)'}`,
-  () => {
-    it('imports with --legacy-json keeping every value (ids and dates converted, precision of dates in milliseconds)', async () => {
-      const db = mongo.db();
-      const original = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, Document[]>;
-      const result = await importDump(db, readDump(FIXTURE, { legacyJson: true }), { file: FIXTURE });
-      expect(result.inserted).toEqual(
-        Object.fromEntries(Object.entries(original).map(([c, docs]) => [c, docs.length])),
-      );
-      let checked = 0;
-      for (const [collection, docs] of Object.entries(original)) {
-        for (const doc of docs) {
-          const stored = await db.collection(collection).findOne({ _id: new ObjectId(doc._id as string) });
-          expect(stored).not.toBeNull();
-          for (const [p, value] of leaves(doc)) {
-            const got = at(stored, p);
-            if (got instanceof ObjectId) expect(got.toHexString()).toBe(value);
-            else if (got instanceof Date)
-              expect(got.toISOString()).toBe(parseLegacyDate(value as string)!.toISOString());
-            else expect([p, got]).toEqual([p, value]);
-            checked++;
-          }
+describe('the December 2023 ODTP dump', () => {
+  it('imports with --legacy-json keeping every value (ids and dates converted, precision of dates in milliseconds)', async () => {
+    const db = mongo.db();
+    const original = JSON.parse(fs.readFileSync(FIXTURE, 'utf8')) as Record<string, Document[]>;
+    const result = await importDump(db, readDump(FIXTURE, { legacyJson: true }), { file: FIXTURE });
+    expect(result.inserted).toEqual(
+      Object.fromEntries(Object.entries(original).map(([c, docs]) => [c, docs.length])),
+    );
+    let checked = 0;
+    for (const [collection, docs] of Object.entries(original)) {
+      for (const doc of docs) {
+        const stored = await db.collection(collection).findOne({ _id: new ObjectId(doc._id as string) });
+        expect(stored).not.toBeNull();
+        for (const [p, value] of leaves(doc)) {
+          const got = at(stored, p);
+          if (got instanceof ObjectId) expect(got.toHexString()).toBe(value);
+          else if (got instanceof Date)
+            expect(got.toISOString()).toBe(parseLegacyDate(value as string)!.toISOString());
+          else expect([p, got]).toEqual([p, value]);
+          checked++;
         }
       }
-      expect(checked).toBeGreaterThan(300);
-      const step = await db.collection('steps').findOne({});
-      expect(step!.executionRef).toBeInstanceOf(ObjectId);
-      expect(step!.logs[0].timestamp).toBeInstanceOf(Date);
-      const version = await db.collection('versions').findOne({});
-      expect(typeof version!.version).toBe('string');
-    });
-  },
-);
+    }
+    expect(checked).toBeGreaterThan(300);
+    const step = await db.collection('steps').findOne({});
+    expect(step!.executionRef).toBeInstanceOf(ObjectId);
+    expect(step!.logs[0].timestamp).toBeInstanceOf(Date);
+    const version = await db.collection('versions').findOne({});
+    expect(typeof version!.version).toBe('string');
+  });
+});
 
 describe('export and import', () => {
   it('round-trips exactly through the single-file shape', async () => {

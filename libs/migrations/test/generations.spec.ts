@@ -14,7 +14,7 @@ beforeAll(async () => (mongo = await startTestMongo()));
 afterAll(() => mongo.close());
 
 const fixtures = path.join(__dirname, 'fixtures');
-const dec2023 = path.join(__dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'odtp-mock-2023-12.json');
+const dec2023 = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'odtp-mock-2023-12.json');
 
 async function migrate(dumpFile: string, legacyJson: boolean) {
   const db = mongo.db();
@@ -81,66 +81,62 @@ describe('every ODTP generation migrates to the target schema', () => {
   });
 });
 
-const hasDec2023 = fs.existsSync(dec2023);
-(hasDec2023 ? describe : describe.skip)(
-  `the December 2023 ODTP dump${hasDec2023 ? '' : ' (skipped: ../shared/fixtures/odtp-mock-2023-12.json is not on this machine)'}`,
-  () => {
-    it('plan (read-only) says what each migration would change and decide before anything runs', async () => {
-      const db = mongo.db();
-      await importDump(db, readDump(dec2023, { legacyJson: true }));
-      const plan = await new Migrator(db, mongo.client, { dir: defaultMigrationsDir() }).plan();
-      const byName = Object.fromEntries(plan.map((p) => [p.name, p]));
-      expect(byName['20261126081200-move-step-logs.ts'].changes).toEqual({ steps: 4, logs: 12 });
-      expect(byName['20261126081000-rebuild-component-versions.ts'].notes).toEqual({
-        'components.repoLink: https://github.com/... is shared by 3 components: stored with #<component id>': 3,
-      });
-      const indexNotes = Object.keys(byName['20261126081500-schema-indexes.ts'].notes ?? {});
-      expect(indexNotes.filter((n) => n.endsWith(': index to create'))).toHaveLength(22);
-      // Each migration is planned against the database as it is now: the repoLinks the earlier pending migration
-      // will derive do not exist yet, so the duplicate check sees the three components without one.
-      expect(indexNotes.filter((n) => !n.endsWith(': index to create'))).toEqual([
-        'components.repoLink_1: duplicate key {"repoLink":null}',
-      ]);
-      expect(await db.collection('changelog').countDocuments()).toBe(0);
-      expect(await db.collection('logs').countDocuments()).toBe(0);
+describe('the December 2023 ODTP dump', () => {
+  it('plan (read-only) says what each migration would change and decide before anything runs', async () => {
+    const db = mongo.db();
+    await importDump(db, readDump(dec2023, { legacyJson: true }));
+    const plan = await new Migrator(db, mongo.client, { dir: defaultMigrationsDir() }).plan();
+    const byName = Object.fromEntries(plan.map((p) => [p.name, p]));
+    expect(byName['20261126081200-move-step-logs.ts'].changes).toEqual({ steps: 4, logs: 12 });
+    expect(byName['20261126081000-rebuild-component-versions.ts'].notes).toEqual({
+      'components.repoLink: https://github.com/... is shared by 3 components: stored with #<component id>': 3,
     });
+    const indexNotes = Object.keys(byName['20261126081500-schema-indexes.ts'].notes ?? {});
+    expect(indexNotes.filter((n) => n.endsWith(': index to create'))).toHaveLength(22);
+    // Each migration is planned against the database as it is now: the repoLinks the earlier pending migration
+    // will derive do not exist yet, so the duplicate check sees the three components without one.
+    expect(indexNotes.filter((n) => !n.endsWith(': index to create'))).toEqual([
+      'components.repoLink_1: duplicate key {"repoLink":null}',
+    ]);
+    expect(await db.collection('changelog').countDocuments()).toBe(0);
+    expect(await db.collection('logs').countDocuments()).toBe(0);
+  });
 
-    it('imports with --legacy-json, migrates to 0 violations in every collection, and keeps every value leaf by leaf', async () => {
-      const { db, plan, run } = await migrate(dec2023, true);
-      expect(plan.map((p) => [p.collection, p.violations])).toEqual([
-        ['users', 0],
-        ['digitalTwins', 0],
-        ['components', 0],
-        ['versions', 0],
-        ['workflows', 0],
-        ['executions', 0],
-        ['steps', 0],
-        ['outputs', 0],
-        ['results', 0],
-        ['logs', 0],
-      ]);
-      expect(schemaProblems(plan)).toEqual([]);
-      const raw = JSON.parse(fs.readFileSync(dec2023, 'utf8')) as Record<string, Document[]>;
-      const leaves = await checkLeaves(db, raw);
-      expect(leaves.missing).toEqual([]);
-      expect(leaves.checked).toBe(
-        Object.values(raw)
-          .flat()
-          .reduce((n: number, d) => n + countLeaves(d), 0),
-      );
-      expect(leaves.checked).toBeGreaterThan(300);
-      // What the run had to decide is in its report, not guessed silently.
-      const notes = Object.fromEntries(run.migrations.map((m) => [m.name, m.report.counts]));
-      expect(notes['20261126081000-rebuild-component-versions.ts']).toEqual({
-        'components.repoLink: https://github.com/... is shared by 3 components: stored with #<component id>': 3,
-      });
-      expect(notes['20261126081400-fill-required-fields.ts']).toEqual({
-        'digitalTwins.name: missing: set to "digital twin <id>"': 1,
-      });
-      expect(await db.collection('logs').countDocuments()).toBe(12);
+  it('imports with --legacy-json, migrates to 0 violations in every collection, and keeps every value leaf by leaf', async () => {
+    const { db, plan, run } = await migrate(dec2023, true);
+    expect(plan.map((p) => [p.collection, p.violations])).toEqual([
+      ['users', 0],
+      ['digitalTwins', 0],
+      ['components', 0],
+      ['versions', 0],
+      ['workflows', 0],
+      ['executions', 0],
+      ['steps', 0],
+      ['outputs', 0],
+      ['results', 0],
+      ['logs', 0],
+    ]);
+    expect(schemaProblems(plan)).toEqual([]);
+    const raw = JSON.parse(fs.readFileSync(dec2023, 'utf8')) as Record<string, Document[]>;
+    const leaves = await checkLeaves(db, raw);
+    expect(leaves.missing).toEqual([]);
+    expect(leaves.checked).toBe(
+      Object.values(raw)
+        .flat()
+        .reduce((n: number, d) => n + countLeaves(d), 0),
+    );
+    expect(leaves.checked).toBeGreaterThan(300);
+    // What the run had to decide is in its report, not guessed silently.
+    const notes = Object.fromEntries(run.migrations.map((m) => [m.name, m.report.counts]));
+    expect(notes['20261126081000-rebuild-component-versions.ts']).toEqual({
+      'components.repoLink: https://github.com/... is shared by 3 components: stored with #<component id>': 3,
     });
-  },
-);
+    expect(notes['20261126081400-fill-required-fields.ts']).toEqual({
+      'digitalTwins.name: missing: set to "digital twin <id>"': 1,
+    });
+    expect(await db.collection('logs').countDocuments()).toBe(12);
+  });
+});
 
 function countLeaves(v: unknown): number {
   if (Array.isArray(v)) return v.length ? v.reduce((n: number, x) => n + countLeaves(x), 0) : 1;
