@@ -9,6 +9,15 @@ export const DB_ENGINES = ['auto', 'memory-server', 'embedded'] as const;
 export type DbEngineChoice = (typeof DB_ENGINES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/**
+ * The applications that can run on an ODTP database, oldest first; `target` (the documented schema) is always
+ * last. Each other level has its contract file in @odtp/schema (`libs/schema/src/contracts/<level>.contract.json`);
+ * a new ODTP release is its contract file and its name here.
+ */
+export const APP_LEVELS = ['odtp-0.5', 'target'] as const;
+export type AppLevel = (typeof APP_LEVELS)[number];
+/** The newest released ODTP: what runs on a database unless ODTP_APP says otherwise. */
+export const DEFAULT_APP_LEVEL: AppLevel = 'odtp-0.5';
 
 /** The environment variables odtp-db reads, validated at start-up (documented in .env.example). */
 export class EnvironmentVariables {
@@ -86,6 +95,9 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   AUDIT_RETENTION = 100;
+
+  @IsIn(APP_LEVELS)
+  ODTP_APP: AppLevel = DEFAULT_APP_LEVEL;
 }
 
 /** The typed configuration every app and script receives. */
@@ -117,6 +129,8 @@ export interface AppConfig {
   readonly auditWebhookUrl?: string;
   /** Audit reports kept in integrityReports. */
   readonly auditRetention: number;
+  /** The application that runs on the database: what migrations, validators, audits, repairs and seeds respect. */
+  readonly app: AppLevel;
 }
 
 export class ConfigError extends Error {
@@ -205,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     auditCron: instance.AUDIT_CRON,
     auditWebhookUrl: instance.AUDIT_WEBHOOK_URL,
     auditRetention: instance.AUDIT_RETENTION,
+    app: instance.ODTP_APP,
   });
 }
 

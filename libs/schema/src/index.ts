@@ -17,7 +17,7 @@ export { User, UserSchema } from './collections/user.schema';
 export { Version, VersionSchema } from './collections/version.schema';
 export { Workflow, WorkflowSchema } from './collections/workflow.schema';
 export { COMPONENT_TYPES, STATUSES } from './collections/common';
-export { applySchema, derivedValidator, exportSchemas, planSchema } from './schema-sync';
+export { applySchema, derivedValidator, exportSchemas, planSchema, rulesContract } from './schema-sync';
 export type {
   ApplyOptions,
   ApplyResult,
@@ -31,3 +31,30 @@ export { SchemaModule, SchemaService, unknownCollections } from './schema.servic
 export type { SchemaOverview } from './schema.service';
 export { renderSchemaDoc } from './schema-doc';
 export { idStringsToObjectIds, isHexId, referencedId } from './references';
+export {
+  allContracts,
+  appContract,
+  CONTRACT_BSON_TYPES,
+  ContractError,
+  deviations,
+  effectConflicts,
+  levelBefore,
+  lowestSafeLevel,
+  parseContract,
+  queriesOn,
+  referenceTypes,
+  referenceValue,
+  rulesBreaking,
+  toAppShape,
+  writesStringReference,
+} from './contracts/contract';
+export type {
+  AppContract,
+  CollectionContract,
+  ContractBsonType,
+  Deviation,
+  FieldWrite,
+  QueryFact,
+  ReferenceWrite,
+  SchemaEffect,
+} from './contracts/contract';

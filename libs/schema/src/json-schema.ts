@@ -1,5 +1,6 @@
 import type { Document } from 'bson';
 import type { SchemaType } from 'mongoose';
+import type { AppContract, ContractBsonType } from './contracts/contract';
 import type { CollectionDefinition } from './registry';
 
 interface PathOptions {
@@ -40,8 +41,33 @@ function describeType(t: string): string {
           : `a ${t}`;
 }
 
+const HEX_ID_PATTERN = '^[0-9a-fA-F]{24}$';
+
+/** What an application writes at a reference path besides an ObjectId (from its contract). */
+interface ReferenceExtras {
+  types: ContractBsonType[];
+  application: string;
+}
+
+/** bsonType, pattern and wording of a reference that may also hold what the application writes. */
+function referenceRule(
+  extras: ReferenceExtras | undefined,
+  base: string,
+): { bsonType: string | string[]; pattern?: string; words: string } {
+  if (!extras) return { bsonType: base, words: describeType(base) };
+  const all = [base, ...extras.types.filter((t) => t !== base)];
+  const words = all
+    .map((t) => (t === 'string' ? 'a 24-hex string' : t === 'null' ? 'null' : describeType(t)))
+    .join(' or ');
+  return {
+    bsonType: all,
+    ...(all.includes('string') ? { pattern: HEX_ID_PATTERN } : {}),
+    words: `${words} (${extras.application} writes ${extras.types.map((t) => (t === 'string' ? 'strings' : t)).join(' and ')})`,
+  };
+}
+
 /** The `$jsonSchema` rule of one path (or array element). */
-function ruleFor(type: SchemaType, path: string): Document {
+function ruleFor(type: SchemaType, path: string, extras?: ReferenceExtras): Document {
   const o = (type.options ?? {}) as PathOptions;
   const rule: Document = {};
   let bsonType: string | undefined;
@@ -50,21 +76,29 @@ function ruleFor(type: SchemaType, path: string): Document {
     const element = (type as SchemaType & { embeddedSchemaType?: SchemaType }).embeddedSchemaType;
     if (element && BSON_TYPES[element.instance]) {
       const elementType = BSON_TYPES[element.instance];
+      const ref = referenceRule(extras, elementType);
       const item: Document = {
-        bsonType: elementType,
-        description: `each element of ${path} must be ${describeType(elementType)}`,
+        bsonType: ref.bsonType,
+        ...(ref.pattern ? { pattern: ref.pattern } : {}),
+        description: `each element of ${path} must be ${ref.words}`,
       };
       rule.items = o.itemAlternatives?.length
         ? {
             anyOf: [item, ...o.itemAlternatives],
-            description: `each element of ${path} must be ${describeType(elementType)} or a legacy form`,
+            description: `each element of ${path} must be ${ref.words} or a legacy form`,
           }
         : item;
     }
   } else bsonType = BSON_TYPES[type.instance];
   const what = o.description ?? path;
   const parts: string[] = [];
-  if (bsonType) {
+  if (bsonType && type.instance !== 'Array' && extras) {
+    const ref = referenceRule(extras, bsonType);
+    const all = ref.bsonType as string[];
+    rule.bsonType = o.nullable && !all.includes('null') ? [...all, 'null'] : all;
+    if (ref.pattern) rule.pattern = ref.pattern;
+    parts.push(`must be ${ref.words}${o.nullable ? ' or null' : ''}`);
+  } else if (bsonType) {
     rule.bsonType = o.nullable ? [bsonType, 'null'] : bsonType;
     parts.push(`must be ${describeType(bsonType)}${o.nullable ? ' or null' : ''}`);
   }
@@ -99,6 +133,27 @@ function ruleFor(type: SchemaType, path: string): Document {
 export interface DeriveOptions {
   /** Forbid fields the schema does not declare (default: allowed, so older writers keep working). */
   additionalProperties?: boolean;
+  /**
+   * The application whose writes the schema must accept besides the target shapes (its reference types and the
+   * fields it writes); default the target schema alone.
+   */
+  contract?: AppContract;
+}
+
+/** The node of `root` that holds the properties of `parts` (embedded documents created on the way). */
+function nodeFor(root: Document, parts: readonly string[]): Document {
+  let node = root;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const props = node.properties as Document;
+    const prefix = parts.slice(0, i + 1).join('.');
+    props[parts[i]] ??= {
+      bsonType: 'object',
+      description: `${prefix} must be an embedded document`,
+      properties: {},
+    };
+    node = props[parts[i]] as Document;
+  }
+  return node;
 }
 
 /** The `$jsonSchema` of a collection, derived from its mongoose schema; every rule has a description. */
@@ -109,28 +164,45 @@ export function deriveJsonSchema(def: CollectionDefinition, options: DeriveOptio
     required: ['_id'],
     properties: {},
   };
+  const app = options.contract?.collections[def.name];
+  const application = options.contract?.application ?? '';
+  const insteadOf = new Map(
+    Object.entries(app?.fields ?? {})
+      .filter(([, f]) => f.insteadOf)
+      .map(([field, f]) => [f.insteadOf!, field]),
+  );
   def.schema.eachPath((path, type) => {
     const parts = path.split('.');
-    let node = root;
-    for (let i = 0; i < parts.length - 1; i++) {
-      const props = node.properties as Document;
-      const prefix = parts.slice(0, i + 1).join('.');
-      props[parts[i]] ??= {
-        bsonType: 'object',
-        description: `${prefix} must be an embedded document`,
-        properties: {},
-      };
-      node = props[parts[i]] as Document;
-    }
+    const node = nodeFor(root, parts);
     const leaf = parts[parts.length - 1];
+    const written = app?.references?.[path]?.writes.filter((t) => t !== 'objectId');
     (node.properties as Document)[leaf] =
-      path === '_id' ? { bsonType: 'objectId', description: '_id must be an ObjectId' } : ruleFor(type, path);
+      path === '_id'
+        ? { bsonType: 'objectId', description: '_id must be an ObjectId' }
+        : ruleFor(type, path, written?.length ? { types: written, application } : undefined);
     if ((type.options as PathOptions).required === true && path !== '_id') {
-      const required = (node.required as string[] | undefined) ?? [];
-      required.push(leaf);
-      node.required = required;
+      const alias = insteadOf.get(path);
+      if (alias) {
+        // The application writes the field under another name: either one must be there.
+        const allOf = (node.allOf as Document[] | undefined) ?? [];
+        allOf.push({ anyOf: [{ required: [leaf] }, { required: [alias] }] });
+        node.allOf = allOf;
+      } else {
+        const required = (node.required as string[] | undefined) ?? [];
+        required.push(leaf);
+        node.required = required;
+      }
     }
   });
+  for (const [path, f] of Object.entries(app?.fields ?? {})) {
+    const parts = path.split('.');
+    const node = nodeFor(root, parts);
+    const bsonType = f.bsonType.length === 1 ? f.bsonType[0] : [...f.bsonType];
+    (node.properties as Document)[parts[parts.length - 1]] = {
+      bsonType,
+      description: `${path} (${f.description}): written by ${application}${f.insteadOf ? ` instead of ${f.insteadOf}` : ''}, must be ${f.bsonType.map(describeType).join(' or ')}`,
+    };
+  }
   if (options.additionalProperties === false) root.additionalProperties = false;
   return root;
 }

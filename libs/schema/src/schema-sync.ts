@@ -1,6 +1,9 @@
 import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import type { Db } from 'mongodb';
+import type { AppLevel } from '@odtp/config';
+import { appContract, rulesBreaking } from './contracts/contract';
+import type { AppContract } from './contracts/contract';
 import { deriveIndexes } from './indexes';
 import type { IndexDefinition } from './indexes';
 import { deriveJsonSchema } from './json-schema';
@@ -13,6 +16,15 @@ export type ValidationAction = 'error' | 'warn';
 export interface SchemaOptions {
   /** Collections whose documents may not hold fields the schema does not declare. */
   strictCollections?: readonly string[];
+  /** The application that runs on the database (default: target, the documented schema). */
+  app?: AppLevel;
+  /** The application level the validators are derived for (default: `app`). */
+  rules?: AppLevel;
+}
+
+/** The contract whose writes the derived validators accept. */
+export function rulesContract(options: SchemaOptions = {}): AppContract {
+  return appContract(options.rules ?? options.app ?? 'target');
 }
 
 export interface DuplicateGroup {
@@ -24,6 +36,10 @@ export interface DuplicateGroup {
 /** What `schema plan` reports for one collection. */
 export interface CollectionPlan {
   collection: CollectionName;
+  /** The application level the validator was derived for. */
+  app: AppLevel;
+  /** Rules of that validator that would reject what the running application writes ("userRef: ODTP 0.5 writes a string"). */
+  conflicts: string[];
   exists: boolean;
   validator: 'missing' | 'same' | 'differs';
   level: string | null;
@@ -42,6 +58,7 @@ export function derivedValidator(name: CollectionName, options: SchemaOptions = 
   return {
     $jsonSchema: deriveJsonSchema(def, {
       additionalProperties: !(options.strictCollections ?? []).includes(name),
+      contract: rulesContract(options),
     }),
   };
 }
@@ -77,6 +94,8 @@ export async function planSchema(db: Db, options: SchemaOptions = {}): Promise<C
     (await db.listCollections({}, { nameOnly: false }).toArray()).map((c) => [c.name, c as Document]),
   );
   const derivedIndexes = deriveIndexes();
+  const rules = rulesContract(options);
+  const breaking = rulesBreaking(rules, appContract(options.app ?? rules.level), options.strictCollections);
   const out: CollectionPlan[] = [];
   for (const { name } of COLLECTIONS) {
     const info = infos.get(name);
@@ -110,6 +129,10 @@ export async function planSchema(db: Db, options: SchemaOptions = {}): Promise<C
       for (const i of missing.filter((m) => m.unique)) duplicates.push(...(await duplicatesFor(db, i)));
     out.push({
       collection: name,
+      app: rules.level,
+      conflicts: breaking
+        .filter((b) => b.collection === name)
+        .map((b) => `${b.collection}.${b.path}: ${b.text}`),
       exists: info !== undefined,
       validator: state,
       level: (collOptions.validationLevel as string | undefined) ?? null,
@@ -152,6 +175,7 @@ export async function applySchema(db: Db, options: ApplyOptions = {}): Promise<A
   const plan = await planSchema(db, options);
   const problems: string[] = [];
   for (const p of plan) {
+    problems.push(...p.conflicts.map((c) => `${c}: the ${p.app} rules would reject it`));
     if (action === 'error' && p.violations > 0) {
       problems.push(
         `${p.collection}: ${p.violations} document(s) violate the schema (e.g. ${p.samples
