@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       auditCron: undefined,
       auditWebhookUrl: undefined,
       auditRetention: 100,
+      app: 'odtp-0.5',
     });
   });
 
@@ -40,6 +41,11 @@ describe('loadConfig', () => {
       'ODTP_DB_ENGINE',
       'mongo',
       'Invalid configuration: ODTP_DB_ENGINE must be one of the following values: auto, memory-server, embedded (got "mongo")',
+    ],
+    [
+      'ODTP_APP',
+      'odtp-0.6',
+      'Invalid configuration: ODTP_APP must be one of the following values: odtp-0.5, target (got "odtp-0.6")',
     ],
     [
       'LOG_LEVEL',
