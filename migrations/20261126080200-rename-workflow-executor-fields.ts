@@ -8,7 +8,7 @@ const renames = {
   'workflowSchema.WorkflowExecutorSchema': 'workflowSchema.workflowExecutorSchema',
 };
 
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
   description: 'executions.workflowSchema: worflow* and WorkflowExecutorSchema -> workflow*',
   up: [renameFields('executions', renames)],
   down: [

@@ -8,7 +8,7 @@ const renames = {
   ComponentId: 'componentId',
 };
 
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
   description:
     'versions: version -> odtp_version, dockerHubLink -> imageLink, Component(Id) -> component(Id)',
   up: [renameFields('versions', renames)],

@@ -1,34 +1,32 @@
-import { defineMigration, referencesToObjectId } from '@odtp/migrations';
+import { defineMigration, referenceEffects, referenceSteps } from '@odtp/migrations';
 
 /**
- * Every reference path of the graph (and the legacy ones: executions.dt_id, steps.component, the entries of
- * workflowSchema.components) holds ObjectIds, never 24-hex strings. Values that are not ids stay and are reported.
+ * The reference paths that ODTP writes as ObjectIds (and the legacy ones: steps.component, the entries of
+ * workflowSchema.components) hold ObjectIds, never 24-hex strings (older generations and JSON dumps wrote
+ * strings). The references ODTP 0.5 itself writes as strings wait for 20261126081700. Values that are not ids stay
+ * and are reported.
  */
-export const REFERENCE_PATHS: Record<string, string[]> = {
+const PATHS = {
   users: ['digitalTwins'],
-  digitalTwins: ['userRef', 'executions'],
+  digitalTwins: ['executions'],
   components: ['versions'],
   versions: ['componentId', 'component.componentId'],
-  workflows: ['versions'],
   executions: [
     'digitalTwinRef',
-    'dt_id',
-    'workflow_id',
-    'workflowSchema.component_versions',
     'workflowSchema.components.component',
     'workflowSchema.components.version',
     'steps',
   ],
-  steps: ['executionRef', 'component_version', 'component', 'output'],
-  outputs: ['stepRef', 'access_control.authorized_users'],
+  steps: ['executionRef', 'component', 'output'],
   results: ['executionRef', 'digitalTwinRef', 'output'],
-  logs: ['stepRef'],
-};
+} as const;
 
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
-  description: 'reference values stored as 24-hex strings -> ObjectId in every reference path',
-  up: Object.entries(REFERENCE_PATHS).map(([collection, paths]) => referencesToObjectId(collection, paths)),
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
+  description: 'reference values stored as 24-hex strings -> ObjectId where ODTP writes ObjectIds',
+  affects: referenceEffects(PATHS),
+  up: referenceSteps(PATHS),
   down: {
-    irreversible: 'which references were strings is not recorded, and every ODTP version reads ObjectIds',
+    irreversible:
+      'which references were strings is not recorded, and every ODTP version writes ObjectIds here',
   },
 });

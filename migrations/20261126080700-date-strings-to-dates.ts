@@ -15,7 +15,7 @@ const COLLECTIONS = [
   'logs',
 ];
 
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
   description: 'timestamps stored as strings -> Date',
   up: COLLECTIONS.map((c) => dateStringsToDates(c, FIELDS)),
   down: {

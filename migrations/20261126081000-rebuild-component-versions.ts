@@ -1,7 +1,7 @@
 import { defineMigration, rebuildComponentVersions } from '@odtp/migrations';
 
 /** Feb 2024 added components.versions[] and components.repoLink; older components get them from their versions. */
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
   description: 'components: versions[] and repoLink rebuilt from the versions collection',
   up: [rebuildComponentVersions()],
   down: {

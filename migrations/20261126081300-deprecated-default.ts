@@ -1,7 +1,7 @@
 import { defaultValue, defineMigration } from '@odtp/migrations';
 
 /** v0.5 added `deprecated` everywhere; older documents are not deprecated. */
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
   description: 'deprecated: false where missing',
   up: [
     defaultValue(

@@ -3,6 +3,7 @@ import type { Document } from 'bson';
 import type { Db } from 'mongodb';
 import type { MigrationModule } from '@odtp/migrations';
 import { embeddedLogId, MigrationError, MigrationReport } from '@odtp/migrations';
+import { appContract, effectConflicts, lowestSafeLevel, referenceGraph } from '@odtp/schema';
 import { startTestMongo } from '../test/support/mongo';
 import type { TestMongo } from '../test/support/mongo';
 
@@ -253,10 +254,10 @@ describe('20261126080400-rename-result-execution-ref', () => {
   });
 });
 
-describe('20261126080500-rename-camelcase-timestamps', () => {
+describe('20261126081600-rename-camelcase-timestamps', () => {
   it('renames createdAt/updatedAt in executions and steps only', async () => {
     await check(
-      '20261126080500-rename-camelcase-timestamps',
+      '20261126081600-rename-camelcase-timestamps',
       {
         executions: [
           { _id: id(1), createdAt: t('2024-06-01T10:00:00Z'), updatedAt: t('2024-06-01T10:00:00Z') },
@@ -274,36 +275,82 @@ describe('20261126080500-rename-camelcase-timestamps', () => {
       { changes: { executions: 1, steps: 1 } },
     );
   });
+
+  it('is held for ODTP 0.5, which writes the camelCase names', () => {
+    const mod = load('20261126081600-rename-camelcase-timestamps');
+    expect(lowestSafeLevel(mod.affects!)).toBe('target');
+    expect(effectConflicts(appContract('odtp-0.5'), mod.affects!)).toEqual([
+      'ODTP 0.5 writes executions.createdAt instead of created_at (a date)',
+      'ODTP 0.5 writes executions.updatedAt instead of updated_at (a date)',
+      'ODTP 0.5 writes steps.createdAt instead of created_at (a date)',
+      'ODTP 0.5 writes steps.updatedAt instead of updated_at (a date)',
+    ]);
+  });
 });
 
-describe('20261126080600-reference-strings-to-objectid', () => {
-  it('converts string ids in scalar, array, nested and array-of-document paths, and reports values that are not ids', async () => {
+describe('20261126080600-reference-strings-to-objectid and 20261126081700-application-references-to-objectid', () => {
+  const before = {
+    digitalTwins: [{ _id: id(1), userRef: hex(2), executions: [hex(3), id(4)] }],
+    executions: [
+      {
+        _id: id(3),
+        dt_id: hex(1),
+        digitalTwinRef: id(1),
+        workflow_id: hex(6),
+        workflowSchema: {
+          component_versions: [hex(7), 'not-an-id'],
+          components: [{ component: hex(8), version: hex(7) }],
+        },
+        steps: ['no-step'],
+      },
+    ],
+    outputs: [
+      { _id: id(5), stepRef: hex(9), access_control: { public: false, authorized_users: [hex(2), null] } },
+    ],
+    users: [{ _id: id(2), displayName: 'u', digitalTwins: [id(1)] }],
+  };
+  const afterFirst = {
+    digitalTwins: [{ _id: id(1), userRef: hex(2), executions: [id(3), id(4)] }],
+    executions: [
+      {
+        _id: id(3),
+        dt_id: hex(1),
+        digitalTwinRef: id(1),
+        workflow_id: hex(6),
+        workflowSchema: {
+          component_versions: [hex(7), 'not-an-id'],
+          components: [{ component: id(8), version: id(7) }],
+        },
+        steps: ['no-step'],
+      },
+    ],
+    outputs: before.outputs,
+    users: before.users,
+  };
+
+  it('080600 converts string ids where ODTP writes ObjectIds (scalar, array, nested, array of documents) and leaves the references ODTP 0.5 writes as strings', async () => {
     const mod = load('20261126080600-reference-strings-to-objectid');
     const db = mongo.db();
-    await seed(db, {
-      digitalTwins: [{ _id: id(1), userRef: hex(2), executions: [hex(3), id(4)] }],
-      executions: [
-        {
-          _id: id(3),
-          dt_id: hex(1),
-          digitalTwinRef: id(1),
-          workflow_id: hex(6),
-          workflowSchema: {
-            component_versions: [hex(7), 'not-an-id'],
-            components: [{ component: hex(8), version: hex(7) }],
-          },
-          steps: [],
-        },
-      ],
-      outputs: [
-        { _id: id(5), stepRef: hex(9), access_control: { public: false, authorized_users: [hex(2), null] } },
-      ],
-      users: [{ _id: id(2), displayName: 'u', digitalTwins: [id(1)] }],
-    });
+    await seed(db, before);
     const report = new MigrationReport();
-    expect(await mod.plan(db)).toEqual({ digitalTwins: 1, executions: 1, outputs: 1 });
+    expect(await mod.plan(db)).toEqual({ digitalTwins: 1, executions: 1 });
+    expect(await mod.up(db, undefined, { report })).toEqual({ digitalTwins: 1, executions: 1 });
+    expect(await contents(db, ['digitalTwins', 'executions', 'outputs', 'users'])).toEqual(afterFirst);
+    expect(report.summary().counts).toEqual({
+      'executions.steps: not an ObjectId ("no-step"): left as is': 1,
+    });
+    expect(await mod.up(db)).toEqual({});
+    expect(mod.irreversible).toMatch(/not recorded/);
+    expect(lowestSafeLevel(mod.affects!)).toBe('odtp-0.5');
+  });
+
+  it('081700 converts the references ODTP 0.5 writes as strings, and is held for ODTP 0.5, naming what it queries', async () => {
+    const mod = load('20261126081700-application-references-to-objectid');
+    const db = mongo.db();
+    await seed(db, afterFirst);
+    const report = new MigrationReport();
     expect(await mod.up(db, undefined, { report })).toEqual({ digitalTwins: 1, executions: 1, outputs: 1 });
-    expect(await contents(db, ['digitalTwins', 'executions', 'outputs', 'users'])).toEqual({
+    expect(await contents(db, ['digitalTwins', 'executions', 'outputs'])).toEqual({
       digitalTwins: [{ _id: id(1), userRef: id(2), executions: [id(3), id(4)] }],
       executions: [
         {
@@ -315,19 +362,30 @@ describe('20261126080600-reference-strings-to-objectid', () => {
             component_versions: [id(7), 'not-an-id'],
             components: [{ component: id(8), version: id(7) }],
           },
-          steps: [],
+          steps: ['no-step'],
         },
       ],
       outputs: [
         { _id: id(5), stepRef: id(9), access_control: { public: false, authorized_users: [id(2), null] } },
       ],
-      users: [{ _id: id(2), displayName: 'u', digitalTwins: [id(1)] }],
     });
     expect(report.summary().counts).toEqual({
       'executions.workflowSchema.component_versions: not an ObjectId ("not-an-id"): left as is': 1,
     });
     expect(await mod.up(db)).toEqual({});
-    expect(mod.irreversible).toMatch(/not recorded/);
+    expect(lowestSafeLevel(mod.affects!)).toBe('target');
+    expect(effectConflicts(appContract('odtp-0.5'), mod.affects!)).toContain(
+      'ODTP 0.5 queries outputs.stepRef as a string (delete execution cascade (delete_execution): outputs.find({stepRef: str(step_id)}), then delete_one by _id)',
+    );
+  });
+
+  it('together they cover every reference path of the graph', () => {
+    const covered = new Set(
+      ['20261126080600-reference-strings-to-objectid', '20261126081700-application-references-to-objectid']
+        .flatMap((n) => load(n).affects!)
+        .map((e) => `${e.collection}.${e.path}`),
+    );
+    expect(referenceGraph().filter((e) => !covered.has(`${e.from}.${e.path}`))).toEqual([]);
   });
 });
 
@@ -404,10 +462,16 @@ describe('20261126080800-authorized-users-array', () => {
   });
 });
 
-describe('20261126080900-fold-dt-id', () => {
+describe('20261126081800-fold-dt-id', () => {
+  it('is held for ODTP 0.5, which writes dt_id', () => {
+    expect(effectConflicts(appContract('odtp-0.5'), load('20261126081800-fold-dt-id').affects!)).toEqual([
+      'ODTP 0.5 writes executions.dt_id (a string)',
+    ]);
+  });
+
   it('folds dt_id into digitalTwinRef (copy when missing, drop when equal, keep both on conflict)', async () => {
     const report = new MigrationReport();
-    const mod = load('20261126080900-fold-dt-id');
+    const mod = load('20261126081800-fold-dt-id');
     const db = mongo.db();
     await seed(db, {
       executions: [
@@ -563,6 +627,21 @@ describe('20261126081100-workflow-schema-component-versions', () => {
       "executions.workflowSchema.components: an entry names a component that is not its version's: components kept beside component_versions",
     ]);
   });
+
+  it('under ODTP 0.5 writes component_versions as ODTP 0.5 does: id strings', async () => {
+    const db = mongo.db();
+    await seed(db, {
+      versions: [{ _id: id(21), componentId: id(1) }],
+      executions: [{ _id: id(5), workflowSchema: { components: [{ component: id(1), version: id(21) }] } }],
+    });
+    await load('20261126081100-workflow-schema-component-versions').up(db, undefined, {
+      app: appContract('odtp-0.5'),
+    });
+    expect(await db.collection('executions').findOne({ _id: id(5) })).toEqual({
+      _id: id(5),
+      workflowSchema: { component_versions: [hex(21)] },
+    });
+  });
 });
 
 describe('20261126081200-move-step-logs', () => {
@@ -622,6 +701,27 @@ describe('20261126081200-move-step-logs', () => {
     });
     expect(await mod.up(db)).toEqual({});
     expect(mod.transactional).toBe(false);
+  });
+
+  it('under ODTP 0.5 the moved lines carry stepRef as the string ODTP 0.5 writes and queries', async () => {
+    const db = mongo.db();
+    await seed(db, {
+      steps: [{ _id: id(1), logs: [{ timestamp: t('2024-03-01T00:00:00Z'), logstring: 'x' }] }],
+    });
+    await load('20261126081200-move-step-logs').up(db, undefined, { app: appContract('odtp-0.5') });
+    expect(
+      await db
+        .collection('logs')
+        .find({ stepRef: hex(1) })
+        .toArray(),
+    ).toEqual([
+      {
+        _id: embeddedLogId(id(1), 0, t('2024-03-01T00:00:00Z')),
+        stepRef: hex(1),
+        timestamp: t('2024-03-01T00:00:00Z'),
+        logstring: 'x',
+      },
+    ]);
   });
 
   it('a re-run after a crash between the inserts and the step update inserts nothing twice', async () => {

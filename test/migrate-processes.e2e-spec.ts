@@ -46,7 +46,14 @@ async function changelogNames(db: Db): Promise<string[]> {
 }
 
 describe('odtp-db migrate in processes', () => {
-  const files = Migrator.listFiles(defaultMigrationsDir());
+  const all = Migrator.listFiles(defaultMigrationsDir());
+  // Under the default ODTP_APP (odtp-0.5) the migrations that change what ODTP 0.5 reads are held.
+  const held = [
+    '20261126081600-rename-camelcase-timestamps.ts',
+    '20261126081700-application-references-to-objectid.ts',
+    '20261126081800-fold-dt-id.ts',
+  ];
+  const files = all.filter((f) => !held.includes(f));
 
   it('five `migrate up --wait` processes started together: all exit 0 and every migration is applied exactly once', async () => {
     const db = mongo.db();
@@ -54,8 +61,12 @@ describe('odtp-db migrate in processes', () => {
     const runs = Array.from({ length: 5 }, () => migrate(db, mongo.uri, ['up', '--wait', '120', '--json']));
     const exits = await Promise.all(runs.map((r) => r.done));
     expect(exits.map((e) => [e.code, e.stderr])).toEqual(exits.map(() => [0, '']));
-    const applied = exits.map((e) => (JSON.parse(e.stdout) as { migrations: unknown[] }).migrations.length);
+    const results = exits.map(
+      (e) => JSON.parse(e.stdout) as { migrations: unknown[]; held: { name: string }[] },
+    );
+    const applied = results.map((r) => r.migrations.length);
     expect(applied.sort((a, b) => b - a)).toEqual([files.length, 0, 0, 0, 0]);
+    expect(results.map((r) => r.held.map((h) => h.name))).toEqual(results.map(() => held));
     expect(await changelogNames(db)).toEqual(files);
     // The data too: the embedded logs were moved once, not five times.
     expect(await db.collection('logs').countDocuments()).toBe(2);

@@ -9,6 +9,12 @@ import type { TestApp } from './support/app';
 
 const fixture = path.join(__dirname, '..', 'libs', 'migrations', 'test', 'fixtures', 'gen1-2023-12.json');
 const files = Migrator.listFiles(defaultMigrationsDir());
+/** The migrations ODTP 0.5 (the default ODTP_APP) cannot live with. */
+const HELD = [
+  '20261126081600-rename-camelcase-timestamps.ts',
+  '20261126081700-application-references-to-objectid.ts',
+  '20261126081800-fold-dt-id.ts',
+];
 
 describe('migration endpoints', () => {
   let t: TestApp;
@@ -22,12 +28,20 @@ describe('migration endpoints', () => {
     await t.app.close();
   });
 
-  it('GET /migrations lists every migration as pending on a database that was never migrated', async () => {
+  it('GET /migrations lists every migration as pending on a database that was never migrated, and holds the ones ODTP 0.5 cannot live with (the default ODTP_APP)', async () => {
     const res = await request(server()).get('/migrations').set('authorization', t.viewer).expect(200);
     expect(res.body.map((m: { name: string; state: string }) => [m.name, m.state])).toEqual(
-      files.map((f) => [f, 'pending']),
+      files.map((f) => [f, HELD.includes(f) ? 'held' : 'pending']),
     );
     expect(res.body[0].checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(res.body[0]).toMatchObject({ app: 'odtp-0.5', requires: 'odtp-0.5' });
+    const fold = res.body.find((m: { name: string }) => m.name === '20261126081800-fold-dt-id.ts');
+    expect(fold).toMatchObject({
+      state: 'held',
+      app: 'odtp-0.5',
+      requires: 'target',
+      heldBecause: ['ODTP 0.5 writes executions.dt_id (a string)'],
+    });
   });
 
   it('POST /migrations/plan counts the documents each pending migration would change, up to `to`', async () => {
@@ -89,14 +103,19 @@ describe('migration endpoints', () => {
       .send({ dryRun: true })
       .expect(200);
     expect(dry.body.dryRun).toBe(true);
-    expect(dry.body.migrations).toHaveLength(files.length);
+    expect(dry.body.migrations).toHaveLength(files.length - HELD.length);
+    expect(dry.body.held.map((h: { name: string }) => h.name)).toEqual(HELD);
     const applied = await request(server())
       .post('/migrations/up')
       .set('authorization', t.admin)
       .send({})
       .expect(200);
     expect(applied.body.dryRun).toBe(false);
-    expect(applied.body.migrations.map((m: { name: string }) => m.name)).toEqual(files);
+    expect(applied.body.migrations.map((m: { name: string }) => m.name)).toEqual(
+      files.filter((f) => !HELD.includes(f)),
+    );
+    expect(applied.body).toMatchObject({ app: 'odtp-0.5' });
+    expect(applied.body.held.map((h: { name: string }) => h.name)).toEqual(HELD);
     expect(
       applied.body.migrations.find((m: { name: string }) => m.name === '20261126081200-move-step-logs.ts')
         .changes,
@@ -111,9 +130,10 @@ describe('migration endpoints', () => {
       .expect(200);
     expect(again.body.migrations).toEqual([]);
     const status = await request(server()).get('/migrations').set('authorization', t.viewer).expect(200);
-    expect(new Set(status.body.map((m: { state: string }) => m.state))).toEqual(new Set(['applied']));
+    expect(new Set(status.body.map((m: { state: string }) => m.state))).toEqual(new Set(['applied', 'held']));
     const metrics = await request(server()).get('/metrics').set('authorization', t.viewer).expect(200);
     expect(metrics.text).toContain('odtp_migrations_pending 0');
-    expect(metrics.text).toContain(`odtp_migrations_applied_total ${files.length}`);
+    expect(metrics.text).toContain(`odtp_migrations_held ${HELD.length}`);
+    expect(metrics.text).toContain(`odtp_migrations_applied_total ${files.length - HELD.length}`);
   });
 });

@@ -103,7 +103,7 @@ describe('process entry points', () => {
     };
     const first = await start();
     expect(first.stdout).toContain(
-      'empty database: validators and indexes applied, demo data loaded (122 documents)',
+      'empty database: validators and indexes for odtp-0.5 applied, demo data loaded as odtp-0.5 writes it (122 documents)',
     );
     expect(first.users).toBe(3);
     const second = await start();

@@ -27,15 +27,21 @@ async function prepareDatabase(database: DatabaseHandle, config: AppConfig): Pro
   const client = await connectClient(database);
   try {
     const db = client.db(database.dbName);
-    const run = await new Migrator(db, client, { dir: defaultMigrationsDir() }).up({ waitMs: 60_000 });
+    const run = await new Migrator(db, client, { dir: defaultMigrationsDir(), app: config.app }).up({
+      waitMs: 60_000,
+    });
     if (run.migrations.length)
       process.stdout.write(
         `migrations: applied ${run.migrations.length} (${run.migrations.map((m) => m.name).join(', ')})\n`,
       );
-    const loaded = await initializeIfEmpty(db, demoSeed);
+    if (run.held.length)
+      process.stdout.write(
+        `migrations: held ${run.held.length} while ODTP_APP=${config.app} (${run.held.map((m) => m.name).join(', ')}; see odtp-db migrate status)\n`,
+      );
+    const loaded = await initializeIfEmpty(db, demoSeed, { app: config.app });
     if (loaded)
       process.stdout.write(
-        `empty database: validators and indexes applied, demo data loaded (${loaded.inserted} documents)\n`,
+        `empty database: validators and indexes for ${config.app} applied, demo data loaded as ${config.app} writes it (${loaded.inserted} documents)\n`,
       );
   } finally {
     await client.close();

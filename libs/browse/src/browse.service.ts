@@ -1,8 +1,11 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
+import { APP_CONFIG } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
 import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { DatabaseService } from '@odtp/database';
-import { COLLECTION_NAMES, derivedValidator, referenceGraph } from '@odtp/schema';
+import { COLLECTION_NAMES, derivedValidator, referencedId, referenceGraph } from '@odtp/schema';
+import type { SchemaOptions } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
 import type { Filter } from 'mongodb';
 import { badRequest, BrowseError, BrowseErrorCode } from './errors';
@@ -83,11 +86,22 @@ function valuesAt(doc: unknown, path: string): unknown[] {
 @Injectable()
 export class BrowseService {
   private readonly edges: Edge[] = referenceGraph();
-  private readonly fields = new Map<string, FieldInfo[]>(
-    COLLECTION_NAMES.map((n) => [n, fieldsOf(derivedValidator(n).$jsonSchema as Document)]),
-  );
+  /** The validators of the application that runs on the database (what `schema apply` sets). */
+  private readonly schemaOptions: SchemaOptions;
+  private readonly fields: Map<string, FieldInfo[]>;
 
-  constructor(private readonly database: DatabaseService) {}
+  constructor(
+    private readonly database: DatabaseService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.schemaOptions = { app: config.app, strictCollections: config.strictCollections };
+    this.fields = new Map(
+      COLLECTION_NAMES.map((n) => [
+        n,
+        fieldsOf(derivedValidator(n, this.schemaOptions).$jsonSchema as Document),
+      ]),
+    );
+  }
 
   private collection(name: string): CollectionName {
     if (!isTarget(name))
@@ -106,7 +120,7 @@ export class BrowseService {
       const info = infos.get(name);
       const options = (info?.options ?? {}) as Document;
       const applied = options.validator as Document | undefined;
-      const derived = derivedValidator(name);
+      const derived = derivedValidator(name, this.schemaOptions);
       const validator = !applied
         ? 'missing'
         : EJSON.stringify(applied) === EJSON.stringify(derived)
@@ -147,7 +161,14 @@ export class BrowseService {
     const clauses: Document[] = [];
     for (const [path, raw] of Object.entries(q.filters)) {
       const f = this.field(collection, path);
-      clauses.push({ [path]: convertValue(f, raw) });
+      const value = convertValue(f, raw);
+      // A reference the application may store as a 24-hex string matches in either form.
+      clauses.push({
+        [path]:
+          value instanceof ObjectId && f.types.includes('string')
+            ? { $in: [value, value.toHexString()] }
+            : value,
+      });
     }
     if (q.after) {
       const c = decodeCursor(q.after);
@@ -189,7 +210,7 @@ export class BrowseService {
     const references: OutgoingReference[] = [];
     for (const edge of this.edges.filter((e) => e.from === collection)) {
       const values = valuesAt(document, edge.path);
-      const ids = values.filter((v): v is ObjectId => v instanceof ObjectId);
+      const ids = values.map(referencedId).filter((v): v is ObjectId => v !== undefined);
       const found = new Set(
         ids.length
           ? (
@@ -201,11 +222,12 @@ export class BrowseService {
           : [],
       );
       for (const v of values) {
+        const ref = referencedId(v);
         references.push({
           path: edge.path,
           id: v instanceof ObjectId ? v.toHexString() : v,
           target: edge.to,
-          exists: v instanceof ObjectId && found.has(v.toHexString()),
+          exists: ref !== undefined && found.has(ref.toHexString()),
         });
       }
     }
@@ -214,7 +236,9 @@ export class BrowseService {
       incoming.push({
         from: edge.from,
         path: edge.path,
-        count: await db.collection(edge.from).countDocuments({ [edge.path]: id }),
+        count: await db
+          .collection(edge.from)
+          .countDocuments({ [edge.path]: { $in: [id, id.toHexString()] } }),
       });
     }
     return { document: relaxed(document), references, incoming };

@@ -4,6 +4,7 @@ import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import type { Db } from 'mongodb';
 import { fromLegacyJson } from './legacy-json';
+import type { KeepStringIds } from './legacy-json';
 
 export class DumpError extends Error {
   constructor(
@@ -24,6 +25,8 @@ export type Dump = Map<string, Document[]>;
 export interface ReadOptions {
   /** Plain JSON with ids and dates as strings (ODTP's own dumps). */
   legacyJson?: boolean;
+  /** With legacyJson: where ids stay strings, because the application writes them so (default: nowhere). */
+  keepStringIds?: KeepStringIds;
 }
 
 const COLLECTION_NAME = /^[A-Za-z_][\w.-]*$/;
@@ -33,13 +36,13 @@ function toDocument(
   file: string,
   collection: string,
   index: number,
-  legacy: boolean,
+  legacy: KeepStringIds | undefined,
 ): Document {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw new DumpError(file, collection, index, 'is not a JSON object');
   try {
     const doc = legacy
-      ? fromLegacyJson(raw as Document)
+      ? fromLegacyJson(raw as Document, collection === 'output' ? 'outputs' : collection, legacy)
       : (EJSON.deserialize(raw as Document, { relaxed: false }) as Document);
     if (doc._id === undefined) throw new Error('has no _id');
     return doc;
@@ -58,7 +61,7 @@ function parseJson(text: string, file: string): unknown {
 
 /** Read a dump: one file `{"<collection>": [docs]}`, or a folder of `<collection>.json` (JSON array or one document per line). */
 export function readDump(target: string, options: ReadOptions = {}): Dump {
-  const legacy = options.legacyJson === true;
+  const legacy = options.legacyJson === true ? (options.keepStringIds ?? (() => false)) : undefined;
   const dump: Dump = new Map();
   if (!fs.existsSync(target)) throw new DumpError(target, undefined, undefined, 'does not exist');
   if (fs.statSync(target).isDirectory()) {

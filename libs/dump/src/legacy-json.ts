@@ -58,23 +58,41 @@ export function parseLegacyDate(value: string): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-function convert(value: unknown, field: string | undefined): unknown {
+/** Where ids stay strings: the application that wrote the dump wrote them as strings there. */
+export type KeepStringIds = (collection: string, path: string) => boolean;
+
+interface Where {
+  collection: string;
+  keep: KeepStringIds;
+}
+
+function convert(value: unknown, field: string | undefined, path: string, where: Where): unknown {
   if (typeof value === 'string') {
-    if (field !== undefined && (field === '_id' || REFERENCE_FIELDS.has(field)) && HEX24.test(value))
+    if (
+      field !== undefined &&
+      (field === '_id' || REFERENCE_FIELDS.has(field)) &&
+      HEX24.test(value) &&
+      (path === '_id' || !where.keep(where.collection, path))
+    )
       return new ObjectId(value);
     if (field !== undefined && DATE_FIELDS.has(field)) return parseLegacyDate(value) ?? value;
     return value;
   }
-  if (Array.isArray(value)) return value.map((v) => convert(v, field));
+  if (Array.isArray(value)) return value.map((v) => convert(v, field, path, where));
   if (value && typeof value === 'object') {
     const out: Document = {};
-    for (const [k, v] of Object.entries(value as Document)) out[k] = convert(v, k);
+    for (const [k, v] of Object.entries(value as Document))
+      out[k] = convert(v, k, path ? `${path}.${k}` : k, where);
     return out;
   }
   return value;
 }
 
-/** Turn a plain-JSON ODTP document (ids and dates written as strings) into BSON values. */
-export function fromLegacyJson(doc: Document): Document {
-  return convert(doc, undefined) as Document;
+/**
+ * Turn a plain-JSON ODTP document (ids and dates written as strings) into BSON values: 24-hex strings in `_id` and
+ * reference fields become ObjectIds, except where `keep` says the application wrote them as strings (ODTP 0.5
+ * writes stepRef, userRef... as strings and queries them so), date strings become Dates.
+ */
+export function fromLegacyJson(doc: Document, collection = '', keep: KeepStringIds = () => false): Document {
+  return convert(doc, undefined, '', { collection, keep }) as Document;
 }

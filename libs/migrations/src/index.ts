@@ -20,6 +20,8 @@ export { renameCollection, renameFields } from './steps/renames';
 export {
   dateStringsToDates,
   defaultValue,
+  referenceEffects,
+  referenceSteps,
   referencesToObjectId,
   scalarToArray,
   singleElementArrayToScalar,

@@ -1,4 +1,6 @@
 import type { ClientSession, Db, MongoClient } from 'mongodb';
+import { appContract } from '@odtp/schema';
+import type { AppContract, SchemaEffect } from '@odtp/schema';
 import { MigrationReport } from './report';
 
 /** Documents changed (or, in a plan, to be changed) per collection. */
@@ -16,6 +18,8 @@ export interface MigrationContext {
   signal: AbortSignal;
   /** Counts only, writes nothing (plan / --dry-run). */
   dryRun: boolean;
+  /** The application that runs on the database: references a step creates are written in its usual form. */
+  app: AppContract;
   onProgress?: (collection: string, processed: number) => void;
 }
 
@@ -27,6 +31,12 @@ export interface Step {
 
 export interface MigrationDefinition {
   description: string;
+  /**
+   * What the migration changes that an application may write or query (references turned into ObjectIds, fields
+   * renamed or removed). The runner holds the migration while the configured application's contract has a fact on
+   * one of these paths; the lowest level it is safe for follows from the contracts. Empty: safe for every level.
+   */
+  affects?: SchemaEffect[];
   up: Step[];
   /** The steps that undo `up`, or the reason it cannot be undone. */
   down: Step[] | { irreversible: string };
@@ -41,6 +51,7 @@ export interface MigrationDefinition {
 export interface MigrationModule {
   description: string;
   transactional: boolean;
+  affects?: SchemaEffect[];
   irreversible?: string;
   up(db: Db, client?: MongoClient, ctx?: Partial<MigrationContext>): Promise<Changes>;
   down(db: Db, client?: MongoClient, ctx?: Partial<MigrationContext>): Promise<Changes>;
@@ -54,6 +65,7 @@ export function contextFor(db: Db, partial: Partial<MigrationContext> = {}): Mig
     report: new MigrationReport(),
     signal: new AbortController().signal,
     dryRun: false,
+    app: appContract('target'),
     ...partial,
   };
 }
@@ -72,13 +84,14 @@ async function runSteps(steps: Step[], ctx: MigrationContext): Promise<Changes> 
 
 /**
  * Build a migration module from steps. A migration file is then a few lines:
- * `export const { description, transactional, irreversible, up, down, plan } = defineMigration({...})`.
+ * `export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({...})`.
  */
 export function defineMigration(def: MigrationDefinition): MigrationModule {
   const down = def.down;
   return {
     description: def.description,
     transactional: def.transactional ?? true,
+    affects: def.affects ?? [],
     irreversible: Array.isArray(down) ? undefined : down.irreversible,
     up: (db, _client, ctx) => runSteps(def.up, contextFor(db, ctx)),
     down: async (db, _client, ctx) => {

@@ -1,4 +1,6 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Inject, Injectable, Module } from '@nestjs/common';
+import { APP_CONFIG } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
 import { defaultMigrationsDir } from './paths';
 import { Migrator } from './runner';
@@ -9,10 +11,16 @@ import type { MigrationStatus, RunResult, UpOptions } from './runner';
 export class MigrationsService {
   private readonly listeners: ((direction: 'up', result: RunResult) => void)[] = [];
 
-  constructor(private readonly database: DatabaseService) {}
+  constructor(
+    private readonly database: DatabaseService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   private migrator(): Migrator {
-    return new Migrator(this.database.db(), this.database.client, { dir: defaultMigrationsDir() });
+    return new Migrator(this.database.db(), this.database.client, {
+      dir: defaultMigrationsDir(),
+      app: this.config.app,
+    });
   }
 
   status(): Promise<MigrationStatus[]> {

@@ -6,11 +6,15 @@ import { DocumentFailure } from './documents';
 import { MigrationError, MigrationErrorCode } from './errors';
 import { describeHolder, LeaseLock, LeaseLostError, LockHeldError } from '@odtp/database';
 import type { LeaseHandle, LeaseOptions } from '@odtp/database';
+import { appContract, effectConflicts, lowestSafeLevel } from '@odtp/schema';
+import type { AppContract } from '@odtp/schema';
+import type { AppLevel } from '@odtp/config';
 import type { Changes, MigrationContext, MigrationModule } from './migration';
 import { MigrationReport } from './report';
 import type { ReportSummary } from './report';
 
-export type MigrationState = 'applied' | 'pending' | 'changed' | 'missing';
+/** `held`: pending, but unsafe for the application that runs on the database (see `heldBecause`). */
+export type MigrationState = 'applied' | 'pending' | 'held' | 'changed' | 'missing';
 
 /** migrate-mongo's changelog entry (`useFileHash: true` shape), plus what odtp-db records about the run. */
 export interface ChangelogEntry {
@@ -22,6 +26,8 @@ export interface ChangelogEntry {
   changes?: Changes;
   report?: ReportSummary;
   previousHashes?: string[];
+  /** The application level it ran under (references it created are in that application's form). */
+  app?: AppLevel;
 }
 
 export interface MigrationStatus {
@@ -36,6 +42,12 @@ export interface MigrationStatus {
   changes?: Changes;
   /** In a plan: what the migration would leave alone or decide (note kind -> count), e.g. values that are not ids. */
   notes?: Record<string, number>;
+  /** The application level the state was computed for (ODTP_APP or --app). */
+  app: AppLevel;
+  /** The oldest application level the migration is safe for (from what it declares it affects). */
+  requires: AppLevel;
+  /** Why it is held: what the configured application writes or queries that the migration would change. */
+  heldBecause?: string[];
 }
 
 export interface AppliedMigration {
@@ -50,6 +62,10 @@ export interface RunResult {
   /** The migrations run (up or down), in the order they ran; for a dry run, what would run. */
   migrations: AppliedMigration[];
   dryRun: boolean;
+  /** The application level the run respected. */
+  app: AppLevel;
+  /** Pending migrations not run because the application cannot live with them yet, with the reasons. */
+  held: { name: string; requires: AppLevel; heldBecause: string[] }[];
 }
 
 export interface MigratorOptions {
@@ -64,6 +80,8 @@ export interface MigratorOptions {
   transactions?: boolean;
   onProgress?: (migration: string, collection: string, processed: number) => void;
   log?: (line: string) => void;
+  /** The application that runs on the database (default: target, the documented schema). */
+  app?: AppLevel;
 }
 
 export interface UpOptions {
@@ -96,6 +114,7 @@ export class Migrator {
   private readonly changelog: Collection<ChangelogEntry>;
   private readonly lock: LeaseLock;
   private readonly log: (line: string) => void;
+  private readonly app: AppContract;
 
   constructor(
     private readonly db: Db,
@@ -105,6 +124,7 @@ export class Migrator {
     this.changelog = db.collection<ChangelogEntry>(options.changelogCollection ?? 'changelog');
     this.lock = new LeaseLock(db, options.lock);
     this.log = options.log ?? (() => undefined);
+    this.app = appContract(options.app ?? 'target');
   }
 
   /** Migration file names in order (the timestamp prefix orders them). */
@@ -129,12 +149,26 @@ export class Migrator {
     const entries = await this.entries();
     const applied = new Map(entries.map((e) => [e.fileName, e]));
     const out: MigrationStatus[] = [];
+    const app = this.app.level;
     for (const name of this.files()) {
       const checksum = sha256(path.join(this.options.dir, name));
       const entry = applied.get(name);
-      const irreversible = (await this.load(name).catch(() => undefined))?.irreversible;
-      if (!entry) out.push({ name, state: 'pending', checksum, irreversible });
-      else {
+      const mod = await this.load(name).catch(() => undefined);
+      const irreversible = mod?.irreversible;
+      const affects = mod?.affects ?? [];
+      const requires = lowestSafeLevel(affects);
+      if (!entry) {
+        const heldBecause = effectConflicts(this.app, affects);
+        out.push({
+          name,
+          state: heldBecause.length ? 'held' : 'pending',
+          checksum,
+          irreversible,
+          app,
+          requires,
+          ...(heldBecause.length ? { heldBecause } : {}),
+        });
+      } else {
         const changed = entry.fileHash !== undefined && entry.fileHash !== checksum;
         out.push({
           name,
@@ -144,29 +178,48 @@ export class Migrator {
           ...(changed ? { appliedChecksum: entry.fileHash } : {}),
           irreversible,
           ...(entry.changes ? { changes: entry.changes } : {}),
+          app,
+          requires,
         });
       }
     }
     const files = new Set(this.files());
     for (const e of entries)
       if (!files.has(e.fileName))
-        out.push({ name: e.fileName, state: 'missing', appliedAt: e.appliedAt, checksum: e.fileHash ?? '' });
+        out.push({
+          name: e.fileName,
+          state: 'missing',
+          appliedAt: e.appliedAt,
+          checksum: e.fileHash ?? '',
+          app,
+          requires: e.app ?? 'target',
+        });
     return out;
   }
 
-  /** The pending migrations (up to `to`) and the documents each would change, per collection. Read-only. */
+  /**
+   * The pending migrations (up to `to`) and the documents each would change, per collection, and the held ones
+   * (with why) in file order. Read-only.
+   */
   async plan(to?: string): Promise<MigrationStatus[]> {
-    const pending = this.pendingUpTo(await this.status(), to);
+    const status = await this.status();
+    const pending = this.pendingUpTo(status, to);
     for (const p of pending) {
       const mod = await this.load(p.name);
       const report = new MigrationReport();
-      p.changes = await mod.plan(this.db, { batchSize: this.options.batchSize ?? 1000, report });
+      p.changes = await mod.plan(this.db, {
+        batchSize: this.options.batchSize ?? 1000,
+        report,
+        app: this.app,
+      });
       const notes = report.summary().counts;
       if (Object.keys(notes).length) p.notes = notes;
     }
-    return pending;
+    const held = new Set(this.held(status, to).map((h) => h.name));
+    return status.filter((s) => held.has(s.name) || pending.includes(s));
   }
 
+  /** The pending migrations up to `to` (held ones are left out; `to` naming a held one is refused). */
   private pendingUpTo(status: MigrationStatus[], to?: string): MigrationStatus[] {
     if (to !== undefined) {
       const target = status.find((s) => s.name === to || s.name === `${to}.ts`);
@@ -175,9 +228,23 @@ export class Migrator {
           MigrationErrorCode.Refused,
           `unknown migration "${to}" (see migrate status)`,
         );
+      if (target.state === 'held')
+        throw new MigrationError(
+          MigrationErrorCode.Refused,
+          `${target.name} is held while the application is ${this.app.level}: ${target.heldBecause!.join('; ')} (it needs ${target.requires}; see docs/app-compatibility.md)`,
+          { held: target.name },
+        );
       return status.filter((s) => s.state === 'pending' && s.name <= target.name);
     }
     return status.filter((s) => s.state === 'pending');
+  }
+
+  private held(status: MigrationStatus[], to?: string): RunResult['held'] {
+    return status
+      .filter(
+        (s) => s.state === 'held' && (to === undefined || s.name <= (to.endsWith('.ts') ? to : `${to}.ts`)),
+      )
+      .map((s) => ({ name: s.name, requires: s.requires, heldBecause: s.heldBecause ?? [] }));
   }
 
   private refuseUnsafe(status: MigrationStatus[], options: UpOptions): void {
@@ -205,13 +272,17 @@ export class Migrator {
       const planned = await this.plan(options.to);
       return {
         dryRun: true,
-        migrations: planned.map((p) => ({
-          name: p.name,
-          changes: p.changes ?? {},
-          durationMs: 0,
-          transaction: false,
-          report: { counts: p.notes ?? {}, notes: [], truncated: false },
-        })),
+        app: this.app.level,
+        held: this.held(status, options.to),
+        migrations: planned
+          .filter((p) => p.state === 'pending')
+          .map((p) => ({
+            name: p.name,
+            changes: p.changes ?? {},
+            durationMs: 0,
+            transaction: false,
+            report: { counts: p.notes ?? {}, notes: [], truncated: false },
+          })),
       };
     }
     return this.locked(options.waitMs, async (lease) => {
@@ -250,6 +321,7 @@ export class Migrator {
                 durationMs: durationMs(),
                 changes,
                 report: report.summary(),
+                app: this.app.level,
               },
               { session },
             );
@@ -257,7 +329,9 @@ export class Migrator {
         );
         done.push(applied);
       }
-      return { dryRun: false, migrations: done };
+      const held = this.held(status, options.to);
+      for (const h of held) this.log(`held ${h.name} (needs ${h.requires}): ${h.heldBecause.join('; ')}`);
+      return { dryRun: false, app: this.app.level, held, migrations: done };
     });
   }
 
@@ -297,7 +371,7 @@ export class Migrator {
           }),
         );
       }
-      return { dryRun: false, migrations: done };
+      return { dryRun: false, app: this.app.level, held: [], migrations: done };
     });
   }
 
@@ -348,6 +422,7 @@ export class Migrator {
       session,
       report,
       signal: lease.signal,
+      app: this.app,
       batchSize: this.options.batchSize ?? 1000,
       onProgress: this.options.onProgress ? (c, n) => this.options.onProgress!(name, c, n) : undefined,
     });
@@ -450,8 +525,11 @@ const TEMPLATE = `import { defineMigration } from '@odtp/migrations';
  * NAME: say what changes and why. Keep this file to a few lines: the work is done by step functions of
  * libs/migrations (each with a spec); add a new step there, with its spec, if none fits.
  */
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
   description: 'NAME',
+  // What it changes that ODTP writes or queries (e.g. { collection: 'outputs', path: 'stepRef',
+  // change: 'reference-to-objectid' }): held while the configured application relies on it.
+  affects: [],
   up: [],
   // The steps that undo \`up\`, or { irreversible: 'why it cannot be undone' }.
   down: [],

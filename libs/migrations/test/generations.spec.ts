@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EJSON } from 'bson';
+import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { importDump, readDump } from '@odtp/dump';
 import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
-import { planSchema } from '@odtp/schema';
+import type { AppLevel } from '@odtp/config';
+import { appContract, idForm, planSchema } from '@odtp/schema';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
 import { checkLeaves } from './leaves';
@@ -16,14 +17,31 @@ afterAll(() => mongo.close());
 const fixtures = path.join(__dirname, 'fixtures');
 const dec2023 = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'odtp-mock-2023-12.json');
 
-async function migrate(dumpFile: string, legacyJson: boolean) {
+async function migrate(dumpFile: string, legacyJson: boolean, app: AppLevel = 'target') {
   const db = mongo.db();
-  await importDump(db, readDump(dumpFile, { legacyJson }));
-  const migrator = new Migrator(db, mongo.client, { dir: defaultMigrationsDir() });
+  const contract = appContract(app);
+  await importDump(
+    db,
+    readDump(dumpFile, { legacyJson, keepStringIds: (c, p) => idForm(contract, c, p) === 'string' }),
+  );
+  const migrator = new Migrator(db, mongo.client, { dir: defaultMigrationsDir(), app });
   const run = await migrator.up();
-  const plan = await planSchema(db);
+  const plan = await planSchema(db, { app });
   return { db, run, plan, migrator };
 }
+
+/** Move a database migrated under ODTP 0.5 to the target application: the held migrations, then the plan. */
+async function moveToTarget(db: ReturnType<TestMongo['db']>) {
+  const migrator = new Migrator(db, mongo.client, { dir: defaultMigrationsDir(), app: 'target' });
+  const run = await migrator.up();
+  return { run, plan: await planSchema(db, { app: 'target' }), migrator };
+}
+
+const HELD_FOR_ODTP_05 = [
+  '20261126081600-rename-camelcase-timestamps.ts',
+  '20261126081700-application-references-to-objectid.ts',
+  '20261126081800-fold-dt-id.ts',
+];
 
 function schemaProblems(plan: Awaited<ReturnType<typeof planSchema>>): string[] {
   return plan.flatMap((p) => [
@@ -43,9 +61,41 @@ const generations: [string, Record<string, number>, number][] = [
   ['gen6-v0.5.json', { workflows: 1, logs: 1 }, 114],
 ];
 
-describe('every ODTP generation migrates to the target schema', () => {
+describe('every ODTP generation migrates to what ODTP 0.5 reads, then to the target schema', () => {
   it.each(generations)(
-    '%s: migrate up, then 0 schema violations, all indexes, every value kept',
+    '%s: migrate up under odtp-0.5, then under target: 0 schema violations at each level, all indexes, every value kept',
+    async (file, counts, leafCount) => {
+      const source = path.join(fixtures, file);
+      const raw = EJSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, Document[]>;
+      const leavesKept = async (db: ReturnType<TestMongo['db']>) => {
+        const leaves = await checkLeaves(
+          db,
+          raw,
+          (c, p, v) =>
+            c === 'outputs' && p.join('.').startsWith('access_control.authorized_users.') && v === null,
+        );
+        expect(leaves.missing).toEqual([]);
+        expect(leaves.checked).toBe(leafCount);
+      };
+      const { db, run, plan, migrator } = await migrate(source, false, 'odtp-0.5');
+      expect(run.migrations).toHaveLength(migrator.files().length - HELD_FOR_ODTP_05.length);
+      expect(run.held.map((h) => h.name)).toEqual(HELD_FOR_ODTP_05);
+      expect(schemaProblems(plan)).toEqual([]);
+      await leavesKept(db);
+      const target = await moveToTarget(db);
+      expect(target.run.migrations.map((m) => m.name)).toEqual(HELD_FOR_ODTP_05);
+      expect(schemaProblems(target.plan)).toEqual([]);
+      for (const [c, n] of Object.entries(counts))
+        expect([c, await db.collection(c).countDocuments()]).toEqual([c, n]);
+      await leavesKept(db);
+      // A second run finds nothing to do.
+      expect((await target.migrator.up()).migrations).toEqual([]);
+      expect((await target.migrator.status()).every((s) => s.state === 'applied')).toBe(true);
+    },
+  );
+
+  it.each(generations)(
+    '%s: migrate up under target at once: 0 schema violations, every value kept',
     async (file, counts, leafCount) => {
       const source = path.join(fixtures, file);
       const { db, run, plan, migrator } = await migrate(source, false);
@@ -62,9 +112,6 @@ describe('every ODTP generation migrates to the target schema', () => {
       );
       expect(leaves.missing).toEqual([]);
       expect(leaves.checked).toBe(leafCount);
-      // A second run finds nothing to do.
-      expect((await migrator.up()).migrations).toEqual([]);
-      expect((await migrator.status()).every((s) => s.state === 'applied')).toBe(true);
     },
   );
 
@@ -135,6 +182,36 @@ describe('the December 2023 ODTP dump', () => {
       'digitalTwins.name: missing: set to "digital twin <id>"': 1,
     });
     expect(await db.collection('logs').countDocuments()).toBe(12);
+  });
+});
+
+describe('the December 2023 ODTP dump under ODTP 0.5', () => {
+  it('imports the ids ODTP 0.5 writes as strings as strings, migrates to 0 violations for odtp-0.5, keeps every value, then moves to target', async () => {
+    const { db, plan, run } = await migrate(dec2023, true, 'odtp-0.5');
+    expect(schemaProblems(plan)).toEqual([]);
+    expect(run.held.map((h) => h.name)).toEqual(HELD_FOR_ODTP_05);
+    const outputs = await db.collection('outputs').find({}).toArray();
+    expect(outputs.map((o) => typeof o.stepRef)).toEqual(['string', 'string', 'string', 'string']);
+    const logs = await db.collection('logs').find({}).toArray();
+    expect(logs).toHaveLength(12);
+    expect(logs.every((l) => typeof l.stepRef === 'string')).toBe(true);
+    const steps = await db.collection('steps').find({}).toArray();
+    expect(steps.every((st) => typeof st.component_version === 'string')).toBe(true);
+    expect(steps.every((st) => st.executionRef instanceof ObjectId)).toBe(true);
+    const raw = JSON.parse(fs.readFileSync(dec2023, 'utf8')) as Record<string, Document[]>;
+    expect((await checkLeaves(db, raw)).missing).toEqual([]);
+    const target = await moveToTarget(db);
+    expect(target.run.migrations.map((m) => m.name)).toEqual(HELD_FOR_ODTP_05);
+    expect(schemaProblems(target.plan)).toEqual([]);
+    expect(
+      (
+        await db
+          .collection('logs')
+          .find({ stepRef: { $type: 'string' } })
+          .toArray()
+      ).length,
+    ).toBe(0);
+    expect((await checkLeaves(db, raw)).missing).toEqual([]);
   });
 });
 

@@ -131,7 +131,12 @@ export async function checkLeaves(
         ) {
           const users: unknown = at(after, ['access_control', 'authorized_users']);
           found = Array.isArray(users) && users.length === 1 ? users[0] : users;
-        } else found = at(after, [FIELD_RENAMES[collection]?.[head] ?? head, ...rest]);
+        } else {
+          // Renamed, or still where it was while the renaming migration is held for the application.
+          found = at(after, [FIELD_RENAMES[collection]?.[head] ?? head, ...rest]);
+          if (norm(found) !== norm(leaf.value) && FIELD_RENAMES[collection]?.[head])
+            found = at(after, [head, ...rest]) ?? found;
+        }
         if (norm(found) !== norm(leaf.value)) missing.push(`${where}: found ${norm(found)}`);
       }
     }

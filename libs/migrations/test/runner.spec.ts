@@ -16,7 +16,10 @@ let mongo: TestMongo;
 beforeAll(async () => (mongo = await startTestMongo()));
 afterAll(() => mongo.close());
 
-function source(label: string, options: { irreversible?: boolean; failOnId?: number } = {}): string {
+function source(
+  label: string,
+  options: { irreversible?: boolean; failOnId?: number; affects?: string } = {},
+): string {
   return `import { defineMigration } from '@odtp/migrations';
 import type { Step } from '@odtp/migrations';
 
@@ -43,8 +46,9 @@ const undo: Step = {
   },
 };
 
-export const { description, transactional, irreversible, up, down, plan } = defineMigration({
+export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
   description: '${label}',
+  affects: ${options.affects ?? '[]'},
   up: [record],
   down: ${options.irreversible ? `{ irreversible: 'cannot undo ${label}' }` : '[undo]'},
 });
@@ -313,5 +317,51 @@ describe('LeaseLock', () => {
     expect(held.signal.aborted).toBe(true);
     expect((held.signal.reason as Error).message).toBe('the lock was lost (lease expired and taken over)');
     await held.release();
+  });
+});
+
+describe('migrations an application cannot live with yet are held', () => {
+  const stepRef = "[{ collection: 'outputs', path: 'stepRef', change: 'reference-to-objectid' }]";
+
+  it('under ODTP 0.5: status says held and why, up applies the rest (also later ones) and reports what it held', async () => {
+    const f = fixture(['20240101000000-a.ts']);
+    f.write('20240101000100-b.ts', { affects: stepRef });
+    f.write('20240101000200-c.ts');
+    const migrator = new Migrator(f.db, mongo.client, { dir: f.dir, app: 'odtp-0.5' });
+    const status = await migrator.status();
+    expect(status.map((s) => [s.name, s.state, s.requires, s.app])).toEqual([
+      ['20240101000000-a.ts', 'pending', 'odtp-0.5', 'odtp-0.5'],
+      ['20240101000100-b.ts', 'held', 'target', 'odtp-0.5'],
+      ['20240101000200-c.ts', 'pending', 'odtp-0.5', 'odtp-0.5'],
+    ]);
+    const reasons = [
+      'ODTP 0.5 queries outputs.stepRef as a string (S3 clean-up (get_all_outputs_s3_keys): outputs.find({stepRef: str(step_id)}))',
+      'ODTP 0.5 queries outputs.stepRef as a string (delete execution cascade (delete_execution): outputs.find({stepRef: str(step_id)}), then delete_one by _id)',
+      'ODTP 0.5 writes outputs.stepRef as a string',
+    ];
+    expect(status[1].heldBecause).toEqual(reasons);
+    expect((await migrator.plan()).map((p) => [p.name, p.state, p.changes])).toEqual([
+      ['20240101000000-a.ts', 'pending', { journal: 1 }],
+      ['20240101000100-b.ts', 'held', undefined],
+      ['20240101000200-c.ts', 'pending', { journal: 1 }],
+    ]);
+    const run = await migrator.up();
+    expect(run.migrations.map((m) => m.name)).toEqual(['20240101000000-a.ts', '20240101000200-c.ts']);
+    expect(run.held).toEqual([{ name: '20240101000100-b.ts', requires: 'target', heldBecause: reasons }]);
+    expect(run.app).toBe('odtp-0.5');
+    expect((await f.journal())!.up).toEqual(['20240101000000-a', '20240101000200-c']);
+    expect(await f.db.collection('changelog').findOne({ fileName: '20240101000000-a.ts' })).toMatchObject({
+      app: 'odtp-0.5',
+    });
+    const e = await failure(migrator.up({ to: '20240101000100-b' }));
+    expect([e.code, e.message]).toEqual([
+      MigrationErrorCode.Refused,
+      `20240101000100-b.ts is held while the application is odtp-0.5: ${reasons.join('; ')} (it needs target; see docs/app-compatibility.md)`,
+    ]);
+    // Moving to the target application: the held migration runs, in order, and nothing runs twice.
+    const target = new Migrator(f.db, mongo.client, { dir: f.dir, app: 'target' });
+    expect((await target.up()).migrations.map((m) => m.name)).toEqual(['20240101000100-b.ts']);
+    expect((await f.journal())!.up).toEqual(['20240101000000-a', '20240101000200-c', '20240101000100-b']);
+    expect((await target.status()).map((s) => s.state)).toEqual(['applied', 'applied', 'applied']);
   });
 });

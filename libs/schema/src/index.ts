@@ -38,6 +38,7 @@ export {
   ContractError,
   deviations,
   effectConflicts,
+  idForm,
   levelBefore,
   lowestSafeLevel,
   parseContract,

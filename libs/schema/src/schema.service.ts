@@ -1,6 +1,6 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { APP_CONFIG, ConfigError } from '@odtp/config';
-import type { AppConfig } from '@odtp/config';
+import type { AppConfig, AppLevel } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
 import type { Document } from 'bson';
 import { referenceGraph } from './graph';
@@ -17,6 +17,8 @@ export function unknownCollections(names: readonly string[]): string[] {
 }
 
 export interface SchemaOverview {
+  /** The application the schemas were derived for (ODTP_APP). */
+  app: AppLevel;
   collections: string[];
   graph: Edge[];
   schemas: Record<string, Document>;
@@ -38,11 +40,12 @@ export class SchemaService {
         'ODTP_SCHEMA_STRICT_COLLECTIONS',
         `names unknown collection(s): ${unknown.join(', ')}`,
       );
-    this.options = { strictCollections: config.strictCollections };
+    this.options = { strictCollections: config.strictCollections, app: config.app };
   }
 
   overview(): SchemaOverview {
     return {
+      app: this.options.app!,
       collections: [...COLLECTION_NAMES],
       graph: referenceGraph(),
       schemas: exportSchemas(this.options),
@@ -50,11 +53,13 @@ export class SchemaService {
     };
   }
 
-  plan(): Promise<CollectionPlan[]> {
-    return planSchema(this.database.db(), this.options);
+  /** Compare the database with the validators of `rules` (default: the application's own). */
+  plan(rules?: AppLevel): Promise<CollectionPlan[]> {
+    return planSchema(this.database.db(), { ...this.options, rules });
   }
 
-  apply(options: Omit<ApplyOptions, keyof SchemaOptions>): Promise<ApplyResult> {
+  /** Apply the validators of `rules` (default: the application's own); refused where they break the application. */
+  apply(options: Omit<ApplyOptions, 'strictCollections' | 'app'>): Promise<ApplyResult> {
     return applySchema(this.database.db(), { ...options, ...this.options });
   }
 }

@@ -1,7 +1,7 @@
 export { naturalKeyId, ref, SeedError, SeedRef } from './seed-model';
 export type { SeedDocument, SeedFile } from './seed-model';
 export { describeFailure, loadSeed, prepareSeed, writeSeed } from './loader';
-export type { LoadResult } from './loader';
+export type { LoadResult, SeedOptions } from './loader';
 export { productionReason } from './safety';
 export { dropSeeded, initializeIfEmpty, isEmptyDatabase } from './initialize';
 export { generateLarge, largeSizes } from './large';

@@ -1,7 +1,7 @@
 import { applySchema, COLLECTION_NAMES } from '@odtp/schema';
 import type { Db } from 'mongodb';
 import { loadSeed } from './loader';
-import type { LoadResult } from './loader';
+import type { LoadResult, SeedOptions } from './loader';
 import type { SeedFile } from './seed-model';
 
 /** Whether no target collection holds a document. */
@@ -13,13 +13,20 @@ export async function isEmptyDatabase(db: Db): Promise<boolean> {
   return true;
 }
 
-/** For `npm start`: on an empty database, apply the validators and indexes, then load `files`. */
-export async function initializeIfEmpty(db: Db, files: readonly SeedFile[]): Promise<LoadResult | undefined> {
+/**
+ * For `npm start`: on an empty database, apply the validators and indexes derived for the application, then load
+ * `files` as it writes them.
+ */
+export async function initializeIfEmpty(
+  db: Db,
+  files: readonly SeedFile[],
+  options: SeedOptions = {},
+): Promise<LoadResult | undefined> {
   if (!(await isEmptyDatabase(db))) return undefined;
-  const applied = await applySchema(db);
+  const applied = await applySchema(db, { app: options.app });
   if (applied.status === 'refused')
     throw new Error(`schema apply refused on an empty database: ${applied.problems.join('; ')}`);
-  return loadSeed(db, files);
+  return loadSeed(db, files, options);
 }
 
 /** Empty the target collections (keeping their validators and indexes). */

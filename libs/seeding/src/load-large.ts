@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import { compileSchema, validateSchema } from '@odtp/embedded-mongo';
-import { derivedValidator } from '@odtp/schema';
+import type { AppLevel } from '@odtp/config';
+import { appContract, derivedValidator, toAppShape } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { Db } from 'mongodb';
 import { generateLarge } from './large';
@@ -13,6 +14,8 @@ import { writeBatch } from './write-batch';
 export interface LargeLoadOptions extends LargeOptions {
   onDefect?: (d: PlantedDefect) => void;
   onProgress?: (written: number) => void;
+  /** Write the documents as this application writes them (default target: the generator's own shapes). */
+  app?: AppLevel;
 }
 
 /**
@@ -26,6 +29,8 @@ export async function loadLarge(db: Db, options: LargeLoadOptions): Promise<Load
   const planted = new Set<string>();
   let written = 0;
   let inFlight: Promise<void> = Promise.resolve();
+  const contract = appContract(options.app ?? 'target');
+  const shape = contract.level === 'target' ? undefined : contract;
   const write = async (collection: CollectionName, docs: Document[], bypass: boolean): Promise<void> => {
     const r = await writeBatch(db, collection, docs, bypass);
     const stats = (result.perCollection[collection] ??= { inserted: 0, modified: 0, unchanged: 0 });
@@ -43,9 +48,13 @@ export async function loadLarge(db: Db, options: LargeLoadOptions): Promise<Load
       planted.add(d.id);
       options.onDefect?.(d);
     })) {
+      if (shape) batch.docs = batch.docs.map((d) => toAppShape(shape, batch.collection, d));
       let schema = schemas.get(batch.collection);
       if (!schema)
-        schemas.set(batch.collection, (schema = derivedValidator(batch.collection).$jsonSchema as Document));
+        schemas.set(
+          batch.collection,
+          (schema = derivedValidator(batch.collection, { app: contract.level }).$jsonSchema as Document),
+        );
       let hasPlanted = false;
       for (const doc of batch.docs) {
         if (planted.size > 0 && planted.delete(String(doc._id))) {

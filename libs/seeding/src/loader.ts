@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import { validateSchema } from '@odtp/embedded-mongo';
-import { COLLECTIONS, derivedValidator } from '@odtp/schema';
+import type { AppLevel } from '@odtp/config';
+import { appContract, COLLECTIONS, derivedValidator, toAppShape } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { Db } from 'mongodb';
 import { naturalKeyId, SeedError, SeedRef } from './seed-model';
@@ -91,8 +92,21 @@ function resolveRefs(
   return value;
 }
 
-/** Resolve, assign ids and validate every document against the derived schema; throws before anything is written. */
-export function prepareSeed(files: readonly SeedFile[]): Prepared[] {
+export interface SeedOptions {
+  /**
+   * The application that runs on the database: documents are written as it writes them (ODTP 0.5: string
+   * stepRef/userRef..., camelCase timestamps on executions and steps, dt_id) and validated by the validators derived
+   * for it. Default: target.
+   */
+  app?: AppLevel;
+}
+
+/**
+ * Resolve, assign ids, shape as the application writes and validate every document against the schema derived for
+ * it; throws before anything is written.
+ */
+export function prepareSeed(files: readonly SeedFile[], options: SeedOptions = {}): Prepared[] {
+  const contract = appContract(options.app ?? 'target');
   const known = new Map<string, Set<string>>();
   for (const f of files) {
     const keys = known.get(f.collection) ?? new Set<string>();
@@ -105,10 +119,10 @@ export function prepareSeed(files: readonly SeedFile[]): Prepared[] {
   }
   const prepared: Prepared[] = [];
   for (const f of files) {
-    const schema = derivedValidator(f.collection).$jsonSchema as Document;
+    const schema = derivedValidator(f.collection, { app: contract.level }).$jsonSchema as Document;
     for (const d of f.documents) {
       const resolved = resolveRefs(d.doc, known, { file: f.file, key: d.key }, '') as Document;
-      const doc = { _id: naturalKeyId(f.collection, d.key), ...resolved };
+      const doc = toAppShape(contract, f.collection, { _id: naturalKeyId(f.collection, d.key), ...resolved });
       const failures = validateSchema(schema, doc);
       if (failures.length) {
         const { field, problem } = describeFailure(failures);
@@ -151,6 +165,10 @@ export async function writeSeed(
   return result;
 }
 
-export async function loadSeed(db: Db, files: readonly SeedFile[]): Promise<LoadResult> {
-  return writeSeed(db, prepareSeed(files));
+export async function loadSeed(
+  db: Db,
+  files: readonly SeedFile[],
+  options: SeedOptions = {},
+): Promise<LoadResult> {
+  return writeSeed(db, prepareSeed(files, options));
 }

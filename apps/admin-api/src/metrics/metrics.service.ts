@@ -69,16 +69,23 @@ export class MetricsService {
     }
   }
 
-  /** `odtp_migrations_pending`, read from the database at each scrape (-1 when it cannot be read). */
-  trackMigrations(pending: () => Promise<number>): void {
-    new Gauge({
-      name: 'odtp_migrations_pending',
-      help: 'Migrations not yet applied to the database (-1: status could not be read)',
-      registers: [this.registry],
-      async collect() {
-        this.set(await pending().catch(() => -1));
-      },
-    });
+  /**
+   * `odtp_migrations_pending` and `odtp_migrations_held`, read from the database at each scrape (-1 when it cannot
+   * be read).
+   */
+  trackMigrations(count: (state: 'pending' | 'held') => Promise<number>): void {
+    for (const state of ['pending', 'held'] as const)
+      new Gauge({
+        name: `odtp_migrations_${state}`,
+        help:
+          state === 'pending'
+            ? 'Migrations not yet applied to the database (-1: status could not be read)'
+            : 'Migrations held because the configured application (ODTP_APP) relies on what they change (-1: status could not be read)',
+        registers: [this.registry],
+        async collect() {
+          this.set(await count(state).catch(() => -1));
+        },
+      });
   }
 
   observeMigration(name: string, seconds: number): void {

@@ -13,7 +13,7 @@ export class MigrationsHttpModule implements OnModuleInit {
 
   onModuleInit(): void {
     this.metrics.trackMigrations(
-      async () => (await this.migrations.status()).filter((s) => s.state === 'pending').length,
+      async (state) => (await this.migrations.status()).filter((s) => s.state === state).length,
     );
     this.migrations.onRun((_direction, result) => {
       for (const m of result.migrations) this.metrics.observeMigration(m.name, m.durationMs / 1000);

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { APP_LEVELS } from '@odtp/config';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 const CHANGES = {
@@ -16,10 +17,29 @@ export class MigrationStatusDto {
 
   @ApiProperty({
     description:
-      'applied; pending; changed (the file was edited after it was applied); missing (applied, but the file is gone)',
-    enum: ['applied', 'pending', 'changed', 'missing'],
+      'applied; pending; held (pending, but the application that runs on the database, ODTP_APP, relies on what it changes: see heldBecause); changed (the file was edited after it was applied); missing (applied, but the file is gone)',
+    enum: ['applied', 'pending', 'held', 'changed', 'missing'],
   })
   state!: string;
+
+  @ApiProperty({
+    description: 'the application level the state was computed for (ODTP_APP)',
+    enum: APP_LEVELS,
+  })
+  app!: string;
+
+  @ApiProperty({
+    description: 'the oldest application level the migration is safe for (from what it declares it changes)',
+    enum: APP_LEVELS,
+  })
+  requires!: string;
+
+  @ApiPropertyOptional({
+    description: 'why it is held: what the application writes or queries that the migration would change',
+    type: [String],
+    example: ['ODTP 0.5 writes executions.dt_id (a string)'],
+  })
+  heldBecause?: string[];
 
   @ApiPropertyOptional({ description: 'when it was applied', type: String, format: 'date-time' })
   appliedAt?: Date;
@@ -140,6 +160,20 @@ export class AppliedMigrationDto {
   report!: ReportSummaryDto;
 }
 
+export class HeldMigrationDto {
+  @ApiProperty({ description: 'file name of the migration' })
+  name!: string;
+
+  @ApiProperty({ description: 'the oldest application level it is safe for', enum: APP_LEVELS })
+  requires!: string;
+
+  @ApiProperty({
+    description: 'what the application writes or queries that the migration would change',
+    type: [String],
+  })
+  heldBecause!: string[];
+}
+
 export class RunResultDto {
   @ApiProperty({
     description: 'the migrations run, in order (for a dry run: the ones that would run)',
@@ -149,4 +183,13 @@ export class RunResultDto {
 
   @ApiProperty({ description: 'whether this was a dry run' })
   dryRun!: boolean;
+
+  @ApiProperty({ description: 'the application level the run respected (ODTP_APP)', enum: APP_LEVELS })
+  app!: string;
+
+  @ApiProperty({
+    description: 'pending migrations not run because the application relies on what they change',
+    type: [HeldMigrationDto],
+  })
+  held!: HeldMigrationDto[];
 }

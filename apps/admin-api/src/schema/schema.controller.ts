@@ -1,4 +1,4 @@
-import { Body, ConflictException, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, ConflictException, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -12,7 +12,13 @@ import {
 import { RequireRole } from '@odtp/auth';
 import { SchemaService } from '@odtp/schema';
 import { ErrorBodyDto } from '../common/error-body.dto';
-import { ApplyResultDto, ApplySchemaDto, CollectionPlanDto, SchemaOverviewDto } from './schema.dto';
+import {
+  ApplyResultDto,
+  ApplySchemaDto,
+  CollectionPlanDto,
+  RulesQueryDto,
+  SchemaOverviewDto,
+} from './schema.dto';
 
 @ApiTags('schema')
 @ApiBearerAuth()
@@ -31,10 +37,14 @@ export class SchemaController {
   }
 
   @Get('plan')
-  @ApiOperation({ summary: 'Compare the database with the derived validators and indexes (read-only)' })
+  @ApiOperation({
+    summary:
+      'Compare the database with the validators and indexes derived for the application (ODTP_APP, or `rules`); read-only',
+  })
   @ApiOkResponse({ type: [CollectionPlanDto] })
-  plan(): Promise<CollectionPlanDto[]> {
-    return this.schema.plan();
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'unknown rules level' })
+  plan(@Query() query: RulesQueryDto): Promise<CollectionPlanDto[]> {
+    return this.schema.plan(query.rules);
   }
 
   @Post('apply')
@@ -43,12 +53,13 @@ export class SchemaController {
   @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'the key is a viewer key' })
   @ApiOperation({
     summary:
-      'Apply the derived validators and indexes; refused (409) while violations or duplicates exist, unless force',
+      'Apply the validators and indexes derived for the application (ODTP_APP, or `rules`); refused (409) while violations or duplicates exist, or when the rules would reject what the application writes, unless force',
   })
   @ApiOkResponse({ type: ApplyResultDto, description: 'applied, or unchanged' })
   @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'refused: details lists the violations and duplicates',
+    description:
+      'refused: details lists the violations, the duplicates and the rules the application would break ("digitalTwins.userRef: ODTP 0.5 writes a string: the target rules would reject it")',
   })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid body' })
   async apply(@Body() body: ApplySchemaDto): Promise<ApplyResultDto> {

@@ -1,7 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { APP_LEVELS } from '@odtp/config';
+import type { AppLevel } from '@odtp/config';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 
-export class ApplySchemaDto {
+export class RulesQueryDto {
+  @ApiPropertyOptional({
+    description:
+      'the application level to derive the validators for (default: ODTP_APP, the application that runs on the database)',
+    enum: APP_LEVELS,
+  })
+  @IsOptional()
+  @IsIn(APP_LEVELS)
+  rules?: AppLevel;
+}
+
+export class ApplySchemaDto extends RulesQueryDto {
   @ApiPropertyOptional({
     description: 'validationLevel to set on every collection',
     enum: ['strict', 'moderate'],
@@ -22,7 +35,7 @@ export class ApplySchemaDto {
 
   @ApiPropertyOptional({
     description:
-      'apply even while violations or duplicates exist (a blocked unique index is still not created)',
+      'apply even while violations or duplicates exist, or the rules would reject what the application writes (a blocked unique index is still not created)',
     default: false,
   })
   @IsOptional()
@@ -79,6 +92,12 @@ export class IndexDto {
 
 export class SchemaOverviewDto {
   @ApiProperty({
+    description: 'the application the schemas were derived for (ODTP_APP)',
+    enum: APP_LEVELS,
+  })
+  app!: string;
+
+  @ApiProperty({
     description: 'the collections of the target schema',
     type: [String],
     example: ['users', 'digitalTwins'],
@@ -122,6 +141,17 @@ export class DuplicateGroupDto {
 export class CollectionPlanDto {
   @ApiProperty({ description: 'collection', example: 'users' })
   collection!: string;
+
+  @ApiProperty({ description: 'the application level the validator was derived for', enum: APP_LEVELS })
+  app!: string;
+
+  @ApiProperty({
+    description:
+      'rules of that validator that would reject what the running application (ODTP_APP) writes; apply refuses them unless force',
+    type: [String],
+    example: ['digitalTwins.userRef: ODTP 0.5 writes a string'],
+  })
+  conflicts!: string[];
 
   @ApiProperty({ description: 'whether the collection exists', example: true })
   exists!: boolean;

@@ -21,11 +21,14 @@ function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
-/** The `--json` shape of status and plan: [{name, state, appliedAt?, checksum, changes?}]. */
+/** The `--json` shape of status and plan: [{name, state, app, requires, heldBecause?, appliedAt?, checksum, changes?}]. */
 export function statusJson(rows: MigrationStatus[]): object[] {
   return rows.map((r) => ({
     name: r.name,
     state: r.state,
+    app: r.app,
+    requires: r.requires,
+    ...(r.heldBecause ? { heldBecause: r.heldBecause } : {}),
     ...(r.appliedAt ? { appliedAt: r.appliedAt.toISOString() } : {}),
     checksum: r.checksum,
     ...(r.appliedChecksum ? { appliedChecksum: r.appliedChecksum } : {}),
@@ -35,13 +38,18 @@ export function statusJson(rows: MigrationStatus[]): object[] {
   }));
 }
 
+function heldText(held: RunResult['held']): string[] {
+  return held.map((h) => `held ${h.name} (needs ODTP_APP=${h.requires}): ${h.heldBecause.join('; ')}`);
+}
+
 function changesText(changes: Record<string, number> | undefined): string {
   const entries = Object.entries(changes ?? {});
   return entries.length ? entries.map(([c, n]) => `${c} ${n}`).join(', ') : 'no documents';
 }
 
 function runText(result: RunResult, verb: string): string {
-  if (!result.migrations.length) return result.dryRun ? 'nothing to apply' : `nothing to ${verb}`;
+  if (!result.migrations.length)
+    return [result.dryRun ? 'nothing to apply' : `nothing to ${verb}`, ...heldText(result.held)].join('\n');
   const lines: string[] = [];
   for (const m of result.migrations) {
     lines.push(
@@ -51,15 +59,16 @@ function runText(result: RunResult, verb: string): string {
     );
     for (const [kind, n] of Object.entries(m.report.counts)) lines.push(`  note: ${kind} (${n})`);
   }
-  return lines.join('\n');
+  return [...lines, ...heldText(result.held)].join('\n');
 }
 
 abstract class MigratorCommand extends JsonDatabaseCommand {
   protected migrate<T>(options: MigrateFlags, fn: (m: Migrator) => Promise<T>): Promise<T> {
-    return withDatabase(options, (db) => {
+    return withDatabase(options, (db, config) => {
       const progress = process.stderr.isTTY && !options.json;
       const migrator = new Migrator(db, db.client, {
         dir: options.dir ?? defaultMigrationsDir(),
+        app: config.app,
         log: options.json ? undefined : (line) => process.stderr.write(`${line}\n`),
         onProgress: progress
           ? (name, collection, n) =>
@@ -87,7 +96,7 @@ function parseWait(v: string): number {
 @SubCommand({
   name: 'status',
   description:
-    'Each migration as applied, pending, changed (edited after it ran) or missing (applied, file gone)',
+    'Each migration as applied, pending, held (the application, ODTP_APP or --app, relies on what it changes), changed (edited after it ran) or missing (applied, file gone)',
 })
 export class MigrateStatusCommand extends MigratorCommand {
   async run(_p: string[], options: MigrateFlags): Promise<void> {
@@ -96,11 +105,13 @@ export class MigrateStatusCommand extends MigratorCommand {
     if (!rows.length) return print('no migrations');
     const width = Math.max(...rows.map((r) => r.name.length));
     print(
-      rows
-        .map((r) =>
+      [
+        `application: ${rows[0].app} (ODTP_APP or --app)`,
+        ...rows.flatMap((r) => [
           `${r.name.padEnd(width)}  ${r.state.padEnd(7)}  ${r.appliedAt ? r.appliedAt.toISOString() : ''}`.trimEnd(),
-        )
-        .join('\n'),
+          ...(r.heldBecause ?? []).map((why) => `  held (needs ${r.requires}): ${why}`),
+        ]),
+      ].join('\n'),
     );
   }
 }
@@ -108,7 +119,7 @@ export class MigrateStatusCommand extends MigratorCommand {
 @SubCommand({
   name: 'plan',
   description:
-    'The pending migrations in order and the documents each would change, per collection (read-only)',
+    'The pending migrations in order and the documents each would change, per collection, and the held ones with why (read-only)',
 })
 export class MigratePlanCommand extends MigratorCommand {
   async run(_p: string[], options: MigrateFlags): Promise<void> {
@@ -117,10 +128,14 @@ export class MigratePlanCommand extends MigratorCommand {
     print(
       rows.length
         ? rows
-            .flatMap((r) => [
-              `${r.name}: ${changesText(r.changes)}`,
-              ...Object.entries(r.notes ?? {}).map(([kind, n]) => `  note: ${kind} (${n})`),
-            ])
+            .flatMap((r) =>
+              r.state === 'held'
+                ? heldText([{ name: r.name, requires: r.requires, heldBecause: r.heldBecause ?? [] }])
+                : [
+                    `${r.name}: ${changesText(r.changes)}`,
+                    ...Object.entries(r.notes ?? {}).map(([kind, n]) => `  note: ${kind} (${n})`),
+                  ],
+            )
             .join('\n')
         : 'nothing to apply',
     );
@@ -135,7 +150,7 @@ export class MigratePlanCommand extends MigratorCommand {
 @SubCommand({
   name: 'up',
   description:
-    'Apply pending migrations under the lease lock (exit 0 done, 2 refused: lock held or changed/missing files, 1 a migration failed)',
+    'Apply pending migrations under the lease lock, holding those the application (ODTP_APP or --app) cannot live with yet (exit 0 done, also when some were held; 2 refused: lock held or changed/missing files; 1 a migration failed)',
 })
 export class MigrateUpCommand extends MigratorCommand {
   async run(_p: string[], options: MigrateFlags): Promise<void> {

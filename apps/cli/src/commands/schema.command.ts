@@ -13,9 +13,10 @@ import {
 } from '@odtp/schema';
 import type { CollectionPlan } from '@odtp/schema';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import type { AppLevel } from '@odtp/config';
 import { CliError } from '../cli-support';
-import { JsonDatabaseCommand } from '../database-command';
-import { print, withDatabase } from '../database-access';
+import { JsonDatabaseCommand, parseAppLevel } from '../database-command';
+import { commandConfig, print, withDatabase } from '../database-access';
 import type { DatabaseOptions } from '../database-access';
 
 function strictCollections(): string[] {
@@ -27,6 +28,22 @@ function strictCollections(): string[] {
       1,
     );
   return names;
+}
+
+interface RulesFlags extends DatabaseOptions {
+  rules?: AppLevel;
+}
+
+/** A schema command whose validators are derived for an application level: --rules (default: the application's). */
+abstract class RulesCommand extends JsonDatabaseCommand {
+  @Option({
+    flags: '--rules <level>',
+    description:
+      'derive the validators for this application level (default: the application, ODTP_APP or --app); rules the application would break are refused unless --force',
+  })
+  parseRules(v: string): AppLevel {
+    return parseAppLevel(v, '--rules');
+  }
 }
 
 function planTable(plan: CollectionPlan[]): string {
@@ -54,7 +71,19 @@ function planTable(plan: CollectionPlan[]): string {
       .map((c, i) => c.padEnd(widths[i]))
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  const conflicts = plan.flatMap((p) => p.conflicts);
+  return [
+    `validators derived for: ${plan[0]?.app ?? '-'}`,
+    line(header),
+    ...rows.map(line),
+    ...(conflicts.length
+      ? [
+          '',
+          `rules the application would break (apply refuses them unless --force):`,
+          ...conflicts.map((c) => `  ${c}`),
+        ]
+      : []),
+  ].join('\n');
 }
 
 @SubCommand({ name: 'graph', description: 'Print the reference graph (table, --json, or --mermaid)' })
@@ -85,15 +114,17 @@ export class SchemaGraphCommand extends CommandRunner {
   name: 'plan',
   description: 'Compare the database with the derived validators and indexes (read-only)',
 })
-export class SchemaPlanCommand extends JsonDatabaseCommand {
-  async run(_p: string[], options: DatabaseOptions & { json?: boolean }): Promise<void> {
+export class SchemaPlanCommand extends RulesCommand {
+  async run(_p: string[], options: RulesFlags & { json?: boolean }): Promise<void> {
     const strict = strictCollections();
-    const plan = await withDatabase(options, (db) => planSchema(db, { strictCollections: strict }));
+    const plan = await withDatabase(options, (db, config) =>
+      planSchema(db, { strictCollections: strict, app: config.app, rules: options.rules }),
+    );
     print(options.json ? EJSON.stringify(plan, undefined, 2, { relaxed: true }) : planTable(plan));
   }
 }
 
-interface ApplyFlags extends DatabaseOptions {
+interface ApplyFlags extends RulesFlags {
   level?: 'strict' | 'moderate';
   action?: 'error' | 'warn';
   force?: boolean;
@@ -104,13 +135,13 @@ interface ApplyFlags extends DatabaseOptions {
 @SubCommand({
   name: 'apply',
   description:
-    'Apply the derived validators and indexes (exit 0 applied or nothing to do, 2 refused, 1 failure)',
+    'Apply the validators and indexes derived for the application (exit 0 applied or nothing to do, 2 refused: violations, duplicates or rules the application would break; 1 failure)',
 })
-export class SchemaApplyCommand extends JsonDatabaseCommand {
+export class SchemaApplyCommand extends RulesCommand {
   async run(_p: string[], options: ApplyFlags): Promise<void> {
     const strict = strictCollections();
-    const result = await withDatabase(options, (db) =>
-      applySchema(db, { ...options, strictCollections: strict }),
+    const result = await withDatabase(options, (db, config) =>
+      applySchema(db, { ...options, strictCollections: strict, app: config.app }),
     );
     if (options.json)
       print(
@@ -148,7 +179,8 @@ export class SchemaApplyCommand extends JsonDatabaseCommand {
 
   @Option({
     flags: '--force',
-    description: 'apply despite violations or duplicates (blocked unique indexes are still not created)',
+    description:
+      'apply despite violations, duplicates or rules the application would break (blocked unique indexes are still not created)',
   })
   force(): boolean {
     return true;
@@ -165,10 +197,11 @@ export class SchemaApplyCommand extends JsonDatabaseCommand {
   description: 'Write <collection>.schema.json for every collection into --out DIR',
 })
 export class SchemaExportCommand extends CommandRunner {
-  async run(_p: string[], options: { out?: string }): Promise<void> {
+  async run(_p: string[], options: { out?: string; app?: AppLevel }): Promise<void> {
     if (!options.out) throw new CliError('--out DIR is required', 2);
+    const app = commandConfig(options).app;
     fs.mkdirSync(options.out, { recursive: true });
-    const schemas = exportSchemas({ strictCollections: strictCollections() });
+    const schemas = exportSchemas({ strictCollections: strictCollections(), app });
     for (const [name, schema] of Object.entries(schemas)) {
       fs.writeFileSync(
         path.join(options.out, `${name}.schema.json`),
@@ -181,6 +214,14 @@ export class SchemaExportCommand extends CommandRunner {
   @Option({ flags: '--out <dir>', description: 'output folder' })
   out(v: string): string {
     return v;
+  }
+
+  @Option({
+    flags: '--app <level>',
+    description: 'the application level to derive the schemas for (default: ODTP_APP, else odtp-0.5)',
+  })
+  parseApp(v: string): AppLevel {
+    return parseAppLevel(v);
   }
 }
 

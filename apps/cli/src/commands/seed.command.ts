@@ -31,7 +31,7 @@ export function summary(r: LoadResult): string {
 @Command({
   name: 'seed',
   description:
-    'Load seed data: the demo profile (idempotent upserts by natural key); refuses production-looking targets unless --force',
+    'Load seed data as the application (ODTP_APP or --app) writes it: the demo profile (idempotent upserts by natural key) or the large one; refuses production-looking targets unless --force',
 })
 export class SeedCommand extends JsonDatabaseCommand {
   async run(_p: string[], options: SeedFlags): Promise<void> {
@@ -60,6 +60,7 @@ export class SeedCommand extends JsonDatabaseCommand {
           defects: options.defects ?? 0,
           onDefect: (d) => defects.push(d),
           onProgress: progress,
+          app: config.app,
         });
         if (progress) process.stderr.write('\n');
         if (options.defectsFile) {
@@ -67,7 +68,7 @@ export class SeedCommand extends JsonDatabaseCommand {
           print(`planted ${defects.length} defect(s), listed in ${options.defectsFile}`);
         } else if (defects.length)
           print(`planted ${defects.length} defect(s) (use --defects-file to keep the list)`);
-      } else result = await loadSeed(db, demoSeed);
+      } else result = await loadSeed(db, demoSeed, { app: config.app });
       print(options.json ? JSON.stringify(result, null, 2) : summary(result));
     });
   }

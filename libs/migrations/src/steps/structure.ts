@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { parseLegacyDate } from '@odtp/dump';
-import { referencedId } from '@odtp/schema';
+import { referencedId, referenceValue } from '@odtp/schema';
 import { checkAborted, getPath, rewriteDocuments } from '../documents';
 import type { Changes, MigrationContext, Step } from '../migration';
 
@@ -117,11 +117,13 @@ export function rebuildComponentVersions(): Step {
           const id = hex(c._id);
           if (!id) return null;
           const $set: Document = {};
-          const derived = byComponent.get(id)?.ids ?? [];
+          const derived = (byComponent.get(id)?.ids ?? []).map((v) =>
+            referenceValue(ctx.app, 'components', 'versions', v),
+          );
           if (!Array.isArray(c.versions)) $set.versions = derived;
           else {
             const have = new Set((c.versions as unknown[]).map(hex));
-            const missing = derived.filter((v) => !have.has(v.toHexString()));
+            const missing = derived.filter((v) => !have.has(hex(v)));
             if (missing.length) $set.versions = [...(c.versions as unknown[]), ...missing];
           }
           const link = proposed.get(id);
@@ -185,7 +187,10 @@ export function workflowComponentsToVersions(): Step {
               );
               return null;
             }
-            versions.push(referencedId(version) ?? version);
+            const id = referencedId(version);
+            versions.push(
+              id ? referenceValue(ctx.app, 'executions', 'workflowSchema.component_versions', id) : version,
+            );
             const owner = owners.get(hex(version) ?? '');
             if (owner === undefined || hex(owner) !== hex((e as Document).component)) consistent = false;
           }
@@ -316,7 +321,12 @@ export function moveEmbeddedLogs(chunk = 1000): Step {
               );
               at = fallback;
             }
-            batch.push({ _id: embeddedLogId(step._id, i, at), stepRef: step._id, ...fields, timestamp: at });
+            batch.push({
+              _id: embeddedLogId(step._id, i, at),
+              stepRef: referenceValue(ctx.app, 'logs', 'stepRef', step._id),
+              ...fields,
+              timestamp: at,
+            });
             if (batch.length >= chunk) {
               await flush(batch);
               batch = [];

@@ -2,6 +2,7 @@ import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { parseLegacyDate } from '@odtp/dump';
 import { idStringsToObjectIds } from '@odtp/schema';
+import type { CollectionName, SchemaEffect } from '@odtp/schema';
 import { getPath, rewriteDocuments } from '../documents';
 import type { MigrationContext, Step } from '../migration';
 
@@ -51,6 +52,20 @@ export function referencesToObjectId(collection: string, paths: readonly string[
         { projection: projectionOf(paths) },
       ),
   };
+}
+
+/** The effects of converting string references at these paths (what a migration declares it affects). */
+export function referenceEffects(paths: Partial<Record<CollectionName, readonly string[]>>): SchemaEffect[] {
+  return (Object.entries(paths) as [CollectionName, readonly string[]][]).flatMap(([collection, ps]) =>
+    ps.map((path) => ({ collection, path, change: 'reference-to-objectid' as const })),
+  );
+}
+
+/** One referencesToObjectId step per collection of `paths`. */
+export function referenceSteps(paths: Partial<Record<CollectionName, readonly string[]>>): Step[] {
+  return (Object.entries(paths) as [CollectionName, readonly string[]][]).map(([collection, ps]) =>
+    referencesToObjectId(collection, ps),
+  );
 }
 
 /** Whether conversion produced at least one new ObjectId (structural copies alone do not count). */

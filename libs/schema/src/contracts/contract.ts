@@ -232,8 +232,18 @@ export function queriesOn(contract: AppContract, collection: string, path: strin
 }
 
 /**
- * A reference as the application writes it at `collection.path`: the hex string where its usual form is a string,
- * otherwise the ObjectId. Used by seeds, repairs and migrations that create references.
+ * How the application usually writes an id at `collection.path`: as a string (ODTP 0.5's stepRef, userRef, and the
+ * dt_id it repeats beside digitalTwinRef) or as an ObjectId (everywhere else).
+ */
+export function idForm(contract: AppContract, collection: string, path: string): 'string' | 'objectId' {
+  const c = contract.collections[collection as CollectionName];
+  const usual = c?.references?.[path]?.writes[0] ?? c?.fields?.[path]?.bsonType[0];
+  return usual === 'string' ? 'string' : 'objectId';
+}
+
+/**
+ * A reference as the application writes it at `collection.path` (see idForm). Used by seeds, repairs, imports and
+ * migrations that create references.
  */
 export function referenceValue(
   contract: AppContract,
@@ -241,8 +251,7 @@ export function referenceValue(
   path: string,
   id: ObjectId,
 ): ObjectId | string {
-  const usual = contract.collections[collection as CollectionName]?.references?.[path]?.writes[0];
-  return usual === 'string' ? id.toHexString() : id;
+  return idForm(contract, collection, path) === 'string' ? id.toHexString() : id;
 }
 
 function mapAt(value: unknown, segments: readonly string[], fn: (v: unknown) => unknown): unknown {
