@@ -42,9 +42,25 @@ describe('odtp-db audit and repair', () => {
     const junit = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-audit-')), 'audit.xml');
     const audit = await cli(db, mongo.uri, ['audit', '--json', '--junit', junit]);
     expect([audit.code, audit.stderr]).toEqual([3, '']);
-    const report = JSON.parse(audit.stdout) as { id: string; summary: object; findings: unknown[] };
-    expect(report.summary).toEqual({ errors: 23, warnings: 5, scanned: 28 });
-    expect(fs.readFileSync(junit, 'utf8').match(/<failure /g)).toHaveLength(26);
+    const report = JSON.parse(audit.stdout) as {
+      id: string;
+      app: string;
+      summary: object;
+      findings: unknown[];
+    };
+    // the default application is ODTP 0.5: its id strings are warnings, the ObjectIds it cannot find are errors
+    expect([report.app, report.summary]).toEqual(['odtp-0.5', { errors: 26, warnings: 8, scanned: 28 }]);
+    expect(fs.readFileSync(junit, 'utf8').match(/<failure /g)).toHaveLength(27);
+    const target = await cli(db, mongo.uri, ['audit', '--json', '--app', 'target']);
+    expect(JSON.parse(target.stdout)).toMatchObject({
+      app: 'target',
+      summary: { errors: 23, warnings: 5, scanned: 28 },
+    });
+    const badApp = await cli(db, mongo.uri, ['audit', '--app', 'odtp-9']);
+    expect([badApp.code, badApp.stderr.trim()]).toEqual([
+      2,
+      'odtp-db: --app must be one of odtp-0.5, target (got "odtp-9")',
+    ]);
 
     const warnOnly = await cli(db, mongo.uri, ['audit', '--checks', 'orphan']);
     expect(warnOnly.code).toBe(0);
@@ -56,7 +72,7 @@ describe('odtp-db audit and repair', () => {
     const bad = await cli(db, mongo.uri, ['audit', '--checks', 'dangling']);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       2,
-      'odtp-db: unknown check(s) dangling (available: dangling-reference, type-drift, broken-inverse, orphan, duplicate, schema-violation)',
+      'odtp-db: unknown check(s) dangling (available: dangling-reference, type-drift, query-mismatch, broken-inverse, orphan, duplicate, schema-violation)',
     ]);
 
     const plan = await cli(db, mongo.uri, ['repair', 'apply', '--report', report.id]);

@@ -19,7 +19,12 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
     app,
     new DocumentBuilder()
       .setTitle('odtp-db admin API')
-      .setDescription('Schemas, migrations, seeds and integrity audits for the MongoDB database of ODTP.')
+      .setDescription(
+        `Schemas, migrations, seeds and integrity audits for the MongoDB database of ODTP.\n\n` +
+          `**Application level: \`${config.app}\`** (ODTP_APP). Validators accept what that application writes, ` +
+          `migrations it cannot live with are held, audits and repairs respect the references it writes as strings. ` +
+          `See docs/app-compatibility.md.`,
+      )
       .setVersion(packageInfo().version)
       .addBearerAuth({
         type: 'http',

@@ -2,20 +2,30 @@ import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter, ReadPreferenceLike } from 'mongodb';
+import type { AppLevel } from '@odtp/config';
 import {
+  appContract,
   COLLECTION_NAMES,
   deriveIndexes,
   derivedValidator,
   isHexId,
+  queriesOn,
   referenceGraph,
   referencedId,
+  writesStringReference,
 } from '@odtp/schema';
-import type { CollectionName, Edge } from '@odtp/schema';
-import { CHECKS, FindingCollector, SEVERITY } from './findings';
+import type { AppContract, CollectionName, Edge } from '@odtp/schema';
+import { CHECKS, FindingCollector } from './findings';
 import type { AuditReport, CheckName, Finding, Violation } from './findings';
 import { valuesAt } from './values';
 
 export interface AuditOptions {
+  /**
+   * The application that runs on the database (default target): references it writes as strings are references
+   * (type drift there is a warning), values its queries cannot match are query mismatches, and the schema check
+   * uses the validators derived for it.
+   */
+  app?: AppLevel;
   /** Checks to run (default all). */
   checks?: readonly CheckName[];
   /** Reference values resolved per `$in` query (default 1,000). */
@@ -91,6 +101,7 @@ async function unindexedOrphanScan(ctx: Ctx, collection: CollectionName): Promis
 
 interface Ctx {
   db: Db;
+  app: AppContract;
   checks: Set<CheckName>;
   batchSize: number;
   maxUnindexedScan: number;
@@ -153,15 +164,42 @@ interface Pending {
 const newPending = (): Pending => ({ docIds: [], values: [], keys: [], ids: new Map() });
 
 /**
+ * The findings of one reference path: dangling references, type drift (a warning where the application itself
+ * writes id strings), query mismatches (where the application queries the path with a string) and broken inverses.
+ */
+function declareEdge(ctx: Ctx, collection: CollectionName, e: Edge): Finding[] {
+  const out: Finding[] = [];
+  const c = ctx.collector;
+  if (ctx.checks.has('dangling-reference'))
+    out.push(c.declare('dangling-reference', collection, e.path, e.to));
+  if (ctx.checks.has('type-drift')) {
+    const tolerated = writesStringReference(ctx.app, collection, e.path);
+    const f = c.declare('type-drift', collection, e.path, e.to, tolerated ? 'warning' : 'error');
+    if (tolerated)
+      f.note = `${ctx.app.application} writes ${collection}.${e.path} as id strings: a warning until the application moves to the target schema (the migration 20261126081700 converts them then)`;
+    out.push(f);
+  }
+  const queries = queriesOn(ctx.app, collection, e.path);
+  if (ctx.checks.has('query-mismatch') && queries.length) {
+    const f = c.declare('query-mismatch', collection, e.path, e.to);
+    f.note = `${ctx.app.application} finds these documents with a string (${queries.map((q) => q.operation).join('; ')}): an ObjectId here is invisible to it`;
+    out.push(f);
+  }
+  if (ctx.checks.has('broken-inverse') && e.inverse)
+    out.push(c.declare('broken-inverse', collection, e.path, `${e.to}.${e.inverse}`));
+  return out;
+}
+
+/**
  * One streaming pass over a source collection, projected on its reference paths: type drift is seen in the
  * values, dangling references and broken inverses by resolving deduplicated batches of ids with one `$in` query
  * each (a few in flight), orphans by asking the parents about batches of child ids.
  */
 async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Promise<number> {
   const started = performance.now();
-  const refChecks = (['dangling-reference', 'type-drift', 'broken-inverse'] as const).filter((c) =>
-    ctx.checks.has(c),
-  );
+  const refChecks = (
+    ['dangling-reference', 'type-drift', 'query-mismatch', 'broken-inverse'] as const
+  ).filter((c) => ctx.checks.has(c));
   let orphans = ctx.checks.has('orphan') ? orphanPath(collection) : undefined;
   const logsOrphans = orphans !== undefined && collection === LOG_PARENT.from;
   if (orphans && !logsOrphans) {
@@ -179,14 +217,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
       ? edges.filter((e) => e.path === LOG_PARENT.path)
       : [];
   const declared: Finding[] = [];
-  for (const e of active) {
-    if (ctx.checks.has('dangling-reference'))
-      declared.push(ctx.collector.declare('dangling-reference', collection, e.path, e.to));
-    if (ctx.checks.has('type-drift'))
-      declared.push(ctx.collector.declare('type-drift', collection, e.path, e.to));
-    if (ctx.checks.has('broken-inverse') && e.inverse)
-      declared.push(ctx.collector.declare('broken-inverse', collection, e.path, `${e.to}.${e.inverse}`));
-  }
+  for (const e of active) declared.push(...declareEdge(ctx, collection, e));
   if (orphans) declared.push(ctx.collector.declare('orphan', collection, orphans));
   if (!declared.length) return 0;
 
@@ -293,21 +324,50 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const cursor = ctx.db
     .collection(collection)
     .find({}, { projection, batchSize: ctx.batchSize, readPreference: ctx.readPreference });
+  const stringsAllowed = new Set(
+    active.filter((e) => writesStringReference(ctx.app, collection, e.path)).map((e) => e.path),
+  );
+  const queriedAsString = new Set(
+    active.filter((e) => queriesOn(ctx.app, collection, e.path).length).map((e) => e.path),
+  );
   for await (const doc of cursor) {
     scanned++;
     for (const edge of active) {
       for (const value of valuesAt(doc, segments.get(edge)!)) {
         if (value === null) continue;
         const id = referencedId(value);
-        if (!(value instanceof ObjectId) && ctx.checks.has('type-drift'))
+        if (!(value instanceof ObjectId)) {
+          if (!id && stringsAllowed.has(edge.path)) {
+            // The application writes id strings here: a value that is no id references nothing.
+            if (ctx.checks.has('dangling-reference'))
+              ctx.violation({
+                check: 'dangling-reference',
+                collection,
+                path: edge.path,
+                target: edge.to,
+                docId: doc._id,
+                value,
+                detail: 'not an id',
+              });
+          } else if (ctx.checks.has('type-drift'))
+            ctx.violation({
+              check: 'type-drift',
+              collection,
+              path: edge.path,
+              target: edge.to,
+              docId: doc._id,
+              value,
+              detail: isHexId(value) ? 'an id stored as a string' : 'not an id',
+            });
+        } else if (queriedAsString.has(edge.path) && ctx.checks.has('query-mismatch'))
           ctx.violation({
-            check: 'type-drift',
+            check: 'query-mismatch',
             collection,
             path: edge.path,
             target: edge.to,
             docId: doc._id,
             value,
-            detail: isHexId(value) ? 'an id stored as a string' : 'not an id',
+            detail: `an ObjectId where ${ctx.app.application} queries a string`,
           });
         if (!id || !resolving) continue;
         const batch = pending.get(edge)!;
@@ -391,7 +451,7 @@ async function schemaCheck(ctx: Ctx, collections: Set<CollectionName>): Promise<
     const cursor = ctx.db
       .collection(name)
       .find(
-        { $nor: [derivedValidator(name)] },
+        { $nor: [derivedValidator(name, { app: ctx.app.level })] },
         { projection: { _id: 1 }, readPreference: ctx.readPreference },
       );
     let n = 0;
@@ -411,8 +471,10 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
   for (const c of checks)
     if (!CHECKS.includes(c)) throw new Error(`unknown check "${c}" (available: ${CHECKS.join(', ')})`);
   const collector = new FindingCollector(options.sampleLimit ?? 20);
+  const app = appContract(options.app ?? 'target');
   const ctx: Ctx = {
     db,
+    app,
     checks,
     batchSize: options.batchSize ?? 1000,
     maxUnindexedScan: options.maxUnindexedScan ?? 20_000_000,
@@ -429,12 +491,7 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
   const edges = referenceGraph();
   // Declare every finding up front, so the report lists them in a stable order whatever finishes first.
   for (const c of COLLECTION_NAMES.filter((x) => collections.has(x)))
-    for (const e of edges.filter((x) => x.from === c)) {
-      if (checks.has('dangling-reference')) collector.declare('dangling-reference', c, e.path, e.to);
-      if (checks.has('type-drift')) collector.declare('type-drift', c, e.path, e.to);
-      if (checks.has('broken-inverse') && e.inverse)
-        collector.declare('broken-inverse', c, e.path, `${e.to}.${e.inverse}`);
-    }
+    for (const e of edges.filter((x) => x.from === c)) declareEdge(ctx, c, e);
   let scanned = 0;
   const passes = async (): Promise<void> => {
     for (const collection of PASS_ORDER) {
@@ -458,11 +515,12 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
   let errors = 0;
   let warnings = 0;
   for (const f of findings) {
-    if (SEVERITY[f.check] === 'error') errors += f.violations;
+    if (f.severity === 'error') errors += f.violations;
     else warnings += f.violations;
   }
   return {
     id: randomUUID(),
+    app: app.level,
     startedAt,
     finishedAt: new Date(),
     database: db.databaseName,

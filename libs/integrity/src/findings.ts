@@ -1,8 +1,10 @@
 import { ObjectId } from 'bson';
+import type { AppLevel } from '@odtp/config';
 
 export const CHECKS = [
   'dangling-reference',
   'type-drift',
+  'query-mismatch',
   'broken-inverse',
   'orphan',
   'duplicate',
@@ -11,10 +13,15 @@ export const CHECKS = [
 export type CheckName = (typeof CHECKS)[number];
 export type Severity = 'error' | 'warning';
 
-/** Orphans are unreachable but not broken (ODTP reruns leave older outputs unlinked); everything else is an error. */
+/**
+ * Orphans are unreachable but not broken (ODTP reruns leave older outputs unlinked); everything else is an error,
+ * except type drift where the configured application itself writes ids as strings (a warning: the strings are
+ * what it reads; they are converted when it moves to the target schema).
+ */
 export const SEVERITY: Record<CheckName, Severity> = {
   'dangling-reference': 'error',
   'type-drift': 'error',
+  'query-mismatch': 'error',
   'broken-inverse': 'error',
   orphan: 'warning',
   duplicate: 'error',
@@ -39,6 +46,8 @@ export interface Finding {
   durationMs: number;
   /** Why the check did not run (it then reports 0 violations); absent when it ran. */
   skipped?: string;
+  /** What the finding means for the application that runs on the database, when that changes its reading. */
+  note?: string;
 }
 
 export interface AuditSummary {
@@ -52,6 +61,8 @@ export interface AuditSummary {
 
 export interface AuditReport {
   id: string;
+  /** The application level the audit respected (ODTP_APP or --app). */
+  app: AppLevel;
   startedAt: Date;
   finishedAt: Date;
   database: string;
@@ -87,13 +98,19 @@ export class FindingCollector {
   constructor(private readonly sampleLimit: number) {}
 
   /** Declare a finding (so it is reported with 0 violations when nothing is found). */
-  declare(check: CheckName, collection: string, path: string, target?: string): Finding {
+  declare(
+    check: CheckName,
+    collection: string,
+    path: string,
+    target?: string,
+    severity: Severity = SEVERITY[check],
+  ): Finding {
     const key = `${check}|${collection}|${path}`;
     let f = this.findings.get(key);
     if (!f) {
       f = {
         check,
-        severity: SEVERITY[check],
+        severity,
         collection,
         path,
         ...(target ? { target } : {}),

@@ -5,7 +5,7 @@ export type { AuditOptions } from './auditor';
 export { valuesAt } from './values';
 export { newFindings, pageFindings, REPORTS_COLLECTION, ReportStore, toJunit } from './report-store';
 export type { Page } from './report-store';
-export { JOURNAL_COLLECTION, planRepairs, repair, RepairError, undoRepair } from './repair';
+export { JOURNAL_COLLECTION, planRepairs, repair, REPAIR_KINDS, RepairError, undoRepair } from './repair';
 export type { OrphanPolicy, RepairAction, RepairKind, RepairOptions, RepairRun } from './repair';
 export {
   IntegrityError,

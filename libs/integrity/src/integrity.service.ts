@@ -155,6 +155,7 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
         let last = '';
         const report = await runAudit(this.database.db(), {
           ...options,
+          app: this.config.app,
           signal: controller.signal,
           onProgress: (collection, scanned) => {
             if (collection !== last) {
@@ -267,7 +268,7 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async repair(reportId: string, options: RepairOptions & { dryRun: boolean }): Promise<RepairRun> {
-    return repair(this.database.db(), await this.report(reportId), options);
+    return repair(this.database.db(), await this.report(reportId), { ...options, app: this.config.app });
   }
 
   undo(runId: string): Promise<{ restored: number }> {

@@ -1,23 +1,39 @@
 import { randomUUID } from 'node:crypto';
-import { EJSON } from 'bson';
+import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
+import type { AppLevel } from '@odtp/config';
 import {
+  appContract,
   COLLECTIONS,
   deriveJsonSchema,
   idStringsToObjectIds,
   referenceGraph,
   referencedId,
+  referenceValue,
+  writesStringReference,
 } from '@odtp/schema';
-import type { CollectionName, Edge } from '@odtp/schema';
+import type { AppContract, CollectionName, Edge } from '@odtp/schema';
 import { runAudit } from './auditor';
 import type { AuditReport, CheckName, Violation } from './findings';
 
 export const JOURNAL_COLLECTION = 'repairJournal';
 export type OrphanPolicy = 'quarantine' | 'delete' | 'keep';
 
-export type RepairKind =
-  'pull' | 'unset' | 'convert' | 'add-to-set' | 'set' | 'quarantine' | 'delete' | 'rename-key' | 'manual';
+export const REPAIR_KINDS = [
+  'pull',
+  'unset',
+  'convert',
+  'stringify',
+  'add-to-set',
+  'set',
+  'quarantine',
+  'delete',
+  'rename-key',
+  'manual',
+] as const;
+/** `convert`: id strings to ObjectIds; `stringify`: ObjectIds to the id strings the application queries with. */
+export type RepairKind = (typeof REPAIR_KINDS)[number];
 
 /** One change to one document; `manual` ones are listed for a person and never applied. */
 export interface RepairAction {
@@ -31,6 +47,11 @@ export interface RepairAction {
 }
 
 export interface RepairOptions {
+  /**
+   * The application that runs on the database (default target): no repair writes a shape it cannot read (no
+   * string -> ObjectId conversion where it writes strings; references written in its form).
+   */
+  app?: AppLevel;
   /** What to do with orphans, per collection (default quarantine). */
   orphans?: Partial<Record<CollectionName, OrphanPolicy>>;
   batchSize?: number;
@@ -85,6 +106,7 @@ export async function planRepairs(
   violations: Violation[],
   options: RepairOptions = {},
 ): Promise<RepairAction[]> {
+  const app: AppContract = appContract(options.app ?? 'target');
   const actions: RepairAction[] = [];
   const duplicates = new Map<string, Violation[]>();
   for (const v of violations) {
@@ -107,9 +129,11 @@ export async function planRepairs(
       }
       case 'type-drift': {
         if (!edge) break;
-        if (typeof v.value === 'string' && referencedId(v.value))
-          actions.push(onValue('convert', v, `${v.path}: id stored as a string`));
-        else if (edge.many)
+        if (typeof v.value === 'string' && referencedId(v.value)) {
+          // Where the application writes id strings, they are what it reads: left alone.
+          if (!writesStringReference(app, v.collection, v.path))
+            actions.push(onValue('convert', v, `${v.path}: id stored as a string`));
+        } else if (edge.many)
           actions.push(onValue('pull', v, `${v.path}: ${JSON.stringify(v.value)} is not an id`));
         else if (requiredPaths(v.collection).has(v.path))
           actions.push(
@@ -122,6 +146,16 @@ export async function planRepairs(
         else actions.push(onValue('unset', v, `${v.path}: ${JSON.stringify(v.value)} is not an id`));
         break;
       }
+      case 'query-mismatch':
+        if (edge)
+          actions.push(
+            onValue(
+              'stringify',
+              v,
+              `${v.path}: ${app.application} finds it by the id string, not the ObjectId`,
+            ),
+          );
+        break;
       case 'broken-inverse': {
         if (!edge?.inverse) break;
         const target = referencedId(v.value)!;
@@ -138,7 +172,7 @@ export async function planRepairs(
               collection: edge.to,
               docId: target,
               path: edge.inverse,
-              value: v.docId,
+              value: asReference(app, edge.to, edge.inverse, v.docId),
               reason: `${v.collection} ${hex(v.docId)} lists it in ${v.path}; ${edge.inverse} was missing`,
             });
           else
@@ -156,7 +190,7 @@ export async function planRepairs(
             collection: edge.to,
             docId: target,
             path: edge.inverse,
-            value: v.docId,
+            value: asReference(app, edge.to, edge.inverse, v.docId),
             reason: `${v.collection} ${hex(v.docId)} points at it through ${v.path}`,
           });
         break;
@@ -203,6 +237,11 @@ export async function planRepairs(
     }
   }
   return dedupe(actions);
+}
+
+/** A document id as the application writes it at `collection.path` (an id string where it writes strings). */
+function asReference(app: AppContract, collection: string, path: string, id: unknown): unknown {
+  return id instanceof ObjectId ? referenceValue(app, collection, path, id) : id;
 }
 
 function orphanAction(v: Violation, options: RepairOptions, reason: string): RepairAction {
@@ -297,6 +336,13 @@ async function applyActions(
         });
         break;
       }
+      case 'stringify': {
+        const top = a.path!.split('.')[0];
+        await coll.updateOne(filter, {
+          $set: { [top]: objectIdsToStrings(before[top], a.path!.split('.').slice(1)) },
+        });
+        break;
+      }
       case 'add-to-set':
         await coll.updateOne(filter, { $addToSet: { [a.path!]: a.value } } as Document);
         break;
@@ -324,6 +370,17 @@ async function applyActions(
   return applied;
 }
 
+/** `value` with every ObjectId at the path `segments` (arrays traversed) as its hex string. */
+function objectIdsToStrings(value: unknown, segments: readonly string[]): unknown {
+  if (Array.isArray(value)) return value.map((v) => objectIdsToStrings(v, segments));
+  if (segments.length === 0) return value instanceof ObjectId ? value.toHexString() : value;
+  if (value === null || typeof value !== 'object' || value instanceof ObjectId || value instanceof Date)
+    return value;
+  const [head, ...rest] = segments;
+  if (!(head in (value as Document))) return value;
+  return { ...(value as Document), [head]: objectIdsToStrings((value as Document)[head], rest) };
+}
+
 function checksOf(report: AuditReport): CheckName[] {
   return [...new Set(report.findings.filter((f) => f.violations > 0).map((f) => f.check))];
 }
@@ -348,6 +405,7 @@ export async function repair(
   for (let round = 0; round < 5; round++) {
     const violations: Violation[] = [];
     const audit = await runAudit(db, {
+      app: options.app,
       checks,
       batchSize: options.batchSize,
       onViolation: (v) => violations.push(v),
@@ -375,7 +433,7 @@ export async function repair(
     rounds.push(actions);
     applied += await applyActions(db, runId, actions, seq, skipped);
   }
-  if (!options.dryRun) remainingErrors = (await runAudit(db, { checks })).summary.errors;
+  if (!options.dryRun) remainingErrors = (await runAudit(db, { app: options.app, checks })).summary.errors;
   return { runId, dryRun: options.dryRun, rounds, applied, skipped: dedupeSkipped(skipped), remainingErrors };
 }
 

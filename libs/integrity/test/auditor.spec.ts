@@ -38,7 +38,11 @@ describe('runAudit', () => {
     expect(withViolations.sort()).toEqual([...EXPECTED].sort());
     // one finding per check and edge (20 edges, 8 directions of two-way links) or collection, 0 included
     expect(report.findings).toHaveLength(20 + 20 + 8 + 4 + 5 + 10);
-    expect(new Set(report.findings.map((f) => f.check))).toEqual(new Set(CHECKS));
+    // query mismatches exist only for applications that query references as strings
+    expect(new Set(report.findings.map((f) => f.check))).toEqual(
+      new Set(CHECKS.filter((c) => c !== 'query-mismatch')),
+    );
+    expect(report.app).toBe('target');
     // errors: 9 dangling + 4 type drift + 4 broken inverses + 2 duplicates + 4 schema violations; 28 documents
     expect(report.summary).toEqual({ errors: 23, warnings: 5, scanned: 28 });
     const dangling = report.findings.find(
@@ -53,6 +57,58 @@ describe('runAudit', () => {
     });
     const inverse = report.findings.find((f) => f.check === 'broken-inverse' && f.collection === 'steps')!;
     expect(inverse).toMatchObject({ target: 'executions.steps', samples: [fixtureId('s4')] });
+  });
+
+  it('under ODTP 0.5: the id strings it writes are warnings, the ObjectIds its queries cannot find are query mismatches, and its validators judge the documents', async () => {
+    const db = await seeded();
+    const report = await runAudit(db, { app: 'odtp-0.5' });
+    expect(report.app).toBe('odtp-0.5');
+    const withViolations = report.findings
+      .filter((f) => f.violations > 0)
+      .map((f) => [f.check, f.severity, f.collection, f.path, f.violations]);
+    const odtp05 = EXPECTED.filter(
+      ([check, collection]) =>
+        !(check === 'schema-violation' && ['digitalTwins', 'workflows', 'steps'].includes(collection)),
+    ).map(([check, collection, path, n]) => [
+      check,
+      check === 'orphan' ||
+      (check === 'type-drift' && ['digitalTwins', 'workflows', 'steps'].includes(collection))
+        ? 'warning'
+        : 'error',
+      collection,
+      path,
+      n,
+    ]);
+    expect(withViolations.sort()).toEqual(
+      [
+        ...odtp05,
+        ['query-mismatch', 'error', 'digitalTwins', 'userRef', 1],
+        ['query-mismatch', 'error', 'workflows', 'versions', 1],
+        ['query-mismatch', 'error', 'outputs', 'stepRef', 4],
+        ['query-mismatch', 'error', 'logs', 'stepRef', 3],
+      ].sort(),
+    );
+    expect(report.findings).toHaveLength(20 + 20 + 4 + 8 + 4 + 5 + 10);
+    // errors: 9 dangling + 1 type drift + 9 query mismatches + 4 broken inverses + 2 duplicates + 1 schema violation
+    expect(report.summary).toEqual({ errors: 26, warnings: 8, scanned: 28 });
+    expect(
+      report.findings.find((f) => f.check === 'query-mismatch' && f.collection === 'outputs')!.note,
+    ).toBe(
+      'ODTP 0.5 finds these documents with a string (S3 clean-up (get_all_outputs_s3_keys); delete execution cascade (delete_execution)): an ObjectId here is invisible to it',
+    );
+  });
+
+  it('under ODTP 0.5 a reference it writes as a string that is no id is dangling, not drift', async () => {
+    const db = await seeded();
+    await db.collection('outputs').updateOne({ _id: fixtureId('o1') }, { $set: { stepRef: 'no-step' } });
+    const report = await runAudit(db, { app: 'odtp-0.5', checks: ['dangling-reference', 'type-drift'] });
+    const at = (check: string) =>
+      report.findings.find((f) => f.check === check && f.collection === 'outputs' && f.path === 'stepRef')!;
+    expect([at('dangling-reference').violations, at('dangling-reference').samples]).toEqual([
+      1,
+      [fixtureId('o1')],
+    ]);
+    expect(at('type-drift').violations).toBe(0);
   });
 
   it('runs only the asked checks, caps samples, and reports violations one by one', async () => {
@@ -188,6 +244,37 @@ describe('repairs', () => {
     expect(undone.restored).toBeGreaterThan(0);
     expect(await snapshot(db)).toEqual(before);
     await expect(undoRepair(db, 'no-such-run')).rejects.toThrow('unknown repair run "no-such-run"');
+  });
+
+  it('under ODTP 0.5: converts no id string it writes, turns the ObjectIds it cannot find into strings, writes back-links in its form; apply leaves zero errors and undo restores everything', async () => {
+    const db = await seeded();
+    const before = await snapshot(db);
+    const plan = await repair(db, await runAudit(db, { app: 'odtp-0.5' }), { dryRun: true, app: 'odtp-0.5' });
+    const kinds = plan.rounds[0].map((a) => `${a.kind} ${a.collection} ${a.path ?? ''}`.trim());
+    expect(kinds.filter((k) => k.startsWith('convert'))).toEqual([]);
+    expect(kinds.filter((k) => k.startsWith('stringify')).sort()).toEqual(
+      [
+        'stringify digitalTwins userRef',
+        'stringify workflows versions',
+        // o3 and o4 are orphans (quarantined), l3 too: no other action on them
+        'stringify outputs stepRef',
+        'stringify outputs stepRef',
+        'stringify logs stepRef',
+        'stringify logs stepRef',
+      ].sort(),
+    );
+    const run = await repair(db, await runAudit(db, { app: 'odtp-0.5' }), { dryRun: false, app: 'odtp-0.5' });
+    expect(run.remainingErrors).toBe(0);
+    const after = await runAudit(db, { app: 'odtp-0.5' });
+    expect(after.summary.errors).toBe(0);
+    // every reference ODTP 0.5 queries by string now is one
+    expect(await db.collection('outputs').countDocuments({ stepRef: { $type: 'objectId' } })).toBe(0);
+    expect(await db.collection('logs').countDocuments({ stepRef: { $type: 'objectId' } })).toBe(0);
+    expect((await db.collection('digitalTwins').findOne({ _id: fixtureId('t1') }))!.userRef).toBe(
+      fixtureId('u1').toHexString(),
+    );
+    await undoRepair(db, run.runId);
+    expect(await snapshot(db)).toEqual(before);
   });
 
   it('keeps an orphan that something still references instead of quarantining it', async () => {

@@ -24,6 +24,7 @@ const finding = (violations: number, path = 'stepRef'): Finding => ({
 function report(n: number, findings: Finding[] = []): AuditReport {
   return {
     id: `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`,
+    app: 'odtp-0.5',
     startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)),
     finishedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n, 500)),
     database: 'odtp',

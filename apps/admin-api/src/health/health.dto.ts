@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { APP_LEVELS } from '@odtp/config';
 
 export class DatabaseHealthDto {
   @ApiProperty({
@@ -32,4 +33,12 @@ export class HealthDto {
 
   @ApiProperty({ description: 'odtp-db version', example: '0.1.0' })
   version!: string;
+
+  @ApiProperty({
+    description:
+      'the application that runs on the database (ODTP_APP): what migrations, validators, audits, repairs and seeds respect',
+    enum: APP_LEVELS,
+    example: 'odtp-0.5',
+  })
+  app!: string;
 }

@@ -13,7 +13,8 @@ import {
   Min,
   ValidateBy,
 } from 'class-validator';
-import { CHECKS } from '@odtp/integrity';
+import { CHECKS, REPAIR_KINDS } from '@odtp/integrity';
+import { APP_LEVELS } from '@odtp/config';
 import type { CheckName } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
 
@@ -94,7 +95,10 @@ export class FindingDto {
   @ApiProperty({ description: 'the check', enum: CHECKS })
   check!: string;
 
-  @ApiProperty({ description: 'error, or warning (orphans)', enum: ['error', 'warning'] })
+  @ApiProperty({
+    description: 'error, or warning (orphans, and type drift where the application itself writes id strings)',
+    enum: ['error', 'warning'],
+  })
   severity!: string;
 
   @ApiProperty({ description: 'collection checked', example: 'steps' })
@@ -134,11 +138,19 @@ export class FindingDto {
       'why the check did not run (an orphan check that would scan an unindexed collection too often)',
   })
   skipped?: string;
+
+  @ApiPropertyOptional({
+    description: 'what the finding means for the application that runs on the database (ODTP_APP)',
+  })
+  note?: string;
 }
 
 export class AuditReportSummaryDto {
   @ApiProperty({ description: 'report id' })
   id!: string;
+
+  @ApiProperty({ description: 'the application level the audit respected (ODTP_APP)', enum: APP_LEVELS })
+  app!: string;
 
   @ApiProperty({ description: 'when the audit started', type: String, format: 'date-time' })
   startedAt!: Date;
@@ -259,8 +271,9 @@ export class StartRepairDto {
 
 export class RepairActionDto {
   @ApiProperty({
-    description: 'what is done',
-    enum: ['pull', 'unset', 'convert', 'add-to-set', 'set', 'quarantine', 'delete', 'rename-key', 'manual'],
+    description:
+      'what is done: pull/unset a reference, convert id strings to ObjectIds, stringify ObjectIds the application finds by id strings, add-to-set/set the missing side of a two-way link, quarantine/delete an orphan, rename-key a duplicate; manual ones are left to a person',
+    enum: REPAIR_KINDS,
   })
   kind!: string;
 

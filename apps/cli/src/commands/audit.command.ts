@@ -44,8 +44,10 @@ function reportText(report: AuditReport): string {
         .trimEnd();
     lines.push(line(header), ...rows.map(line));
   }
+  for (const f of report.findings.filter((x) => x.violations > 0 && x.note))
+    lines.push(`note on ${f.check} ${f.collection}.${f.path}: ${f.note}`);
   lines.push(
-    `audit ${report.id}: ${report.summary.errors} error(s), ${report.summary.warnings} warning(s) in ${report.summary.scanned} document(s); ${report.findings.length} findings, ${report.findings.filter((f) => f.violations > 0).length} with violations`,
+    `audit ${report.id} (application ${report.app}): ${report.summary.errors} error(s), ${report.summary.warnings} warning(s) in ${report.summary.scanned} document(s); ${report.findings.length} findings, ${report.findings.filter((f) => f.violations > 0).length} with violations`,
   );
   return lines.join('\n');
 }
@@ -58,8 +60,9 @@ function reportText(report: AuditReport): string {
 export class AuditCommand extends JsonDatabaseCommand {
   async run(_p: string[], options: AuditFlags): Promise<void> {
     const progress = process.stderr.isTTY && !options.json;
-    const report = await withDatabase(options, async (db) => {
+    const report = await withDatabase(options, async (db, config) => {
       const r = await runAudit(db, {
+        app: config.app,
         checks: options.checks,
         batchSize: options.batchSize,
         sampleLimit: options.samples,
@@ -165,10 +168,10 @@ function runText(run: RepairRun): string {
 async function repairFrom(options: RepairFlags, dryRun: boolean): Promise<void> {
   if (!options.report)
     throw new CliError('--report ID is required (an audit report id: odtp-db audit prints it)', 2);
-  const run = await withDatabase(options, async (db) => {
+  const run = await withDatabase(options, async (db, config) => {
     const report = await new ReportStore(db).get(options.report!);
     if (!report) throw new CliError(`no audit report "${options.report}" in integrityReports`, 2);
-    return repair(db, report, { dryRun, orphans: options.orphans });
+    return repair(db, report, { dryRun, orphans: options.orphans, app: config.app });
   });
   print(options.json ? JSON.stringify(run, null, 2) : runText(run));
 }

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import { exportDump, importDump, readDump } from '@odtp/dump';
+import { appContract, idForm } from '@odtp/schema';
 import { Command, Option } from 'nest-commander';
 import { CliError } from '../cli-support';
 import { DatabaseCommand } from '../database-command';
-import { print, withDatabase } from '../database-access';
+import { commandConfig, print, withDatabase } from '../database-access';
 import type { DatabaseOptions } from '../database-access';
 
 @Command({
@@ -18,7 +19,11 @@ export class ImportCommand extends DatabaseCommand {
     options: DatabaseOptions & { drop?: boolean; legacyJson?: boolean },
   ): Promise<void> {
     if (!target) throw new CliError('import needs a PATH', 2);
-    const dump = readDump(target, { legacyJson: options.legacyJson });
+    const contract = appContract(commandConfig(options).app);
+    const dump = readDump(target, {
+      legacyJson: options.legacyJson,
+      keepStringIds: (collection, path) => idForm(contract, collection, path) === 'string',
+    });
     const result = await withDatabase(options, (db) =>
       importDump(db, dump, { drop: options.drop, file: target }),
     );
@@ -37,7 +42,7 @@ export class ImportCommand extends DatabaseCommand {
   @Option({
     flags: '--legacy-json',
     description:
-      'plain JSON as ODTP writes it: 24-hex ids in _id and reference fields become ObjectIds, date strings Dates',
+      'plain JSON as ODTP writes it: 24-hex ids in _id and reference fields become ObjectIds (except where the application, ODTP_APP or --app, writes them as strings), date strings Dates',
   })
   legacyJson(): boolean {
     return true;
