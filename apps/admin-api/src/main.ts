@@ -5,48 +5,14 @@ import { resolveAuth } from '@odtp/auth';
 import type { ResolvedAuth } from '@odtp/auth';
 import { ConfigError, loadConfigOrExit } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
-import { connectClient, startDatabase } from '@odtp/database';
-import type { DatabaseHandle } from '@odtp/database';
-import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
-import { initializeIfEmpty, productionReason } from '@odtp/seeding';
+import { startDatabase } from '@odtp/database';
 import { Logger } from 'nestjs-pino';
-import { demoSeed } from '../../../seeds/demo';
 import { AppModule } from './app.module';
+import { prepareDatabase } from './prepare-database';
 import { configureApp } from './setup';
 
 /** Default folder of the embedded engine for `npm start` (git-ignored); ODTP_DB_PATH= (empty) means memory only. */
 export const DEFAULT_DB_PATH = path.join('.data', 'db');
-
-/**
- * On a local, non-production database: apply the pending migrations (waiting up to a minute for another
- * runner's lock); when the database was empty, also apply validators and indexes and load the demo profile.
- * Production databases are migrated by the deploy pipeline (`odtp-db migrate up`), never implicitly.
- */
-async function prepareDatabase(database: DatabaseHandle, config: AppConfig): Promise<void> {
-  if (productionReason(database.uri, config.nodeEnv)) return;
-  const client = await connectClient(database);
-  try {
-    const db = client.db(database.dbName);
-    const run = await new Migrator(db, client, { dir: defaultMigrationsDir(), app: config.app }).up({
-      waitMs: 60_000,
-    });
-    if (run.migrations.length)
-      process.stdout.write(
-        `migrations: applied ${run.migrations.length} (${run.migrations.map((m) => m.name).join(', ')})\n`,
-      );
-    if (run.held.length)
-      process.stdout.write(
-        `migrations: held ${run.held.length} while ODTP_APP=${config.app} (${run.held.map((m) => m.name).join(', ')}; see odtp-db migrate status)\n`,
-      );
-    const loaded = await initializeIfEmpty(db, demoSeed, { app: config.app });
-    if (loaded)
-      process.stdout.write(
-        `empty database: validators and indexes for ${config.app} applied, demo data loaded as ${config.app} writes it (${loaded.inserted} documents)\n`,
-      );
-  } finally {
-    await client.close();
-  }
-}
 
 export async function bootstrap(
   config: AppConfig = loadConfigOrExit(process.env, { defaultDbPath: DEFAULT_DB_PATH }),
