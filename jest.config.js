@@ -24,6 +24,8 @@ module.exports = {
     '<rootDir>/test/**/*.e2e-spec.ts',
     '<rootDir>/migrations/**/*.spec.ts',
   ],
+  // Builds dist/ once per run: the process tests spawn the built CLI and server.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -10,7 +10,6 @@ import type { TestMongo } from './support/mongo';
 /* odtp-db audit and repair as CI jobs and operators run them: exit codes, JSON on stdout, JUnit files. */
 
 const root = path.join(__dirname, '..');
-const register = require.resolve('@swc-node/register');
 
 function cli(
   db: Db,
@@ -19,11 +18,10 @@ function cli(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, ODTP_DB_NAME: db.databaseName };
   delete env.MONGODB_URI;
-  const child = spawn(
-    process.execPath,
-    ['-r', register, path.join(root, 'apps/cli/src/main.ts'), ...args, '--uri', uri],
-    { cwd: root, env },
-  );
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'odtp-db.js'), ...args, '--uri', uri], {
+    cwd: root,
+    env,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));

@@ -10,7 +10,6 @@ import type { TestMongo } from './support/mongo';
 /* `odtp-db migrate` as deploy pipelines run it: several processes at once, and a process killed midway. */
 
 const root = path.join(__dirname, '..');
-const register = require.resolve('@swc-node/register');
 const fixture = path.join(root, 'libs', 'migrations', 'test', 'fixtures', 'gen1-2023-12.json');
 
 interface Exit {
@@ -24,7 +23,7 @@ function migrate(db: Db, uri: string, args: string[]): { done: Promise<Exit>; ki
   delete env.MONGODB_URI;
   const child = spawn(
     process.execPath,
-    ['-r', register, path.join(root, 'apps/cli/src/main.ts'), 'migrate', ...args, '--uri', uri],
+    [path.join(root, 'bin', 'odtp-db.js'), 'migrate', ...args, '--uri', uri],
     { cwd: root, env },
   );
   let stdout = '';

@@ -1,32 +1,21 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { hashKey } from '@odtp/auth';
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { MongoClient } from 'mongodb';
+import { finished, spawnCli, spawnServer, waitFor } from './support/processes';
 
-const root = path.join(__dirname, '..');
-const register = require.resolve('@swc-node/register');
+const servers: EmbeddedMongo[] = [];
+afterEach(async () => {
+  // stopped even when an assertion failed, so a failing test cannot keep the run from exiting
+  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+});
 
-function runTs(entry: string, args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
-  const clean = { ...process.env };
-  delete clean.MONGODB_URI;
-  return spawn(process.execPath, ['-r', register, path.join(root, entry), ...args], {
-    cwd: root,
-    env: { ...clean, ...env },
-  });
-}
-
-function finished(
-  child: ChildProcessWithoutNullStreams,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+async function embedded(): Promise<EmbeddedMongo> {
+  const server = await EmbeddedMongo.create();
+  servers.push(server);
+  return server;
 }
 
 describe('process entry points', () => {
@@ -35,7 +24,7 @@ describe('process entry points', () => {
     ['PORT', 'abc'],
     ['ODTP_DB_ENGINE', 'nope'],
   ])('the admin API exits 1 naming %s when it is %s', async (name, value) => {
-    const r = await finished(runTs('apps/admin-api/src/main.ts', [], { [name]: value }));
+    const r = await finished(spawnServer({ [name]: value }));
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(new RegExp(`^Invalid configuration: ${name} `));
@@ -43,7 +32,7 @@ describe('process entry points', () => {
 
   it('in production the admin API refuses to start without ADMIN_API_KEYS (exit 1 naming it); ADMIN_AUTH=disabled starts with a warning', async () => {
     const refused = await finished(
-      runTs('apps/admin-api/src/main.ts', [], {
+      spawnServer({
         NODE_ENV: 'production',
         ODTP_DB_ENGINE: 'embedded',
         ODTP_DB_PATH: '',
@@ -54,7 +43,7 @@ describe('process entry points', () => {
       /^Invalid configuration: ADMIN_API_KEYS is empty: the admin API refuses to start without API keys/,
     );
     const port = 32000 + (process.pid % 900);
-    const child = runTs('apps/admin-api/src/main.ts', [], {
+    const child = spawnServer({
       NODE_ENV: 'production',
       ADMIN_AUTH: 'disabled',
       PORT: String(port),
@@ -62,11 +51,9 @@ describe('process entry points', () => {
       ODTP_DB_PATH: '',
     });
     const done = finished(child);
-    let ok = false;
-    for (let i = 0; i < 100 && !ok; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      ok = (await fetch(`http://127.0.0.1:${port}/schema`).catch(() => undefined))?.status === 200;
-    }
+    const ok = await waitFor(async () =>
+      (await fetch(`http://127.0.0.1:${port}/schema`)).status === 200 ? true : undefined,
+    );
     expect(ok).toBe(true);
     child.kill('SIGTERM');
     const r = await done;
@@ -86,15 +73,14 @@ describe('process entry points', () => {
       ADMIN_API_KEYS: `t:viewer:${hashKey(key)}`,
     };
     const start = async (): Promise<{ stdout: string; users: number }> => {
-      const child = runTs('apps/admin-api/src/main.ts', [], env);
+      const child = spawnServer(env);
       const done = finished(child);
-      let res: Response | undefined;
-      for (let i = 0; i < 100 && !res?.ok; i++) {
-        await new Promise((r) => setTimeout(r, 200));
-        res = await fetch(`http://127.0.0.1:${port}/collections`, {
+      const res = await waitFor(async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/collections`, {
           headers: { authorization: `Bearer ${key}` },
-        }).catch(() => undefined);
-      }
+        });
+        return r.ok ? r : undefined;
+      });
       const collections = (await res!.json()) as { name: string; count: number; validator: string }[];
       child.kill('SIGTERM');
       const r = await done;
@@ -112,10 +98,10 @@ describe('process entry points', () => {
   });
 
   it('odtp-db seed loads the demo once, then reports 0 changes; refuses production unless --force', async () => {
-    const server = await EmbeddedMongo.create();
+    const server = await embedded();
     const env = { MONGODB_URI: server.getUri('seedcli') };
     const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
-      finished(runTs('apps/cli/src/main.ts', args, { ...env, ...extra }));
+      finished(spawnCli(args, { ...env, ...extra }));
     const first = await cli(['seed']);
     expect([first.code, first.stdout.split('\n')[0]]).toEqual([
       0,
@@ -133,13 +119,10 @@ describe('process entry points', () => {
       'dropped 122 document(s) from the seeded collections',
       'seeded: 122 inserted, 0 modified, 0 unchanged',
     ]);
-    await server.stop();
   });
 
   it('odtp-db apikey create prints a key once and its config entry', async () => {
-    const r = await finished(
-      runTs('apps/cli/src/main.ts', ['apikey', 'create', '--role', 'viewer', '--id', 'ci'], {}),
-    );
+    const r = await finished(spawnCli(['apikey', 'create', '--role', 'viewer', '--id', 'ci'], {}));
     expect(r.code).toBe(0);
     const key = /^API key \(shown once, store it safely\): (odtp_\S+)$/m.exec(r.stdout)![1];
     expect(r.stdout).toContain(`ADMIN_API_KEYS entry (append with a comma): ci:viewer:${hashKey(key)}`);
@@ -147,18 +130,17 @@ describe('process entry points', () => {
 
   it('the admin API serves /health, then stops on SIGTERM with exit 0 within the shutdown timeout', async () => {
     const port = 31000 + (process.pid % 900);
-    const child = runTs('apps/admin-api/src/main.ts', [], {
+    const child = spawnServer({
       PORT: String(port),
       ODTP_DB_ENGINE: 'embedded',
       ODTP_DB_PATH: '',
       LOG_LEVEL: 'info',
     });
     const done = finished(child);
-    let health: Response | undefined;
-    for (let i = 0; i < 100 && !health?.ok; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-    }
+    const health = await waitFor(async () => {
+      const r = await fetch(`http://127.0.0.1:${port}/health`);
+      return r.ok ? r : undefined;
+    });
     expect(health?.status).toBe(200);
     const started = Date.now();
     child.kill('SIGTERM');
@@ -169,10 +151,10 @@ describe('process entry points', () => {
     expect(r.stdout).toContain('"url":"/health"');
   });
 
-  it('odtp-db schema: graph --json, apply (0), apply again (0, nothing to do), apply refused (2), plan --json', async () => {
-    const server = await EmbeddedMongo.create();
+  it('odtp-db schema: graph --json, apply (0), apply again (0, nothing to do), apply refused (2), plan --json, target rules refused for ODTP 0.5 (2)', async () => {
+    const server = await embedded();
     const env = { MONGODB_URI: server.getUri('cli') };
-    const cli = (args: string[]) => finished(runTs('apps/cli/src/main.ts', args, env));
+    const cli = (args: string[]) => finished(spawnCli(args, env));
     const graph = await cli(['schema', 'graph', '--json']);
     expect(graph.code).toBe(0);
     expect(JSON.parse(graph.stdout)).toHaveLength(20);
@@ -196,15 +178,25 @@ describe('process entry points', () => {
     );
     const plan = await cli(['schema', 'plan', '--json']);
     expect(plan.code).toBe(0);
-    expect(
-      JSON.parse(plan.stdout).find((p: { collection: string }) => p.collection === 'logs').violations,
-    ).toBe(1);
-    await server.stop();
+    const logsPlan = JSON.parse(plan.stdout).find((p: { collection: string }) => p.collection === 'logs');
+    expect([logsPlan.violations, logsPlan.app]).toEqual([1, 'odtp-0.5']);
+    // target rules while the application is ODTP 0.5 (the default ODTP_APP): refused, naming what they would break
+    const target = await cli(['schema', 'apply', '--rules', 'target', '--action', 'warn']);
+    expect(target.code).toBe(2);
+    expect(target.stderr.split('\n').slice(0, 3)).toEqual([
+      'odtp-db: schema apply refused, nothing changed:',
+      '  digitalTwins.userRef: ODTP 0.5 writes a string: the target rules would reject it',
+      '  workflows.versions: ODTP 0.5 writes a string: the target rules would reject it',
+    ]);
+    // ... and allowed when the operator says the target application runs (--app target)
+    const moved = await cli(['schema', 'apply', '--app', 'target', '--action', 'warn']);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain('digitalTwins: validator updated (strict, warn)');
   });
 
   it('odtp-db db start prints MONGODB_URI, answers the driver, and exits 0 on SIGTERM', async () => {
     const port = 27000 + (process.pid % 900);
-    const child = runTs('apps/cli/src/main.ts', ['db', 'start', '--port', String(port)], {
+    const child = spawnCli(['db', 'start', '--port', String(port)], {
       ODTP_DB_ENGINE: 'embedded',
       ODTP_DB_PATH: '',
     });

@@ -105,8 +105,10 @@ function sha256(file: string): string {
 }
 
 function hasTypeScriptLoader(): boolean {
-  // jest (its own module registry) and @swc-node/register (require.extensions) compile .ts on require.
-  return process.env.JEST_WORKER_ID !== undefined || require.extensions['.ts'] !== undefined;
+  // This file runs as TypeScript source only under a loader that compiles .ts on require (jest's transform,
+  // @swc-node/register); the built runner is dist/.../runner.js and loads the compiled migrations. (An environment
+  // variable such as JEST_WORKER_ID would leak into the processes a test spawns.)
+  return __filename.endsWith('.ts');
 }
 
 /** Runs the migrations of a folder against one database, with the lease lock, checksums and plans. */
