@@ -1,9 +1,12 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ObjectId } from 'bson';
 import { validateSchema } from '@odtp/embedded-mongo';
 import { deriveJsonSchema } from '../json-schema';
 import { collectionDefinition } from '../registry';
 import { derivedValidator } from '../schema-sync';
 import {
+  allContracts,
   appContract,
   deviations,
   effectConflicts,
@@ -74,6 +77,18 @@ describe('contract files', () => {
     ],
   ])('a contract file that does not fit the target schema is refused, naming the problem (%#)', (c, msg) => {
     expect(() => parseContract(withCollections(c), 'x.json')).toThrow(msg);
+  });
+
+  it('docs/app-compatibility.md names every path of every contract', () => {
+    const doc = fs.readFileSync(
+      path.join(__dirname, '..', '..', '..', '..', 'docs', 'app-compatibility.md'),
+      'utf8',
+    );
+    const missing = allContracts()
+      .flatMap(deviations)
+      .map((d) => `\`${d.collection}.${d.path}\``)
+      .filter((p) => !doc.includes(p));
+    expect(missing).toEqual([]);
   });
 
   it('a contract must name a released level', () => {
