@@ -1,6 +1,6 @@
 import type { Db, Document } from 'mongodb';
 import { applySchema, planSchema } from '@odtp/schema';
-import { EJSON } from 'bson';
+import { EJSON, ObjectId } from 'bson';
 import {
   generateLarge,
   loadLarge,
@@ -68,6 +68,37 @@ describe('demo profile', () => {
     expect(plan.map((p) => [p.collection, p.violations, p.duplicates.length])).toEqual(
       plan.map((p) => [p.collection, 0, 0]),
     );
+  });
+
+  it('under ODTP 0.5 writes what ODTP 0.5 writes, passes its validators, and reloads unchanged', async () => {
+    const db = mongo.db();
+    expect((await applySchema(db, { app: 'odtp-0.5' })).status).toBe('applied');
+    const first = await loadSeed(db, demoSeed, { app: 'odtp-0.5' });
+    expect(first.inserted).toBe(122);
+    const plan = await planSchema(db, { app: 'odtp-0.5' });
+    expect(plan.map((p) => [p.collection, p.violations])).toEqual(plan.map((p) => [p.collection, 0]));
+    const step = (await db.collection('steps').findOne({}))!;
+    expect([typeof step.component_version, step.executionRef instanceof ObjectId]).toEqual(['string', true]);
+    expect(
+      Object.keys(step)
+        .filter((k) => /^(created|updated)_?[aA]t$/.test(k))
+        .sort(),
+    ).toEqual(['createdAt', 'updatedAt']);
+    const execution = (await db.collection('executions').findOne({}))!;
+    expect(execution.dt_id).toBe((execution.digitalTwinRef as ObjectId).toHexString());
+    const output = (await db.collection('outputs').findOne({}))!;
+    expect(typeof output.stepRef).toBe('string');
+    expect(
+      (output.access_control as { authorized_users: unknown[] }).authorized_users.map((u) => typeof u),
+    ).toEqual(['string']);
+    expect(typeof (await db.collection('digitalTwins').findOne({}))!.userRef).toBe('string');
+    expect(typeof (await db.collection('logs').findOne({}))!.stepRef).toBe('string');
+    // the target validators refuse exactly these shapes
+    expect(
+      (await planSchema(db, { app: 'target' })).filter((p) => p.violations).map((p) => p.collection),
+    ).toEqual(['digitalTwins', 'workflows', 'executions', 'steps', 'outputs', 'logs']);
+    const again = await loadSeed(db, demoSeed, { app: 'odtp-0.5' });
+    expect([again.inserted, again.modified]).toEqual([0, 0]);
   });
 
   it('has the size the issue asks for and consistent two-way links', () => {
@@ -200,6 +231,20 @@ describe('large profile', () => {
     expect(planted).toEqual(regenerated);
     const second = await loadLarge(db, { scale: 3000, seed: 3, defects: 0.01 });
     expect([second.inserted, second.modified]).toEqual([0, 0]);
+  });
+
+  it('under ODTP 0.5 writes its shapes and passes its validators', async () => {
+    const db = mongo.db();
+    await loadLarge(db, { scale: 3000, seed: 4, app: 'odtp-0.5' });
+    const plan = await planSchema(db, { app: 'odtp-0.5' });
+    expect(plan.map((p) => [p.collection, p.violations])).toEqual(plan.map((p) => [p.collection, 0]));
+    expect(await db.collection('logs').countDocuments({ stepRef: { $type: 'objectId' } })).toBe(0);
+    expect(await db.collection('logs').countDocuments({ stepRef: { $type: 'string' } })).toBeGreaterThan(
+      1000,
+    );
+    expect(await db.collection('executions').countDocuments({ createdAt: { $type: 'date' } })).toBe(
+      await db.collection('executions').countDocuments(),
+    );
   });
 });
 
