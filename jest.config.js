@@ -17,7 +17,7 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleFileExtensions: ['ts', 'js', 'json'],
-  moduleNameMapper: { '^@odtp/(.*)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: { '^@odtp/seeds$': '<rootDir>/seeds', '^@odtp/(.*)$': '<rootDir>/libs/$1/src' },
   testMatch: [
     '<rootDir>/libs/**/*.spec.ts',
     '<rootDir>/apps/**/*.spec.ts',

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Db } from 'mongodb';
+import { LeaseLock } from '@odtp/database';
 import { defectsFixture, fixtureId } from '../libs/integrity/test/defects-fixture';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
@@ -87,6 +88,22 @@ describe('odtp-db audit and repair', () => {
       displayName: 'Ada',
     });
     expect((await cli(db, mongo.uri, ['audit'])).code).toBe(3);
+    // The CLI takes the lease the API's and the schedule's audits take: while one runs, audit and repair refuse.
+    const held = await new LeaseLock(db, { collection: 'integrity_lock', id: 'audit' }).acquire(
+      0,
+      'api-audit-1',
+    );
+    try {
+      for (const args of [['audit'], ['repair', 'apply', '--report', report.id, '--yes']]) {
+        const refused = await cli(db, mongo.uri, args);
+        expect([refused.code, refused.stderr.trim()]).toEqual([
+          2,
+          `odtp-db: an audit or repair is running: api-audit-1 (on ${os.hostname()})`,
+        ]);
+      }
+    } finally {
+      await held.release();
+    }
     const unknown = await cli(db, mongo.uri, ['repair', 'undo', 'nope']);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([
       2,

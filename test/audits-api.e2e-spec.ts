@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DatabaseService } from '@odtp/database';
-import { IntegrityService } from '@odtp/integrity';
+import { IntegritySchedule, IntegrityService } from '@odtp/integrity';
 import type { AuditReport } from '@odtp/integrity';
 import { loadLarge } from '@odtp/seeding';
 import { defectsFixture } from '../libs/integrity/test/defects-fixture';
@@ -194,7 +194,7 @@ describe('scheduled audits', () => {
     const a = await createTestApp({ env });
     const b = await createTestApp({ env });
     const skippedRuns = () =>
-      a.app.get(IntegrityService).skippedRuns + b.app.get(IntegrityService).skippedRuns;
+      a.app.get(IntegritySchedule).skippedRuns + b.app.get(IntegritySchedule).skippedRuns;
     // Run until two reports exist and one instance skipped a tick (polled, so a slow machine only waits longer).
     const deadline = Date.now() + 40_000;
     await sleep(2500);

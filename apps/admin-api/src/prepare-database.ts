@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '@odtp/database';
 import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
 import { initializeIfEmpty, productionReason } from '@odtp/seeding';
 import type { Db, MongoClient } from 'mongodb';
-import { demoSeed } from '../../../seeds/demo';
+import { demoSeed } from '@odtp/seeds';
 
 /**
  * What `npm start` does to a development database, for the application of ODTP_APP: apply the pending migrations
@@ -15,10 +15,13 @@ import { demoSeed } from '../../../seeds/demo';
 export async function initializeDevelopmentDatabase(
   db: Db,
   client: MongoClient,
-  config: Pick<AppConfig, 'app'>,
+  config: Pick<AppConfig, 'app' | 'migrationsDir'>,
 ): Promise<string[]> {
   const lines: string[] = [];
-  const run = await new Migrator(db, client, { dir: defaultMigrationsDir(), app: config.app }).up({
+  const run = await new Migrator(db, client, {
+    dir: defaultMigrationsDir(config.migrationsDir),
+    app: config.app,
+  }).up({
     waitMs: 60_000,
   });
   if (run.migrations.length)

@@ -1,11 +1,12 @@
-/** An error the CLI reports as one line on stderr with its exit code. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
+import { DomainError, HTTP } from '@odtp/errors';
+
+/** A refusal of the CLI itself (bad flags, nothing to connect to), reported like every domain error. */
+export class CliError extends DomainError {
+  constructor(message: string, exitCode = 1) {
+    super(
+      { code: exitCode === 2 ? 'BAD_ARGUMENTS' : 'CLI_FAILED', httpStatus: HTTP.badRequest, exitCode },
+      message,
+    );
   }
 }
 

@@ -1,26 +1,22 @@
-import { ConfigError } from '@odtp/config';
-import { DumpError } from '@odtp/dump';
-import { MigrationError } from '@odtp/migrations';
-import { SeedError } from '@odtp/seeding';
+import { DomainError } from '@odtp/errors';
 import { CommandFactory } from 'nest-commander';
-import { CliError } from './cli-support';
+import { cliConfig } from './cli-config';
 import { CliModule } from './cli.module';
 
+/** The one exit-code mapping: a domain error exits with its code, anything else with 1. */
 function fail(e: unknown): never {
-  if (e instanceof ConfigError || e instanceof CliError || e instanceof DumpError || e instanceof SeedError) {
-    process.stderr.write(`odtp-db: ${e.message}\n`);
-    process.exit(e instanceof CliError ? e.exitCode : 1);
-  }
-  if (e instanceof MigrationError) {
-    process.stderr.write(`odtp-db: ${e.message}\n`);
-    process.exit(e.exitCode);
-  }
   process.stderr.write(`odtp-db: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  process.exit(e instanceof DomainError ? e.exitCode : 1);
 }
 
-export async function main(): Promise<void> {
-  await CommandFactory.run(CliModule, {
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  let config;
+  try {
+    config = cliConfig(argv.slice(2));
+  } catch (e) {
+    fail(e);
+  }
+  await CommandFactory.run(CliModule.forRoot(config), {
     logger: ['error', 'warn'],
     cliName: 'odtp-db',
     serviceErrorHandler: fail,

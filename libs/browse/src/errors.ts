@@ -1,3 +1,5 @@
+import { DomainError, HTTP } from '@odtp/errors';
+
 /** Why a browse request cannot be answered (mapped to HTTP by the admin API). */
 export enum BrowseErrorCode {
   UnknownCollection = 'UNKNOWN_COLLECTION',
@@ -5,13 +7,18 @@ export enum BrowseErrorCode {
   BadRequest = 'BAD_REQUEST',
 }
 
-export class BrowseError extends Error {
-  constructor(
-    readonly code: BrowseErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BrowseError';
+export class BrowseError extends DomainError {
+  declare readonly code: BrowseErrorCode;
+
+  constructor(code: BrowseErrorCode, message: string) {
+    super(
+      {
+        code,
+        httpStatus: code === BrowseErrorCode.BadRequest ? HTTP.badRequest : HTTP.notFound,
+        exitCode: 2,
+      },
+      message,
+    );
   }
 }
 

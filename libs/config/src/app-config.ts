@@ -4,6 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 import { parse as parseDotenv } from 'dotenv';
 import ConnectionString from 'mongodb-connection-string-url';
+import { DomainError, HTTP } from '@odtp/errors';
 
 export const DB_ENGINES = ['auto', 'memory-server', 'embedded'] as const;
 export type DbEngineChoice = (typeof DB_ENGINES)[number];
@@ -98,6 +99,10 @@ export class EnvironmentVariables {
 
   @IsIn(APP_LEVELS)
   ODTP_APP: AppLevel = DEFAULT_APP_LEVEL;
+
+  @IsOptional()
+  @IsString()
+  ODTP_MIGRATIONS_DIR?: string;
 }
 
 /** The typed configuration every app and script receives. */
@@ -131,15 +136,19 @@ export interface AppConfig {
   readonly auditRetention: number;
   /** The application that runs on the database: what migrations, validators, audits, repairs and seeds respect. */
   readonly app: AppLevel;
+  /** ODTP_MIGRATIONS_DIR as an absolute path (an existing folder); undefined: the project's migrations/. */
+  readonly migrationsDir?: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends DomainError {
   constructor(
     readonly variable: string,
     readonly problem: string,
   ) {
-    super(`Invalid configuration: ${variable} ${problem}`);
-    this.name = 'ConfigError';
+    super(
+      { code: 'INVALID_CONFIGURATION', httpStatus: HTTP.internal, exitCode: 1 },
+      `Invalid configuration: ${variable} ${problem}`,
+    );
   }
 }
 
@@ -195,6 +204,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       );
     }
   }
+  const migrationsDir = instance.ODTP_MIGRATIONS_DIR
+    ? path.resolve(cwd, instance.ODTP_MIGRATIONS_DIR)
+    : undefined;
+  if (migrationsDir && !fs.statSync(migrationsDir, { throwIfNoEntry: false })?.isDirectory())
+    throw new ConfigError(
+      'ODTP_MIGRATIONS_DIR',
+      `must be a folder of migrations (got ${describe(instance.ODTP_MIGRATIONS_DIR)}: ${migrationsDir} is not a folder)`,
+    );
   const dbPathSet = 'ODTP_DB_PATH' in merged;
   const dbPath = dbPathSet ? merged.ODTP_DB_PATH || undefined : options.defaultDbPath;
   return Object.freeze({
@@ -220,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     auditWebhookUrl: instance.AUDIT_WEBHOOK_URL,
     auditRetention: instance.AUDIT_RETENTION,
     app: instance.ODTP_APP,
+    migrationsDir,
   });
 }
 

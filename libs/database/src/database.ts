@@ -1,7 +1,6 @@
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import type { AppConfig } from '@odtp/config';
 import { MongoClient } from 'mongodb';
-import mongoose from 'mongoose';
 import { chooseEngine } from './engine';
 import type { EngineKind } from './engine';
 
@@ -71,13 +70,4 @@ export async function startDatabase(config: AppConfig, options: StartOptions = {
 /** A connected client for scripts and migrations. */
 export async function connectClient(handle: Pick<DatabaseHandle, 'uri'>): Promise<MongoClient> {
   return MongoClient.connect(handle.uri, { serverSelectionTimeoutMS: 5000 });
-}
-
-/** A connected mongoose connection for scripts (the Nest apps get theirs from DatabaseModule). */
-export async function connectMongoose(
-  handle: Pick<DatabaseHandle, 'uri' | 'dbName'>,
-): Promise<mongoose.Connection> {
-  return mongoose
-    .createConnection(handle.uri, { dbName: handle.dbName, serverSelectionTimeoutMS: 5000 })
-    .asPromise();
 }

@@ -1,8 +1,14 @@
 export { binaryCacheDirs, chooseEngine, EngineUnavailableError, findMongodBinary } from './engine';
 export type { EngineChoice, EngineKind } from './engine';
-export { connectClient, connectMongoose, startDatabase } from './database';
+export { connectClient, startDatabase } from './database';
 export type { DatabaseHandle, StartOptions } from './database';
-export { DATABASE_HANDLE, DatabaseModule, DatabaseService, MONGO_CLIENT } from './database.module';
+export {
+  DATABASE_HANDLE,
+  DatabaseModule,
+  DatabaseService,
+  DatabaseUnavailableError,
+  MONGO_CLIENT,
+} from './database.module';
 export type { PingResult } from './database.module';
 export { describeHolder, LeaseLock, LeaseLostError, LockHeldError } from './lease-lock';
 export type { LeaseHandle, LeaseOptions, LockDocument, LockOwner } from './lease-lock';

@@ -3,10 +3,11 @@ import * as path from 'node:path';
 import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import type { Db } from 'mongodb';
+import { DomainError, HTTP } from '@odtp/errors';
 import { fromLegacyJson } from './legacy-json';
 import type { KeepStringIds } from './legacy-json';
 
-export class DumpError extends Error {
+export class DumpError extends DomainError {
   constructor(
     readonly file: string,
     readonly collection: string | undefined,
@@ -14,9 +15,9 @@ export class DumpError extends Error {
     problem: string,
   ) {
     super(
+      { code: 'INVALID_DUMP', httpStatus: HTTP.badRequest, exitCode: 1 },
       `${file}${collection !== undefined ? `: collection ${collection}` : ''}${index !== undefined ? `, document ${index}` : ''}: ${problem}`,
     );
-    this.name = 'DumpError';
   }
 }
 

@@ -5,14 +5,24 @@ export type { AuditOptions } from './auditor';
 export { valuesAt } from './values';
 export { newFindings, pageFindings, REPORTS_COLLECTION, ReportStore, toJunit } from './report-store';
 export type { Page } from './report-store';
-export { JOURNAL_COLLECTION, planRepairs, repair, REPAIR_KINDS, RepairError, undoRepair } from './repair';
+export {
+  JOURNAL_COLLECTION,
+  ORPHAN_POLICIES,
+  planRepairs,
+  repair,
+  REPAIR_KINDS,
+  RepairError,
+  undoRepair,
+} from './repair';
 export type { OrphanPolicy, RepairAction, RepairKind, RepairOptions, RepairRun } from './repair';
 export {
   IntegrityError,
   IntegrityErrorCode,
   IntegrityModule,
+  IntegritySchedule,
+  IntegrityScheduleModule,
   IntegrityService,
   postWebhook,
   WEBHOOK_SENDER,
 } from './integrity.service';
-export type { AuditJob, WebhookSender } from './integrity.service';
+export type { AuditJob, AuditRequest, AuditTrigger, WebhookSender } from './integrity.service';

@@ -4,8 +4,10 @@ import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { APP_CONFIG } from '@odtp/config';
+import { DomainError, HTTP } from '@odtp/errors';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseService, LeaseLock, LockHeldError } from '@odtp/database';
+import type { LeaseHandle } from '@odtp/database';
 import { runAudit } from './auditor';
 import type { AuditOptions } from './auditor';
 import type { AuditReport, CheckName, Finding } from './findings';
@@ -19,14 +21,19 @@ export enum IntegrityErrorCode {
   UnknownReport = 'UNKNOWN_REPORT',
 }
 
-export class IntegrityError extends Error {
-  constructor(
-    readonly code: IntegrityErrorCode,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'IntegrityError';
+export class IntegrityError extends DomainError {
+  declare readonly code: IntegrityErrorCode;
+
+  constructor(code: IntegrityErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(
+      {
+        code,
+        httpStatus: code === IntegrityErrorCode.AuditRunning ? HTTP.conflict : HTTP.notFound,
+        exitCode: 2,
+      },
+      message,
+      details,
+    );
   }
 }
 
@@ -35,7 +42,7 @@ export interface AuditJob {
   status: 'running' | 'done' | 'failed' | 'cancelled';
   startedAt: Date;
   finishedAt?: Date;
-  trigger: 'api' | 'schedule';
+  trigger: AuditTrigger;
   progress: { collection?: string; scanned: number };
   error?: string;
   summary?: AuditReport['summary'];
@@ -70,48 +77,92 @@ export async function postWebhook(url: string, body: unknown, attempts = 3, time
 export const WEBHOOK_SENDER = Symbol('WEBHOOK_SENDER');
 const LOCK = { collection: 'integrity_lock', id: 'audit' };
 
+/** Who started an audit. */
+export type AuditTrigger = 'api' | 'schedule' | 'cli';
+
+/** What a caller may choose of an audit (the application level is the configuration's). */
+export type AuditRequest = Pick<AuditOptions, 'checks' | 'batchSize' | 'sampleLimit' | 'readPreference'> & {
+  onProgress?: AuditOptions['onProgress'];
+};
+
 /**
- * Audits as jobs (one at a time across every instance, through a lease lock), their reports, the schedule, and
- * repairs: the same code the CLI runs.
+ * Audits and repairs on the configured database for the configured application: one at a time across every
+ * instance and process (the API's jobs, the schedule, the CLI), through one lease lock; stored reports. The same
+ * code for every caller.
  */
 @Injectable()
-export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
+export class IntegrityService implements OnApplicationShutdown {
   private readonly logger = new Logger('Integrity');
   private readonly jobs = new Map<string, AuditJob>();
-  /** Scheduled runs skipped because an audit was running (here or on another instance). */
-  skippedRuns = 0;
-  private readonly listeners: ((job: AuditJob) => void)[] = [];
-
-  /** Called when an audit job ends, whatever its status (metrics). */
-  onFinish(listener: (job: AuditJob) => void): void {
-    this.listeners.push(listener);
-  }
+  private readonly listeners: ((job: AuditJob, report?: AuditReport) => void)[] = [];
   private running?: { job: AuditJob; controller: AbortController; done: Promise<void> };
 
   constructor(
     private readonly database: DatabaseService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly scheduler: SchedulerRegistry,
-    @Inject(WEBHOOK_SENDER) private readonly sendWebhook: WebhookSender,
   ) {}
 
-  private store(): ReportStore {
+  /** Called when an audit job ends, whatever its status, with its report when it has one (metrics, schedule). */
+  onFinish(listener: (job: AuditJob, report?: AuditReport) => void): void {
+    this.listeners.push(listener);
+  }
+
+  store(): ReportStore {
     return new ReportStore(this.database.db(), this.config.auditRetention);
   }
 
-  private lock(): LeaseLock {
-    return new LeaseLock(this.database.db(), LOCK);
+  /** The integrity lease (audits and repairs, every instance and process), or AUDIT_RUNNING naming the holder. */
+  private async lease(runId: string): Promise<LeaseHandle> {
+    if (this.running)
+      throw new IntegrityError(
+        IntegrityErrorCode.AuditRunning,
+        `an audit is running: ${this.running.job.id}`,
+        {
+          running: this.running.job.id,
+        },
+      );
+    try {
+      return await new LeaseLock(this.database.db(), LOCK).acquire(0, runId);
+    } catch (e) {
+      if (!(e instanceof LockHeldError)) throw e;
+      throw new IntegrityError(
+        IntegrityErrorCode.AuditRunning,
+        `an audit or repair is running: ${e.holder.owner.runId} (on ${e.holder.owner.host})`,
+        { running: e.holder.owner.runId },
+      );
+    }
   }
 
-  onModuleInit(): void {
-    if (!this.config.auditCron) return;
-    const job = CronJob.from({
-      cronTime: this.config.auditCron,
-      onTick: () => void this.scheduledRun(),
-      start: true,
+  /** Run one audit under an acquired lease and store its report; cancelled when the lease is lost. */
+  private async run(
+    id: string,
+    lease: LeaseHandle,
+    request: AuditRequest,
+    signal?: AbortSignal,
+  ): Promise<AuditReport> {
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    lease.signal.addEventListener('abort', abort);
+    signal?.addEventListener('abort', abort);
+    const report = await runAudit(this.database.db(), {
+      ...request,
+      app: this.config.app,
+      signal: controller.signal,
     });
-    this.scheduler.addCronJob('integrity-audit', job);
-    this.logger.log(`scheduled audits: ${this.config.auditCron}`);
+    report.id = id;
+    await this.store().save(report);
+    return report;
+  }
+
+  /** Audit now and return the stored report (the CLI); refused while another audit or repair runs. */
+  async audit(request: AuditRequest = {}): Promise<AuditReport> {
+    const id = randomUUID();
+    const lease = await this.lease(id);
+    try {
+      return await this.run(id, lease, request);
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -119,67 +170,38 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
     await this.running?.done.catch(() => undefined);
   }
 
-  /** Start an audit job; 409-worthy when one runs here or on another instance. */
-  async start(
-    options: Pick<AuditOptions, 'checks' | 'batchSize' | 'sampleLimit'> = {},
-    trigger: AuditJob['trigger'] = 'api',
-  ): Promise<AuditJob> {
-    if (this.running)
-      throw new IntegrityError(
-        IntegrityErrorCode.AuditRunning,
-        `an audit is running: ${this.running.job.id}`,
-        { running: this.running.job.id },
-      );
+  /** Start an audit job (the API and the schedule); 409-worthy when one runs here or on another instance. */
+  async start(request: AuditRequest = {}, trigger: AuditTrigger = 'api'): Promise<AuditJob> {
     const id = randomUUID();
-    let lease;
-    try {
-      lease = await this.lock().acquire(0, id);
-    } catch (e) {
-      if (!(e instanceof LockHeldError)) throw e;
-      throw new IntegrityError(
-        IntegrityErrorCode.AuditRunning,
-        `an audit is running: ${e.holder.owner.runId} (on ${e.holder.owner.host})`,
-        {
-          running: e.holder.owner.runId,
-        },
-      );
-    }
+    const lease = await this.lease(id);
     const job: AuditJob = { id, status: 'running', startedAt: new Date(), trigger, progress: { scanned: 0 } };
     this.jobs.set(id, job);
     const controller = new AbortController();
-    const abortOnLoss = (): void => controller.abort();
-    lease.signal.addEventListener('abort', abortOnLoss);
+    let base = 0;
+    let last = '';
+    const onProgress = (collection: string, scanned: number): void => {
+      if (collection !== last) {
+        if (last) base = job.progress.scanned;
+        last = collection;
+      }
+      job.progress = { collection, scanned: base + scanned };
+      request.onProgress?.(collection, scanned);
+    };
     const done = (async () => {
+      let report: AuditReport | undefined;
       try {
-        let base = 0;
-        let last = '';
-        const report = await runAudit(this.database.db(), {
-          ...options,
-          app: this.config.app,
-          signal: controller.signal,
-          onProgress: (collection, scanned) => {
-            if (collection !== last) {
-              if (last) base = job.progress.scanned;
-              last = collection;
-            }
-            job.progress = { collection, scanned: base + scanned };
-          },
-        });
-        report.id = id;
-        const store = this.store();
-        await store.save(report);
+        report = await this.run(id, lease, { ...request, onProgress }, controller.signal);
         job.status = 'done';
         job.summary = report.summary;
-        if (trigger === 'schedule') await this.announce(report, await store.previous(report));
       } catch (e) {
-        job.status = controller.signal.aborted ? 'cancelled' : 'failed';
+        job.status = controller.signal.aborted || lease.signal.aborted ? 'cancelled' : 'failed';
         job.error = e instanceof Error ? e.message : String(e);
         this.logger.error(`audit ${id} ${job.status}: ${job.error}`);
       } finally {
         job.finishedAt = new Date();
         this.running = undefined;
-        for (const l of this.listeners) l(job);
         await lease.release().catch(() => undefined);
+        for (const l of this.listeners) l(job, report);
       }
     })();
     this.running = { job, controller, done };
@@ -189,46 +211,6 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
   /** For tests and shutdown: wait for the running audit, if any. */
   async idle(): Promise<void> {
     await this.running?.done;
-  }
-
-  private async scheduledRun(): Promise<void> {
-    try {
-      await this.start({}, 'schedule');
-    } catch (e) {
-      if (e instanceof IntegrityError && e.code === IntegrityErrorCode.AuditRunning) {
-        this.skippedRuns++;
-        this.logger.debug?.(`scheduled audit skipped: ${e.message}`);
-        return;
-      }
-      this.logger.error(`scheduled audit failed to start: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-
-  private async announce(report: AuditReport, previous: AuditReport | null): Promise<void> {
-    const fresh = newFindings(report, previous);
-    for (const f of fresh)
-      this.logger.warn(
-        `new since the previous audit: ${f.check} ${f.collection}.${f.path}: ${f.violations} violation(s)`,
-      );
-    if (!fresh.length || !this.config.auditWebhookUrl) return;
-    try {
-      await this.sendWebhook(this.config.auditWebhookUrl, {
-        reportId: report.id,
-        database: report.database,
-        finishedAt: report.finishedAt,
-        summary: report.summary,
-        newFindings: fresh.map((f) => ({
-          check: f.check,
-          severity: f.severity,
-          collection: f.collection,
-          path: f.path,
-          violations: f.violations,
-          samples: f.samples.map(String),
-        })),
-      });
-    } catch (e) {
-      this.logger.error(e instanceof Error ? e.message : String(e));
-    }
   }
 
   /** Cancel the running audit `id` (on this instance); false when it is not running here. */
@@ -267,17 +249,110 @@ export class IntegrityService implements OnModuleInit, OnApplicationShutdown {
     return pageFindings(await this.report(id), filter, page, pageSize);
   }
 
-  async repair(reportId: string, options: RepairOptions & { dryRun: boolean }): Promise<RepairRun> {
-    return repair(this.database.db(), await this.report(reportId), { ...options, app: this.config.app });
+  /** Plan (dry run) or apply the repairs of a stored report, under the integrity lease. */
+  async repair(
+    reportId: string,
+    options: Omit<RepairOptions, 'app'> & { dryRun: boolean },
+  ): Promise<RepairRun> {
+    const report = await this.report(reportId);
+    return this.leased(() => repair(this.database.db(), report, { ...options, app: this.config.app }));
   }
 
+  /** Undo a repair run, under the integrity lease. */
   undo(runId: string): Promise<{ restored: number }> {
-    return undoRepair(this.database.db(), runId);
+    return this.leased(() => undoRepair(this.database.db(), runId));
+  }
+
+  private async leased<T>(work: () => Promise<T>): Promise<T> {
+    const lease = await this.lease(randomUUID());
+    try {
+      return await work();
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
   }
 }
 
-@Module({
-  providers: [IntegrityService, { provide: WEBHOOK_SENDER, useValue: postWebhook }],
-  exports: [IntegrityService],
-})
+/**
+ * Scheduled audits of the admin API (AUDIT_CRON): each tick starts an audit job unless one runs anywhere (counted
+ * in skippedRuns); new findings are logged and posted to AUDIT_WEBHOOK_URL.
+ */
+@Injectable()
+export class IntegritySchedule implements OnModuleInit {
+  private readonly logger = new Logger('IntegritySchedule');
+  /** Ticks skipped because an audit was running (here or on another instance). */
+  skippedRuns = 0;
+
+  constructor(
+    private readonly integrity: IntegrityService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(WEBHOOK_SENDER) private readonly sendWebhook: WebhookSender,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.config.auditCron) return;
+    const job = CronJob.from({
+      cronTime: this.config.auditCron,
+      onTick: () => void this.tick(),
+      start: true,
+    });
+    this.scheduler.addCronJob('integrity-audit', job);
+    this.integrity.onFinish((finished, report) => {
+      if (finished.trigger === 'schedule' && report) void this.announce(report);
+    });
+    this.logger.log(`scheduled audits: ${this.config.auditCron}`);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.integrity.start({}, 'schedule');
+    } catch (e) {
+      if (e instanceof IntegrityError && e.code === IntegrityErrorCode.AuditRunning) {
+        this.skippedRuns++;
+        this.logger.debug?.(`scheduled audit skipped: ${e.message}`);
+        return;
+      }
+      this.logger.error(`scheduled audit failed to start: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async announce(report: AuditReport): Promise<void> {
+    const fresh = newFindings(report, await this.integrity.store().previous(report));
+    for (const f of fresh)
+      this.logger.warn(
+        `new since the previous audit: ${f.check} ${f.collection}.${f.path}: ${f.violations} violation(s)`,
+      );
+    if (!fresh.length || !this.config.auditWebhookUrl) return;
+    try {
+      await this.sendWebhook(this.config.auditWebhookUrl, {
+        reportId: report.id,
+        database: report.database,
+        finishedAt: report.finishedAt,
+        summary: report.summary,
+        newFindings: fresh.map((f) => ({
+          check: f.check,
+          severity: f.severity,
+          collection: f.collection,
+          path: f.path,
+          violations: f.violations,
+          samples: f.samples.map(String),
+        })),
+      });
+    } catch (e) {
+      this.logger.error(e instanceof Error ? e.message : String(e));
+    }
+  }
+}
+
+/** Audits, reports and repairs (the API, the CLI). */
+@Module({ providers: [IntegrityService], exports: [IntegrityService] })
 export class IntegrityModule {}
+
+/** The schedule of the admin API (needs @nestjs/schedule's ScheduleModule). */
+@Module({
+  imports: [IntegrityModule],
+  providers: [IntegritySchedule, { provide: WEBHOOK_SENDER, useValue: postWebhook }],
+  exports: [IntegritySchedule],
+})
+export class IntegrityScheduleModule {}

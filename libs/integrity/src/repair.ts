@@ -3,6 +3,7 @@ import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
 import type { AppLevel } from '@odtp/config';
+import { DomainError, HTTP } from '@odtp/errors';
 import {
   appContract,
   COLLECTIONS,
@@ -18,7 +19,8 @@ import { runAudit } from './auditor';
 import type { AuditReport, CheckName, Violation } from './findings';
 
 export const JOURNAL_COLLECTION = 'repairJournal';
-export type OrphanPolicy = 'quarantine' | 'delete' | 'keep';
+export const ORPHAN_POLICIES = ['quarantine', 'delete', 'keep'] as const;
+export type OrphanPolicy = (typeof ORPHAN_POLICIES)[number];
 
 export const REPAIR_KINDS = [
   'pull',
@@ -69,10 +71,9 @@ export interface RepairRun {
   remainingErrors: number;
 }
 
-export class RepairError extends Error {
+export class RepairError extends DomainError {
   constructor(message: string) {
-    super(message);
-    this.name = 'RepairError';
+    super({ code: 'UNKNOWN_REPAIR_RUN', httpStatus: HTTP.notFound, exitCode: 2 }, message);
   }
 }
 

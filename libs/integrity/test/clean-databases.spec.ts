@@ -4,7 +4,7 @@ import { runAudit } from '@odtp/integrity';
 import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
 import { applySchema } from '@odtp/schema';
 import { loadSeed } from '@odtp/seeding';
-import { demoSeed } from '../../../seeds/demo';
+import { demoSeed } from '@odtp/seeds';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
 

@@ -1,3 +1,5 @@
+import { DomainError, HTTP } from '@odtp/errors';
+
 /** Why a migration command stopped; the CLI maps each to an exit code and the API to an HTTP status. */
 export enum MigrationErrorCode {
   /** Another runner holds the lock (exit 2, HTTP 409). */
@@ -12,18 +14,20 @@ export enum MigrationErrorCode {
   Blocked = 'BLOCKED',
 }
 
-export class MigrationError extends Error {
-  constructor(
-    readonly code: MigrationErrorCode,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'MigrationError';
-  }
+/** HTTP status and exit code per code: refusals (nothing ran) are 409 / exit 2, failures 500 or 409 / exit 1. */
+const REPORTS: Record<MigrationErrorCode, { httpStatus: number; exitCode: number }> = {
+  [MigrationErrorCode.LockHeld]: { httpStatus: HTTP.conflict, exitCode: 2 },
+  [MigrationErrorCode.ChangedFiles]: { httpStatus: HTTP.conflict, exitCode: 2 },
+  [MigrationErrorCode.Refused]: { httpStatus: HTTP.conflict, exitCode: 2 },
+  [MigrationErrorCode.Blocked]: { httpStatus: HTTP.conflict, exitCode: 1 },
+  [MigrationErrorCode.Failed]: { httpStatus: HTTP.internal, exitCode: 1 },
+};
 
-  /** Exit code of the CLI: 2 when refused (nothing ran), 1 when a migration failed. */
-  get exitCode(): number {
-    return this.code === MigrationErrorCode.Failed || this.code === MigrationErrorCode.Blocked ? 1 : 2;
+export class MigrationError extends DomainError {
+  declare readonly code: MigrationErrorCode;
+  declare readonly details: Record<string, unknown>;
+
+  constructor(code: MigrationErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super({ code, ...REPORTS[code] }, message, details);
   }
 }

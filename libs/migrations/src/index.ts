@@ -39,3 +39,4 @@ export {
 export { createSchemaIndexes, dropSchemaIndexes } from './steps/indexes';
 export { defaultMigrationsDir } from './paths';
 export { MigrationsModule, MigrationsService } from './migrations.service';
+export type { MigrationRunOptions } from './migrations.service';

@@ -4,9 +4,15 @@ import type { AppConfig } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
 import { defaultMigrationsDir } from './paths';
 import { Migrator } from './runner';
-import type { MigrationStatus, RunResult, UpOptions } from './runner';
+import type { DownOptions, MigrationStatus, MigratorOptions, RunResult, UpOptions } from './runner';
 
-/** Migrations on the app's database, for the admin API (the same runner, lock and checksums as the CLI). */
+/** What a caller may set per call: another folder, and where the runner's lines and progress go. */
+export type MigrationRunOptions = Partial<Pick<MigratorOptions, 'dir' | 'log' | 'onProgress'>>;
+
+/**
+ * Migrations on the configured database for the configured application (ODTP_APP): the one place the admin API and
+ * the CLI run them (the same runner, lock and checksums).
+ */
 @Injectable()
 export class MigrationsService {
   private readonly listeners: ((direction: 'up', result: RunResult) => void)[] = [];
@@ -16,25 +22,35 @@ export class MigrationsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private migrator(): Migrator {
+  private migrator(run: MigrationRunOptions = {}): Migrator {
     return new Migrator(this.database.db(), this.database.client, {
-      dir: defaultMigrationsDir(),
+      ...run,
+      dir: run.dir ?? defaultMigrationsDir(this.config.migrationsDir),
       app: this.config.app,
     });
   }
 
-  status(): Promise<MigrationStatus[]> {
-    return this.migrator().status();
+  status(run?: MigrationRunOptions): Promise<MigrationStatus[]> {
+    return this.migrator(run).status();
   }
 
-  plan(to?: string): Promise<MigrationStatus[]> {
-    return this.migrator().plan(to);
+  plan(to?: string, run?: MigrationRunOptions): Promise<MigrationStatus[]> {
+    return this.migrator(run).plan(to);
   }
 
-  async up(options: UpOptions): Promise<RunResult> {
-    const result = await this.migrator().up(options);
+  async up(options: UpOptions, run?: MigrationRunOptions): Promise<RunResult> {
+    const result = await this.migrator(run).up(options);
     if (!result.dryRun) for (const l of this.listeners) l('up', result);
     return result;
+  }
+
+  down(options: DownOptions, run?: MigrationRunOptions): Promise<RunResult> {
+    return this.migrator(run).down(options);
+  }
+
+  /** Write a new migration file from the template (no database needed); returns its path. */
+  create(name: string, dir?: string): string {
+    return Migrator.createFile(dir ?? defaultMigrationsDir(this.config.migrationsDir), name);
   }
 
   /** Called after every applied run (metrics). */

@@ -10,6 +10,7 @@ import { appContract, effectConflicts, lowestSafeLevel } from '@odtp/schema';
 import type { AppContract } from '@odtp/schema';
 import type { AppLevel } from '@odtp/config';
 import type { Changes, MigrationContext, MigrationModule } from './migration';
+import { defaultMigrationsDir } from './paths';
 import { MigrationReport } from './report';
 import type { ReportSummary } from './report';
 
@@ -98,7 +99,7 @@ export interface DownOptions {
   waitMs?: number;
 }
 
-const NAME = /^\d{14}-[a-z0-9][a-z0-9-]*\.ts$/;
+const NAME = /^\d{14}-[a-z0-9][a-z0-9-]*\.(ts|js)$/;
 
 function sha256(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -134,13 +135,25 @@ export class Migrator {
     return Migrator.listFiles(this.options.dir);
   }
 
-  /** The migration files of a folder, in order (not a migration: specs, templates, anything without the prefix). */
+  /**
+   * The migration files of a folder, in order (not a migration: specs, templates, anything without the prefix). A
+   * folder holds `.ts` migrations (the project's, compiled to dist/migrations by the build) or `.js` ones; a name
+   * present as both is refused, since which one ran would be ambiguous.
+   */
   static listFiles(dir: string): string[] {
     if (!fs.existsSync(dir)) return [];
-    return fs
+    const files = fs
       .readdirSync(dir)
       .filter((f) => NAME.test(f))
       .sort();
+    const bases = files.map((f) => f.slice(0, -3));
+    const twice = bases.filter((b, i) => bases.indexOf(b) !== i);
+    if (twice.length)
+      throw new MigrationError(
+        MigrationErrorCode.Refused,
+        `${dir} holds ${twice.map((b) => `${b}.ts and ${b}.js`).join(', ')}: keep one form of each migration`,
+      );
+    return files;
   }
 
   private async entries(): Promise<ChangelogEntry[]> {
@@ -503,7 +516,14 @@ export class Migrator {
     if (!fs.existsSync(source))
       throw new MigrationError(MigrationErrorCode.Refused, `migration file ${name} is missing`);
     let file = source;
-    if (!hasTypeScriptLoader()) {
+    if (name.endsWith('.ts') && !hasTypeScriptLoader()) {
+      // The project's own migrations run from the build (compiled from exactly the files checksummed here); a
+      // .ts migration elsewhere has no build, so it is refused rather than a different file being run.
+      if (path.resolve(this.options.dir) !== defaultMigrationsDir())
+        throw new MigrationError(
+          MigrationErrorCode.Refused,
+          `migration ${source} is TypeScript, which this build cannot load: compile the folder to .js migrations (same names) or run under a TypeScript loader`,
+        );
       const compiledDir = this.options.compiledDir ?? path.join(__dirname, '..', '..', '..', 'migrations');
       file = path.join(compiledDir, name.replace(/\.ts$/, '.js'));
       if (!fs.existsSync(file))

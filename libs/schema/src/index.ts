@@ -17,7 +17,14 @@ export { User, UserSchema } from './collections/user.schema';
 export { Version, VersionSchema } from './collections/version.schema';
 export { Workflow, WorkflowSchema } from './collections/workflow.schema';
 export { COMPONENT_TYPES, STATUSES } from './collections/common';
-export { applySchema, derivedValidator, exportSchemas, planSchema, rulesContract } from './schema-sync';
+export {
+  applySchema,
+  derivedValidator,
+  exportSchemas,
+  planSchema,
+  rulesContract,
+  SchemaApplyRefused,
+} from './schema-sync';
 export type {
   ApplyOptions,
   ApplyResult,

@@ -2,6 +2,7 @@ import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import type { Db } from 'mongodb';
 import type { AppLevel } from '@odtp/config';
+import { DomainError, HTTP } from '@odtp/errors';
 import { appContract, rulesBreaking } from './contracts/contract';
 import type { AppContract } from './contracts/contract';
 import { deriveIndexes } from './indexes';
@@ -235,6 +236,19 @@ export async function applySchema(db: Db, options: ApplyOptions = {}): Promise<A
     }
   }
   return { status: changes.length ? 'applied' : 'unchanged', changes, problems, plan };
+}
+
+/** `schema apply` refused: nothing changed; `details` lists the problems (violations, duplicates, broken rules). */
+export class SchemaApplyRefused extends DomainError {
+  declare readonly details: string[];
+
+  constructor(problems: string[]) {
+    super(
+      { code: 'SCHEMA_APPLY_REFUSED', httpStatus: HTTP.conflict, exitCode: 2 },
+      `schema apply refused, nothing changed:\n  ${problems.join('\n  ')}\n(use --force to apply the rest anyway)`,
+      problems,
+    );
+  }
 }
 
 /** The derived schema of every collection, keyed by collection name (for `schema export`). */

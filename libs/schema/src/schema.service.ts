@@ -8,7 +8,7 @@ import type { Edge } from './graph';
 import { deriveIndexes } from './indexes';
 import type { IndexDefinition } from './indexes';
 import { COLLECTION_NAMES } from './registry';
-import { applySchema, exportSchemas, planSchema } from './schema-sync';
+import { applySchema, exportSchemas, planSchema, SchemaApplyRefused } from './schema-sync';
 import type { ApplyOptions, ApplyResult, CollectionPlan, SchemaOptions } from './schema-sync';
 
 /** The unknown names in a strict-collections setting (the configuration cannot know the collections). */
@@ -58,9 +58,14 @@ export class SchemaService {
     return planSchema(this.database.db(), { ...this.options, rules });
   }
 
-  /** Apply the validators of `rules` (default: the application's own); refused where they break the application. */
-  apply(options: Omit<ApplyOptions, 'strictCollections' | 'app'>): Promise<ApplyResult> {
-    return applySchema(this.database.db(), { ...options, ...this.options });
+  /**
+   * Apply the validators of `rules` (default: the application's own); throws SchemaApplyRefused (nothing changed)
+   * while documents violate them, duplicates block an index or they would break the application, unless force.
+   */
+  async apply(options: Omit<ApplyOptions, 'strictCollections' | 'app'>): Promise<ApplyResult> {
+    const result = await applySchema(this.database.db(), { ...options, ...this.options });
+    if (result.status === 'refused') throw new SchemaApplyRefused(result.problems);
+    return result;
   }
 }
 

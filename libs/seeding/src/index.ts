@@ -8,3 +8,5 @@ export { generateLarge, largeSizes } from './large';
 export type { Batch, LargeOptions, PlantedDefect } from './large';
 export { loadLarge } from './load-large';
 export type { LargeLoadOptions } from './load-large';
+export { DEMO_SEED, SEED_PROFILES, SeedingModule, SeedingService, SeedRefusedError } from './seeding.service';
+export type { SeedOutcome, SeedProfile, SeedRequest } from './seeding.service';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { CollectionName } from '@odtp/schema';
+import { DomainError, HTTP } from '@odtp/errors';
 
 /** The ObjectId of a seeded document: sha1 of "<collection>:<natural key>", first 12 bytes. */
 export function naturalKeyId(collection: string, key: string): ObjectId {
@@ -33,14 +34,16 @@ export interface SeedFile {
   documents: SeedDocument[];
 }
 
-export class SeedError extends Error {
+export class SeedError extends DomainError {
   constructor(
     readonly file: string,
     readonly documentKey: string,
     readonly field: string,
     problem: string,
   ) {
-    super(`${file}: document "${documentKey}", field ${field}: ${problem}`);
-    this.name = 'SeedError';
+    super(
+      { code: 'INVALID_SEED', httpStatus: HTTP.badRequest, exitCode: 1 },
+      `${file}: document "${documentKey}", field ${field}: ${problem}`,
+    );
   }
 }

@@ -11,7 +11,7 @@ import {
   SeedError,
 } from '@odtp/seeding';
 import type { SeedFile } from '@odtp/seeding';
-import { demoSeed } from '../../../seeds/demo';
+import { demoSeed } from '@odtp/seeds';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
 

@@ -1,9 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
-import { BrowseError, BrowseErrorCode } from '@odtp/browse';
-import { IntegrityError, IntegrityErrorCode, RepairError } from '@odtp/integrity';
-import { MigrationError, MigrationErrorCode } from '@odtp/migrations';
+import { DomainError } from '@odtp/errors';
 import { EJSON } from 'bson';
 import type { Response } from 'express';
 import type { ErrorBodyDto } from './error-body.dto';
@@ -29,50 +27,27 @@ const BODY_PARSER_MESSAGES: Record<string, string> = {
   'charset.unsupported': 'Unsupported request body charset',
 };
 
-const DOMAIN_STATUS: Record<BrowseErrorCode, number> = {
-  [BrowseErrorCode.BadRequest]: HttpStatus.BAD_REQUEST,
-  [BrowseErrorCode.UnknownCollection]: HttpStatus.NOT_FOUND,
-  [BrowseErrorCode.UnknownDocument]: HttpStatus.NOT_FOUND,
-};
-
-const MIGRATION_STATUS: Record<MigrationErrorCode, number> = {
-  [MigrationErrorCode.LockHeld]: HttpStatus.CONFLICT,
-  [MigrationErrorCode.ChangedFiles]: HttpStatus.CONFLICT,
-  [MigrationErrorCode.Refused]: HttpStatus.CONFLICT,
-  [MigrationErrorCode.Blocked]: HttpStatus.CONFLICT,
-  [MigrationErrorCode.Failed]: HttpStatus.INTERNAL_SERVER_ERROR,
-};
-
 /** Map any thrown value to `{statusCode, error, message, details?}`; never exposes stack traces. */
 export function toErrorBody(exception: unknown): ErrorBodyDto {
-  if (exception instanceof IntegrityError) {
-    const status =
-      exception.code === IntegrityErrorCode.AuditRunning ? HttpStatus.CONFLICT : HttpStatus.NOT_FOUND;
+  if (exception instanceof DomainError) {
+    const status = exception.httpStatus;
     return {
       statusCode: status,
       error: STATUS_CODES[status] ?? 'Error',
       message: exception.message,
-      details: [{ code: exception.code, ...exception.details }],
+      ...(Array.isArray(exception.details)
+        ? { details: exception.details }
+        : exception.details
+          ? {
+              details: [
+                {
+                  code: exception.code,
+                  ...(EJSON.serialize(exception.details, { relaxed: true }) as object),
+                },
+              ],
+            }
+          : {}),
     };
-  }
-  if (exception instanceof RepairError) {
-    const status = HttpStatus.NOT_FOUND;
-    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: exception.message };
-  }
-  if (exception instanceof MigrationError) {
-    const status = MIGRATION_STATUS[exception.code];
-    return {
-      statusCode: status,
-      error: STATUS_CODES[status] ?? 'Error',
-      message: exception.message,
-      details: [
-        { code: exception.code, ...(EJSON.serialize(exception.details, { relaxed: true }) as object) },
-      ],
-    };
-  }
-  if (exception instanceof BrowseError) {
-    const status = DOMAIN_STATUS[exception.code];
-    return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: exception.message };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();

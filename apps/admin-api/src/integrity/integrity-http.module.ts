@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
-import { IntegrityModule, IntegrityService } from '@odtp/integrity';
+import { IntegrityModule, IntegrityScheduleModule, IntegrityService } from '@odtp/integrity';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuditsController } from './audits.controller';
 import { RepairsController } from './repairs.controller';
 
-@Module({ imports: [IntegrityModule], controllers: [AuditsController, RepairsController] })
+@Module({
+  imports: [IntegrityModule, IntegrityScheduleModule],
+  controllers: [AuditsController, RepairsController],
+})
 export class IntegrityHttpModule implements OnModuleInit {
   constructor(
     private readonly integrity: IntegrityService,

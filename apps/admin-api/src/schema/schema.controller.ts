@@ -1,4 +1,4 @@
-import { Body, ConflictException, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -62,10 +62,7 @@ export class SchemaController {
       'refused: details lists the violations, the duplicates and the rules the application would break ("digitalTwins.userRef: ODTP 0.5 writes a string: the target rules would reject it")',
   })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid body' })
-  async apply(@Body() body: ApplySchemaDto): Promise<ApplyResultDto> {
-    const result = await this.schema.apply(body);
-    if (result.status === 'refused')
-      throw new ConflictException({ message: 'schema apply refused', details: result.problems });
-    return result;
+  apply(@Body() body: ApplySchemaDto): Promise<ApplyResultDto> {
+    return this.schema.apply(body);
   }
 }

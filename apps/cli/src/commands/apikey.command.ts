@@ -2,7 +2,7 @@ import { configLine, generateKey, ROLES } from '@odtp/auth';
 import type { Role } from '@odtp/auth';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { CliError } from '../cli-support';
-import { print } from '../database-access';
+import { print } from '../database-command';
 
 @SubCommand({
   name: 'create',

@@ -1,19 +1,18 @@
+import { Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
-import { loadConfig } from '@odtp/config';
-import { CHECKS, repair, ReportStore, runAudit, toJunit, undoRepair } from '@odtp/integrity';
+import { DatabaseService } from '@odtp/database';
+import { CHECKS, IntegrityService, ORPHAN_POLICIES, toJunit } from '@odtp/integrity';
 import type { AuditReport, CheckName, OrphanPolicy, RepairRun } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { ReadPreferenceMode } from 'mongodb';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { CliError, parsePositiveInt } from '../cli-support';
-import { JsonDatabaseCommand } from '../database-command';
-import { print, withDatabase } from '../database-access';
-import type { DatabaseOptions } from '../database-access';
+import { JsonDatabaseCommand, print } from '../database-command';
+import type { DatabaseOptions } from '../database-command';
 
 interface AuditFlags extends DatabaseOptions {
   checks?: CheckName[];
-  json?: boolean;
   junit?: string;
   failOn?: 'error' | 'warning' | 'never';
   batchSize?: number;
@@ -57,25 +56,28 @@ function reportText(report: AuditReport): string {
   description:
     'Audit references, two-way links, orphans, duplicates and schema violations (exit 0 clean, 3 findings at or above --fail-on, 1 failure)',
 })
-export class AuditCommand extends JsonDatabaseCommand {
-  async run(_p: string[], options: AuditFlags): Promise<void> {
+export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
+  constructor(
+    database: DatabaseService,
+    private readonly integrity: IntegrityService,
+  ) {
+    super(database);
+  }
+
+  protected async execute(_p: string[], options: AuditFlags): Promise<void> {
     const progress = process.stderr.isTTY && !options.json;
-    const report = await withDatabase(options, async (db, config) => {
-      const r = await runAudit(db, {
-        app: config.app,
-        checks: options.checks,
-        batchSize: options.batchSize,
-        sampleLimit: options.samples,
-        readPreference: options.readPreference,
-        onProgress: progress
-          ? (collection, n) =>
-              process.stderr.write(`\r\x1b[Kauditing ${collection}: ${n.toLocaleString('en-US')} documents`)
-          : undefined,
-      });
-      if (progress) process.stderr.write('\r\x1b[K');
-      await new ReportStore(db, loadConfig().auditRetention).save(r);
-      return r;
+    // the same audit as the API's and the schedule's: under the integrity lease, stored in integrityReports
+    const report = await this.integrity.audit({
+      checks: options.checks,
+      batchSize: options.batchSize,
+      sampleLimit: options.samples,
+      readPreference: options.readPreference,
+      onProgress: progress
+        ? (collection, n) =>
+            process.stderr.write(`\r\x1b[Kauditing ${collection}: ${n.toLocaleString('en-US')} documents`)
+        : undefined,
     });
+    if (progress) process.stderr.write('\r\x1b[K');
     if (options.junit) fs.writeFileSync(options.junit, toJunit(report));
     // Plain JSON, as the API answers: ids as hex strings, dates as ISO strings.
     print(options.json ? JSON.stringify(report, null, 2) : reportText(report));
@@ -143,7 +145,6 @@ export class AuditCommand extends JsonDatabaseCommand {
 interface RepairFlags extends DatabaseOptions {
   report?: string;
   yes?: boolean;
-  json?: boolean;
   orphans?: Partial<Record<CollectionName, OrphanPolicy>>;
 }
 
@@ -165,18 +166,23 @@ function runText(run: RepairRun): string {
   return lines.join('\n');
 }
 
-async function repairFrom(options: RepairFlags, dryRun: boolean): Promise<void> {
-  if (!options.report)
-    throw new CliError('--report ID is required (an audit report id: odtp-db audit prints it)', 2);
-  const run = await withDatabase(options, async (db, config) => {
-    const report = await new ReportStore(db).get(options.report!);
-    if (!report) throw new CliError(`no audit report "${options.report}" in integrityReports`, 2);
-    return repair(db, report, { dryRun, orphans: options.orphans, app: config.app });
-  });
-  print(options.json ? JSON.stringify(run, null, 2) : runText(run));
-}
+// Injectable: emits the constructor's parameter types, which the commands extending it inherit.
+@Injectable()
+abstract class RepairCommandBase extends JsonDatabaseCommand<RepairFlags> {
+  constructor(
+    database: DatabaseService,
+    protected readonly integrity: IntegrityService,
+  ) {
+    super(database);
+  }
 
-abstract class RepairCommandBase extends JsonDatabaseCommand {
+  protected async repair(options: RepairFlags, dryRun: boolean): Promise<void> {
+    if (!options.report)
+      throw new CliError('--report ID is required (an audit report id: odtp-db audit prints it)', 2);
+    const run = await this.integrity.repair(options.report, { dryRun, orphans: options.orphans });
+    print(options.json ? JSON.stringify(run, null, 2) : runText(run));
+  }
+
   @Option({ flags: '--report <id>', description: 'the audit report to repair from' })
   parseReport(v: string): string {
     return v;
@@ -192,9 +198,12 @@ abstract class RepairCommandBase extends JsonDatabaseCommand {
       const [c, p] = part.split('=');
       if (
         !(COLLECTION_NAMES as readonly string[]).includes(c) ||
-        !['quarantine', 'delete', 'keep'].includes(p)
+        !(ORPHAN_POLICIES as readonly string[]).includes(p)
       )
-        throw new CliError(`--orphans expects collection=quarantine|delete|keep pairs (got "${part}")`, 2);
+        throw new CliError(
+          `--orphans expects collection=${ORPHAN_POLICIES.join('|')} pairs (got "${part}")`,
+          2,
+        );
       out[c] = p;
     }
     return out;
@@ -203,8 +212,8 @@ abstract class RepairCommandBase extends JsonDatabaseCommand {
 
 @SubCommand({ name: 'plan', description: 'List one action per violation of the report (changes nothing)' })
 export class RepairPlanCommand extends RepairCommandBase {
-  async run(_p: string[], options: RepairFlags): Promise<void> {
-    await repairFrom(options, true);
+  protected async execute(_p: string[], options: RepairFlags): Promise<void> {
+    await this.repair(options, true);
   }
 }
 
@@ -213,8 +222,8 @@ export class RepairPlanCommand extends RepairCommandBase {
   description: 'Apply the repairs (a dry run unless --yes); before-images go to repairJournal',
 })
 export class RepairApplyCommand extends RepairCommandBase {
-  async run(_p: string[], options: RepairFlags): Promise<void> {
-    await repairFrom(options, !options.yes);
+  protected async execute(_p: string[], options: RepairFlags): Promise<void> {
+    await this.repair(options, !options.yes);
   }
 
   @Option({ flags: '--yes', description: 'really change the database' })
@@ -229,11 +238,15 @@ export class RepairApplyCommand extends RepairCommandBase {
   description: 'Restore exactly the documents a repair run changed',
 })
 export class RepairUndoCommand extends JsonDatabaseCommand {
-  async run([runId]: string[], options: DatabaseOptions & { json?: boolean }): Promise<void> {
-    const r = await withDatabase(options, (db) => undoRepair(db, runId)).catch((e: unknown) => {
-      if (e instanceof Error && e.name === 'RepairError') throw new CliError(e.message, 2);
-      throw e;
-    });
+  constructor(
+    database: DatabaseService,
+    private readonly integrity: IntegrityService,
+  ) {
+    super(database);
+  }
+
+  protected async execute([runId]: string[], options: DatabaseOptions): Promise<void> {
+    const r = await this.integrity.undo(runId);
     print(options.json ? JSON.stringify(r) : `restored ${r.restored} document(s) of run ${runId}`);
   }
 }

@@ -1,4 +1,6 @@
-import { loadConfig } from '@odtp/config';
+import { Inject } from '@nestjs/common';
+import { APP_CONFIG } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
 import { startDatabase } from '@odtp/database';
 import { Option, SubCommand, CommandRunner } from 'nest-commander';
 import { CliError, parsePort, waitForSignal } from '../cli-support';
@@ -14,8 +16,12 @@ interface DbStartOptions {
     'Start the selected database engine as a standalone server; prints MONGODB_URI=<uri> when ready, stops on Ctrl-C/SIGTERM',
 })
 export class DbStartCommand extends CommandRunner {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    super();
+  }
+
   async run(_params: string[], options: DbStartOptions): Promise<void> {
-    const config = loadConfig();
+    const config = this.config;
     if (config.mongodbUri)
       throw new CliError(
         'MONGODB_URI is set, so there is no local engine to start; unset it to start one',

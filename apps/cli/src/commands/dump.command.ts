@@ -1,11 +1,14 @@
-import * as fs from 'node:fs';
-import { exportDump, importDump, readDump } from '@odtp/dump';
-import { appContract, idForm } from '@odtp/schema';
+import { DatabaseService } from '@odtp/database';
+import { DumpService } from '@odtp/dump';
 import { Command, Option } from 'nest-commander';
 import { CliError } from '../cli-support';
-import { DatabaseCommand } from '../database-command';
-import { commandConfig, print, withDatabase } from '../database-access';
-import type { DatabaseOptions } from '../database-access';
+import { DatabaseCommand, print } from '../database-command';
+import type { DatabaseOptions } from '../database-command';
+
+interface ImportFlags extends DatabaseOptions {
+  drop?: boolean;
+  legacyJson?: boolean;
+}
 
 @Command({
   name: 'import',
@@ -13,20 +16,17 @@ import type { DatabaseOptions } from '../database-access';
   description:
     'Load a dump: one {"<collection>": [docs]} file or a folder of <collection>.json (Extended JSON; --legacy-json for ids and dates as strings)',
 })
-export class ImportCommand extends DatabaseCommand {
-  async run(
-    [target]: string[],
-    options: DatabaseOptions & { drop?: boolean; legacyJson?: boolean },
-  ): Promise<void> {
+export class ImportCommand extends DatabaseCommand<ImportFlags> {
+  constructor(
+    database: DatabaseService,
+    private readonly dumps: DumpService,
+  ) {
+    super(database);
+  }
+
+  protected async execute([target]: string[], options: ImportFlags): Promise<void> {
     if (!target) throw new CliError('import needs a PATH', 2);
-    const contract = appContract(commandConfig(options).app);
-    const dump = readDump(target, {
-      legacyJson: options.legacyJson,
-      keepStringIds: (collection, path) => idForm(contract, collection, path) === 'string',
-    });
-    const result = await withDatabase(options, (db) =>
-      importDump(db, dump, { drop: options.drop, file: target }),
-    );
+    const result = await this.dumps.import(target, { drop: options.drop, legacyJson: options.legacyJson });
     print(
       Object.entries(result.inserted)
         .map(([c, n]) => `${c}: ${n} document(s)`)
@@ -55,10 +55,16 @@ export class ImportCommand extends DatabaseCommand {
   description: 'Write every collection to one file, {"<collection>": [docs]} in relaxed Extended JSON',
 })
 export class ExportCommand extends DatabaseCommand {
-  async run([target]: string[], options: DatabaseOptions): Promise<void> {
+  constructor(
+    database: DatabaseService,
+    private readonly dumps: DumpService,
+  ) {
+    super(database);
+  }
+
+  protected async execute([target]: string[]): Promise<void> {
     if (!target) throw new CliError('export needs a PATH', 2);
-    const text = await withDatabase(options, (db) => exportDump(db));
-    fs.writeFileSync(target, text);
+    await this.dumps.export(target);
     print(`wrote ${target}`);
   }
 }

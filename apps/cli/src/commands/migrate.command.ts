@@ -1,24 +1,19 @@
-import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
-import type { MigrationStatus, RunResult } from '@odtp/migrations';
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '@odtp/database';
+import { MigrationsService } from '@odtp/migrations';
+import type { MigrationRunOptions, MigrationStatus, RunResult } from '@odtp/migrations';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { CliError } from '../cli-support';
-import { JsonDatabaseCommand } from '../database-command';
-import { print, withDatabase } from '../database-access';
-import type { DatabaseOptions } from '../database-access';
+import { json, JsonDatabaseCommand, print } from '../database-command';
+import type { DatabaseOptions } from '../database-command';
 
 interface MigrateFlags extends DatabaseOptions {
-  json?: boolean;
   dir?: string;
   to?: string;
   dryRun?: boolean;
   acceptChanged?: boolean;
   allowMissing?: boolean;
   wait?: number;
-}
-
-/** Plain JSON, as the API answers: ids as hex strings, dates as ISO strings. */
-function json(value: unknown): string {
-  return JSON.stringify(value, null, 2);
 }
 
 /** The `--json` shape of status and plan: [{name, state, app, requires, heldBecause?, appliedAt?, checksum, changes?}]. */
@@ -62,21 +57,27 @@ function runText(result: RunResult, verb: string): string {
   return [...lines, ...heldText(result.held)].join('\n');
 }
 
-abstract class MigratorCommand extends JsonDatabaseCommand {
-  protected migrate<T>(options: MigrateFlags, fn: (m: Migrator) => Promise<T>): Promise<T> {
-    return withDatabase(options, (db, config) => {
-      const progress = process.stderr.isTTY && !options.json;
-      const migrator = new Migrator(db, db.client, {
-        dir: options.dir ?? defaultMigrationsDir(),
-        app: config.app,
-        log: options.json ? undefined : (line) => process.stderr.write(`${line}\n`),
-        onProgress: progress
-          ? (name, collection, n) =>
-              process.stderr.write(`\r  ${collection}: ${n.toLocaleString('en-US')} documents`)
-          : undefined,
-      });
-      return fn(migrator);
-    });
+// Injectable: emits the constructor's parameter types, which the commands extending it inherit.
+@Injectable()
+abstract class MigratorCommand extends JsonDatabaseCommand<MigrateFlags> {
+  constructor(
+    database: DatabaseService,
+    protected readonly migrations: MigrationsService,
+  ) {
+    super(database);
+  }
+
+  /** --dir, and the runner's lines and progress on stderr unless --json. */
+  protected runOptions(options: MigrateFlags): MigrationRunOptions {
+    const progress = process.stderr.isTTY && !options.json;
+    return {
+      dir: options.dir,
+      log: options.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+      onProgress: progress
+        ? (_name, collection, n) =>
+            process.stderr.write(`\r  ${collection}: ${n.toLocaleString('en-US')} documents`)
+        : undefined,
+    };
   }
 
   @Option({
@@ -99,8 +100,8 @@ function parseWait(v: string): number {
     'Each migration as applied, pending, held (the application, ODTP_APP or --app, relies on what it changes), changed (edited after it ran) or missing (applied, file gone)',
 })
 export class MigrateStatusCommand extends MigratorCommand {
-  async run(_p: string[], options: MigrateFlags): Promise<void> {
-    const rows = await this.migrate(options, (m) => m.status());
+  protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
+    const rows = await this.migrations.status(this.runOptions(options));
     if (options.json) return print(json(statusJson(rows)));
     if (!rows.length) return print('no migrations');
     const width = Math.max(...rows.map((r) => r.name.length));
@@ -122,8 +123,8 @@ export class MigrateStatusCommand extends MigratorCommand {
     'The pending migrations in order and the documents each would change, per collection, and the held ones with why (read-only)',
 })
 export class MigratePlanCommand extends MigratorCommand {
-  async run(_p: string[], options: MigrateFlags): Promise<void> {
-    const rows = await this.migrate(options, (m) => m.plan(options.to));
+  protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
+    const rows = await this.migrations.plan(options.to, this.runOptions(options));
     if (options.json) return print(json(statusJson(rows)));
     print(
       rows.length
@@ -153,15 +154,16 @@ export class MigratePlanCommand extends MigratorCommand {
     'Apply pending migrations under the lease lock, holding those the application (ODTP_APP or --app) cannot live with yet (exit 0 done, also when some were held; 2 refused: lock held or changed/missing files; 1 a migration failed)',
 })
 export class MigrateUpCommand extends MigratorCommand {
-  async run(_p: string[], options: MigrateFlags): Promise<void> {
-    const result = await this.migrate(options, (m) =>
-      m.up({
+  protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
+    const result = await this.migrations.up(
+      {
         to: options.to,
         dryRun: options.dryRun,
         acceptChanged: options.acceptChanged,
         allowMissing: options.allowMissing,
         waitMs: (options.wait ?? 0) * 1000,
-      }),
+      },
+      this.runOptions(options),
     );
     if (process.stderr.isTTY && !options.json) process.stderr.write('\n');
     print(options.json ? json(result) : runText(result, 'apply'));
@@ -208,9 +210,10 @@ export class MigrateUpCommand extends MigratorCommand {
     'Roll back the last applied migration (by applied order), or every one applied after --to NAME',
 })
 export class MigrateDownCommand extends MigratorCommand {
-  async run(_p: string[], options: MigrateFlags): Promise<void> {
-    const result = await this.migrate(options, (m) =>
-      m.down({ to: options.to, waitMs: (options.wait ?? 0) * 1000 }),
+  protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
+    const result = await this.migrations.down(
+      { to: options.to, waitMs: (options.wait ?? 0) * 1000 },
+      this.runOptions(options),
     );
     print(options.json ? json(result) : runText(result, 'roll back'));
   }
@@ -235,11 +238,13 @@ export class MigrateDownCommand extends MigratorCommand {
   description: 'Write migrations/<timestamp>-<name>.ts from the template (up, down, plan)',
 })
 export class MigrateCreateCommand extends CommandRunner {
+  constructor(private readonly migrations: MigrationsService) {
+    super();
+  }
+
   async run([name]: string[], options: { dir?: string }): Promise<void> {
-    const dir = options.dir ?? defaultMigrationsDir();
-    // create touches no database: the Migrator only needs the folder here.
-    const file = Migrator.createFile(dir, name);
-    print(`created ${file}`);
+    // create touches no database: it only writes the file.
+    print(`created ${this.migrations.create(name, options.dir)}`);
   }
 
   @Option({

@@ -1,41 +1,32 @@
+import { Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EJSON } from 'bson';
-import { loadConfig } from '@odtp/config';
-import {
-  applySchema,
-  exportSchemas,
-  graphToMermaid,
-  graphToTable,
-  planSchema,
-  referenceGraph,
-  unknownCollections,
-} from '@odtp/schema';
+import type { AppLevel } from '@odtp/config';
+import { DatabaseService } from '@odtp/database';
+import { graphToMermaid, graphToTable, referenceGraph, SchemaService } from '@odtp/schema';
 import type { CollectionPlan } from '@odtp/schema';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import type { AppLevel } from '@odtp/config';
+import { parseAppLevel } from '../cli-config';
 import { CliError } from '../cli-support';
-import { JsonDatabaseCommand, parseAppLevel } from '../database-command';
-import { commandConfig, print, withDatabase } from '../database-access';
-import type { DatabaseOptions } from '../database-access';
-
-function strictCollections(): string[] {
-  const names = [...loadConfig().strictCollections];
-  const unknown = unknownCollections(names);
-  if (unknown.length)
-    throw new CliError(
-      `Invalid configuration: ODTP_SCHEMA_STRICT_COLLECTIONS names unknown collection(s): ${unknown.join(', ')}`,
-      1,
-    );
-  return names;
-}
+import { JsonDatabaseCommand, print } from '../database-command';
+import type { DatabaseOptions } from '../database-command';
 
 interface RulesFlags extends DatabaseOptions {
   rules?: AppLevel;
 }
 
 /** A schema command whose validators are derived for an application level: --rules (default: the application's). */
-abstract class RulesCommand extends JsonDatabaseCommand {
+// Injectable: emits the constructor's parameter types, which the commands extending it inherit.
+@Injectable()
+abstract class RulesCommand<O extends RulesFlags> extends JsonDatabaseCommand<O> {
+  constructor(
+    database: DatabaseService,
+    protected readonly schema: SchemaService,
+  ) {
+    super(database);
+  }
+
   @Option({
     flags: '--rules <level>',
     description:
@@ -114,12 +105,9 @@ export class SchemaGraphCommand extends CommandRunner {
   name: 'plan',
   description: 'Compare the database with the derived validators and indexes (read-only)',
 })
-export class SchemaPlanCommand extends RulesCommand {
-  async run(_p: string[], options: RulesFlags & { json?: boolean }): Promise<void> {
-    const strict = strictCollections();
-    const plan = await withDatabase(options, (db, config) =>
-      planSchema(db, { strictCollections: strict, app: config.app, rules: options.rules }),
-    );
+export class SchemaPlanCommand extends RulesCommand<RulesFlags> {
+  protected async execute(_p: string[], options: RulesFlags): Promise<void> {
+    const plan = await this.schema.plan(options.rules);
     print(options.json ? EJSON.stringify(plan, undefined, 2, { relaxed: true }) : planTable(plan));
   }
 }
@@ -137,12 +125,15 @@ interface ApplyFlags extends RulesFlags {
   description:
     'Apply the validators and indexes derived for the application (exit 0 applied or nothing to do, 2 refused: violations, duplicates or rules the application would break; 1 failure)',
 })
-export class SchemaApplyCommand extends RulesCommand {
-  async run(_p: string[], options: ApplyFlags): Promise<void> {
-    const strict = strictCollections();
-    const result = await withDatabase(options, (db, config) =>
-      applySchema(db, { ...options, strictCollections: strict, app: config.app }),
-    );
+export class SchemaApplyCommand extends RulesCommand<ApplyFlags> {
+  protected async execute(_p: string[], options: ApplyFlags): Promise<void> {
+    const result = await this.schema.apply({
+      rules: options.rules,
+      level: options.level,
+      action: options.action,
+      force: options.force,
+      prune: options.prune,
+    });
     if (options.json)
       print(
         EJSON.stringify(
@@ -156,12 +147,6 @@ export class SchemaApplyCommand extends RulesCommand {
       print('nothing to do: validators and indexes already match the schema');
     else if (result.status === 'applied')
       print([...result.changes, ...result.problems.map((p) => `forced past: ${p}`)].join('\n'));
-    if (result.status === 'refused') {
-      throw new CliError(
-        `schema apply refused, nothing changed:\n  ${result.problems.join('\n  ')}\n(use --force to apply the rest anyway)`,
-        2,
-      );
-    }
   }
 
   @Option({ flags: '--level <level>', description: 'validationLevel: strict (default) or moderate' })
@@ -197,11 +182,14 @@ export class SchemaApplyCommand extends RulesCommand {
   description: 'Write <collection>.schema.json for every collection into --out DIR',
 })
 export class SchemaExportCommand extends CommandRunner {
+  constructor(private readonly schema: SchemaService) {
+    super();
+  }
+
   async run(_p: string[], options: { out?: string; app?: AppLevel }): Promise<void> {
     if (!options.out) throw new CliError('--out DIR is required', 2);
-    const app = commandConfig(options).app;
     fs.mkdirSync(options.out, { recursive: true });
-    const schemas = exportSchemas({ strictCollections: strictCollections(), app });
+    const schemas = this.schema.overview().schemas;
     for (const [name, schema] of Object.entries(schemas)) {
       fs.writeFileSync(
         path.join(options.out, `${name}.schema.json`),

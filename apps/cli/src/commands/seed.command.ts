@@ -1,22 +1,20 @@
 import * as fs from 'node:fs';
-import { dropSeeded, loadLarge, loadSeed, productionReason } from '@odtp/seeding';
-import type { LoadResult, PlantedDefect } from '@odtp/seeding';
+import { DatabaseService } from '@odtp/database';
+import { SEED_PROFILES, SeedingService } from '@odtp/seeding';
+import type { LoadResult, PlantedDefect, SeedProfile } from '@odtp/seeding';
 import { Command, Option } from 'nest-commander';
-import { demoSeed } from '../../../../seeds/demo';
 import { CliError, parsePositiveInt } from '../cli-support';
-import { JsonDatabaseCommand } from '../database-command';
-import { print, withDatabase } from '../database-access';
-import type { DatabaseOptions } from '../database-access';
+import { JsonDatabaseCommand, print } from '../database-command';
+import type { DatabaseOptions } from '../database-command';
 
 interface SeedFlags extends DatabaseOptions {
-  profile?: string;
+  profile?: SeedProfile;
   scale?: number;
   seed?: number;
   defects?: number;
   defectsFile?: string;
   drop?: boolean;
   force?: boolean;
-  json?: boolean;
 }
 
 export function summary(r: LoadResult): string {
@@ -33,49 +31,46 @@ export function summary(r: LoadResult): string {
   description:
     'Load seed data as the application (ODTP_APP or --app) writes it: the demo profile (idempotent upserts by natural key) or the large one; refuses production-looking targets unless --force',
 })
-export class SeedCommand extends JsonDatabaseCommand {
-  async run(_p: string[], options: SeedFlags): Promise<void> {
-    const profile = options.profile ?? 'demo';
-    if (profile !== 'demo' && profile !== 'large')
-      throw new CliError(`unknown profile "${profile}" (available: demo, large)`, 2);
-    if (profile === 'demo' && (options.scale || options.defects))
-      throw new CliError('--scale and --defects apply to --profile large only', 2);
-    await withDatabase(options, async (db, config) => {
-      const reason = productionReason(config.mongodbUri!, config.nodeEnv);
-      if (reason && !options.force)
-        throw new CliError(
-          `refusing to seed: ${reason} (use --force if this really is a development database)`,
-          2,
-        );
-      if (options.drop) print(`dropped ${await dropSeeded(db)} document(s) from the seeded collections`);
-      let result: LoadResult;
-      if (profile === 'large') {
-        const defects: PlantedDefect[] = [];
-        const progress = process.stderr.isTTY
-          ? (n: number) => process.stderr.write(`\rseeding: ${n.toLocaleString('en-US')} documents`)
-          : undefined;
-        result = await loadLarge(db, {
-          scale: options.scale ?? 100_000,
-          seed: options.seed ?? 1,
-          defects: options.defects ?? 0,
-          onDefect: (d) => defects.push(d),
-          onProgress: progress,
-          app: config.app,
-        });
-        if (progress) process.stderr.write('\n');
-        if (options.defectsFile) {
-          fs.writeFileSync(options.defectsFile, JSON.stringify(defects, null, 2) + '\n');
-          print(`planted ${defects.length} defect(s), listed in ${options.defectsFile}`);
-        } else if (defects.length)
-          print(`planted ${defects.length} defect(s) (use --defects-file to keep the list)`);
-      } else result = await loadSeed(db, demoSeed, { app: config.app });
-      print(options.json ? JSON.stringify(result, null, 2) : summary(result));
-    });
+export class SeedCommand extends JsonDatabaseCommand<SeedFlags> {
+  constructor(
+    database: DatabaseService,
+    private readonly seeding: SeedingService,
+  ) {
+    super(database);
   }
 
-  @Option({ flags: '--profile <profile>', description: 'demo (default) or large' })
-  profile(v: string): string {
-    return v;
+  protected async execute(_p: string[], options: SeedFlags): Promise<void> {
+    const profile = options.profile ?? 'demo';
+    const defects: PlantedDefect[] = [];
+    const progress =
+      profile === 'large' && process.stderr.isTTY
+        ? (n: number) => process.stderr.write(`\rseeding: ${n.toLocaleString('en-US')} documents`)
+        : undefined;
+    const { dropped, result } = await this.seeding.seed({
+      profile,
+      scale: options.scale,
+      seed: options.seed,
+      defects: options.defects,
+      drop: options.drop,
+      force: options.force,
+      onDefect: (d) => defects.push(d),
+      onProgress: progress,
+    });
+    if (progress) process.stderr.write('\n');
+    if (dropped !== undefined) print(`dropped ${dropped} document(s) from the seeded collections`);
+    if (options.defectsFile) {
+      fs.writeFileSync(options.defectsFile, JSON.stringify(defects, null, 2) + '\n');
+      print(`planted ${defects.length} defect(s), listed in ${options.defectsFile}`);
+    } else if (defects.length)
+      print(`planted ${defects.length} defect(s) (use --defects-file to keep the list)`);
+    print(options.json ? JSON.stringify(result, null, 2) : summary(result));
+  }
+
+  @Option({ flags: '--profile <profile>', description: `${SEED_PROFILES.join(' or ')} (default demo)` })
+  profile(v: string): SeedProfile {
+    if (!(SEED_PROFILES as readonly string[]).includes(v))
+      throw new CliError(`unknown profile "${v}" (available: ${SEED_PROFILES.join(', ')})`, 2);
+    return v as SeedProfile;
   }
 
   @Option({

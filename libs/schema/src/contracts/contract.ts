@@ -1,5 +1,6 @@
 import { APP_LEVELS } from '@odtp/config';
 import type { AppLevel } from '@odtp/config';
+import { DomainError, HTTP } from '@odtp/errors';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { referenceGraph } from '../graph';
@@ -53,10 +54,9 @@ export interface AppContract {
   toTarget: string[];
 }
 
-export class ContractError extends Error {
+export class ContractError extends DomainError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ContractError';
+    super({ code: 'INVALID_CONTRACT', httpStatus: HTTP.internal, exitCode: 1 }, message);
   }
 }
 

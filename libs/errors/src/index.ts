@@ -1,0 +1,2 @@
+export { DomainError, HTTP } from './domain-error';
+export type { ErrorReport } from './domain-error';
