@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Db } from 'mongodb';
 import { LeaseLock } from '@odtp/database';
-import { defectsFixture, fixtureId } from '../libs/integrity/test/defects-fixture';
+import { defectsFixture, fixtureId } from './fixtures/defects';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
 
@@ -58,7 +58,7 @@ describe('odtp-db audit and repair', () => {
     const badApp = await cli(db, mongo.uri, ['audit', '--app', 'odtp-9']);
     expect([badApp.code, badApp.stderr.trim()]).toEqual([
       2,
-      'odtp-db: --app must be one of odtp-0.5, target (got "odtp-9")',
+      'odtp-db: --app must be odtp-0.5 or target (got "odtp-9")',
     ]);
 
     const warnOnly = await cli(db, mongo.uri, ['audit', '--checks', 'orphan']);

@@ -5,7 +5,7 @@ import { DatabaseService } from '@odtp/database';
 import { IntegritySchedule, IntegrityService } from '@odtp/integrity';
 import type { AuditReport } from '@odtp/integrity';
 import { loadLarge } from '@odtp/seeding';
-import { defectsFixture } from '../libs/integrity/test/defects-fixture';
+import { defectsFixture } from './fixtures/defects';
 import { createTestApp } from './support/app';
 import type { TestApp } from './support/app';
 import { startTestMongo } from './support/mongo';

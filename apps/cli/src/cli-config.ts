@@ -1,6 +1,6 @@
 import { APP_LEVELS, loadConfig } from '@odtp/config';
 import type { AppConfig, AppLevel } from '@odtp/config';
-import { CliError } from './cli-support';
+import { parseChoice } from './cli-support';
 
 /** The flags every database command shares, read before the commands are built (their services need them). */
 export interface GlobalFlags {
@@ -9,9 +9,7 @@ export interface GlobalFlags {
 }
 
 export function parseAppLevel(value: string, flag = '--app'): AppLevel {
-  if (!(APP_LEVELS as readonly string[]).includes(value))
-    throw new CliError(`${flag} must be one of ${APP_LEVELS.join(', ')} (got "${value}")`, 2);
-  return value as AppLevel;
+  return parseChoice(value, APP_LEVELS, flag);
 }
 
 /** `--uri` and `--app` from the arguments (`--uri x` or `--uri=x`), up to a `--`. */

@@ -10,6 +10,20 @@ export class CliError extends DomainError {
   }
 }
 
+/** "a, b or c" */
+export function either(choices: readonly string[]): string {
+  return choices.length > 1
+    ? `${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}`
+    : choices.join('');
+}
+
+/** A flag value from a closed set (the set's `as const` array), or exit 2 naming the flag and the choices. */
+export function parseChoice<T extends string>(value: string, choices: readonly T[], flag: string): T {
+  if (!(choices as readonly string[]).includes(value))
+    throw new CliError(`${flag} must be ${either(choices)} (got "${value}")`, 2);
+  return value as T;
+}
+
 export function parsePositiveInt(value: string, flag: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new CliError(`${flag} must be a positive integer (got "${value}")`, 2);

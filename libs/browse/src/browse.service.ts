@@ -5,20 +5,22 @@ import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { DatabaseService } from '@odtp/database';
 import { COLLECTION_NAMES, derivedValidator, referencedId, referenceGraph } from '@odtp/schema';
-import type { SchemaOptions } from '@odtp/schema';
+import type { SchemaOptions, ValidatorState } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
 import type { Filter } from 'mongodb';
 import { badRequest, BrowseError, BrowseErrorCode } from './errors';
 import { convertValue, decodeCursor, encodeCursor, fieldsOf } from './query-params';
 import type { FieldInfo } from './query-params';
 
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
 export const MAX_LIMIT = 200;
 export const DEFAULT_LIMIT = 20;
 
 export interface CollectionSummary {
   name: string;
   count: number;
-  validator: 'missing' | 'same' | 'differs';
+  validator: ValidatorState;
   validationLevel: string | null;
   validationAction: string | null;
   indexes: { name: string; key: Document; unique: boolean }[];
@@ -52,7 +54,7 @@ export interface DocumentView {
 export interface ListQuery {
   filters: Record<string, string>;
   sort?: string;
-  order?: 'asc' | 'desc';
+  order?: SortOrder;
   limit?: number;
   after?: string;
 }

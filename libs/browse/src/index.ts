@@ -1,4 +1,4 @@
-export { BrowseModule, BrowseService, DEFAULT_LIMIT, MAX_LIMIT } from './browse.service';
+export { BrowseModule, BrowseService, DEFAULT_LIMIT, MAX_LIMIT, SORT_ORDERS } from './browse.service';
 export type {
   CollectionSummary,
   DocumentPage,
@@ -6,6 +6,7 @@ export type {
   IncomingReferences,
   ListQuery,
   OutgoingReference,
+  SortOrder,
 } from './browse.service';
 export { badRequest, BrowseError, BrowseErrorCode } from './errors';
 export { convertValue, fieldsOf } from './query-params';

@@ -7,8 +7,10 @@ import type { DatabaseHandle } from './database';
 export const DATABASE_HANDLE = Symbol('DATABASE_HANDLE');
 export const MONGO_CLIENT = Symbol('MONGO_CLIENT');
 
+export const PING_RESULTS = ['ok', 'fail'] as const;
+
 export interface PingResult {
-  ping: 'ok' | 'fail';
+  ping: (typeof PING_RESULTS)[number];
   latencyMs: number;
 }
 

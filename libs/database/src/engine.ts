@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AppConfig } from '@odtp/config';
 
-export type EngineKind = 'uri' | 'memory-server' | 'embedded';
+export const ENGINE_KINDS = ['uri', 'memory-server', 'embedded'] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];
 
 export interface EngineChoice {
   kind: EngineKind;

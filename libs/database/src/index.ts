@@ -1,4 +1,10 @@
-export { binaryCacheDirs, chooseEngine, EngineUnavailableError, findMongodBinary } from './engine';
+export {
+  binaryCacheDirs,
+  chooseEngine,
+  ENGINE_KINDS,
+  EngineUnavailableError,
+  findMongodBinary,
+} from './engine';
 export type { EngineChoice, EngineKind } from './engine';
 export { connectClient, startDatabase } from './database';
 export type { DatabaseHandle, StartOptions } from './database';
@@ -8,6 +14,7 @@ export {
   DatabaseService,
   DatabaseUnavailableError,
   MONGO_CLIENT,
+  PING_RESULTS,
 } from './database.module';
 export type { PingResult } from './database.module';
 export { describeHolder, LeaseLock, LeaseLostError, LockHeldError } from './lease-lock';

@@ -11,7 +11,11 @@ export const CHECKS = [
   'schema-violation',
 ] as const;
 export type CheckName = (typeof CHECKS)[number];
-export type Severity = 'error' | 'warning';
+export const SEVERITIES = ['error', 'warning'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+/** From which severity on an audit fails a pipeline (`--fail-on`). */
+export const FAIL_ON_LEVELS = ['error', 'warning', 'never'] as const;
+export type FailOn = (typeof FAIL_ON_LEVELS)[number];
 
 /**
  * Orphans are unreachable but not broken (ODTP reruns leave older outputs unlinked); everything else is an error,

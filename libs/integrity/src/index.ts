@@ -1,5 +1,5 @@
-export { CHECKS, FindingCollector, idKey, SEVERITY } from './findings';
-export type { AuditReport, AuditSummary, CheckName, Finding, Severity, Violation } from './findings';
+export { CHECKS, FAIL_ON_LEVELS, FindingCollector, idKey, SEVERITIES, SEVERITY } from './findings';
+export type { AuditReport, AuditSummary, CheckName, FailOn, Finding, Severity, Violation } from './findings';
 export { AuditCancelledError, runAudit } from './auditor';
 export type { AuditOptions } from './auditor';
 export { valuesAt } from './values';
@@ -16,8 +16,10 @@ export {
 } from './repair';
 export type { OrphanPolicy, RepairAction, RepairKind, RepairOptions, RepairRun } from './repair';
 export {
+  AUDIT_TRIGGERS,
   IntegrityError,
   IntegrityErrorCode,
+  JOB_STATUSES,
   IntegrityModule,
   IntegritySchedule,
   IntegrityScheduleModule,
@@ -25,4 +27,4 @@ export {
   postWebhook,
   WEBHOOK_SENDER,
 } from './integrity.service';
-export type { AuditJob, AuditRequest, AuditTrigger, WebhookSender } from './integrity.service';
+export type { AuditJob, AuditRequest, AuditTrigger, JobStatus, WebhookSender } from './integrity.service';

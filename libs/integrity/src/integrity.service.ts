@@ -37,9 +37,12 @@ export class IntegrityError extends DomainError {
   }
 }
 
+export const JOB_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
 export interface AuditJob {
   id: string;
-  status: 'running' | 'done' | 'failed' | 'cancelled';
+  status: JobStatus;
   startedAt: Date;
   finishedAt?: Date;
   trigger: AuditTrigger;
@@ -78,7 +81,8 @@ export const WEBHOOK_SENDER = Symbol('WEBHOOK_SENDER');
 const LOCK = { collection: 'integrity_lock', id: 'audit' };
 
 /** Who started an audit. */
-export type AuditTrigger = 'api' | 'schedule' | 'cli';
+export const AUDIT_TRIGGERS = ['api', 'schedule', 'cli'] as const;
+export type AuditTrigger = (typeof AUDIT_TRIGGERS)[number];
 
 /** What a caller may choose of an audit (the application level is the configuration's). */
 export type AuditRequest = Pick<AuditOptions, 'checks' | 'batchSize' | 'sampleLimit' | 'readPreference'> & {

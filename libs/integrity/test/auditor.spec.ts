@@ -5,7 +5,7 @@ import { CHECKS, repair, runAudit, toJunit, undoRepair } from '@odtp/integrity';
 import type { Violation } from '@odtp/integrity';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
-import { defectsFixture, EXPECTED, fixtureId } from './defects-fixture';
+import { defectsFixture, EXPECTED, fixtureId } from '../../../test/fixtures/defects';
 
 let mongo: TestMongo;
 beforeAll(async () => (mongo = await startTestMongo()));

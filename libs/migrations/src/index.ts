@@ -5,7 +5,7 @@ export { addChanges, contextFor, defineMigration } from './migration';
 export type { Changes, MigrationContext, MigrationDefinition, MigrationModule, Step } from './migration';
 export { DocumentFailure, getPath, rewriteDocuments } from './documents';
 export type { DocumentChange, Rewriter } from './documents';
-export { Migrator } from './runner';
+export { MIGRATION_STATES, Migrator } from './runner';
 export type {
   AppliedMigration,
   ChangelogEntry,

@@ -15,7 +15,8 @@ import { MigrationReport } from './report';
 import type { ReportSummary } from './report';
 
 /** `held`: pending, but unsafe for the application that runs on the database (see `heldBecause`). */
-export type MigrationState = 'applied' | 'pending' | 'held' | 'changed' | 'missing';
+export const MIGRATION_STATES = ['applied', 'pending', 'held', 'changed', 'missing'] as const;
+export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 /** migrate-mongo's changelog entry (`useFileHash: true` shape), plus what odtp-db records about the run. */
 export interface ChangelogEntry {

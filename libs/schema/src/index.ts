@@ -18,7 +18,11 @@ export { Version, VersionSchema } from './collections/version.schema';
 export { Workflow, WorkflowSchema } from './collections/workflow.schema';
 export { COMPONENT_TYPES, STATUSES } from './collections/common';
 export {
+  APPLY_STATUSES,
   applySchema,
+  VALIDATION_ACTIONS,
+  VALIDATION_LEVELS,
+  VALIDATOR_STATES,
   derivedValidator,
   exportSchemas,
   planSchema,
@@ -28,6 +32,8 @@ export {
 export type {
   ApplyOptions,
   ApplyResult,
+  ApplyStatus,
+  ValidatorState,
   CollectionPlan,
   DuplicateGroup,
   SchemaOptions,

@@ -11,8 +11,15 @@ import { deriveJsonSchema } from './json-schema';
 import { COLLECTIONS } from './registry';
 import type { CollectionName } from './registry';
 
-export type ValidationLevel = 'strict' | 'moderate';
-export type ValidationAction = 'error' | 'warn';
+export const VALIDATION_LEVELS = ['strict', 'moderate'] as const;
+export type ValidationLevel = (typeof VALIDATION_LEVELS)[number];
+export const VALIDATION_ACTIONS = ['error', 'warn'] as const;
+export type ValidationAction = (typeof VALIDATION_ACTIONS)[number];
+/** An applied validator compared with the derived one. */
+export const VALIDATOR_STATES = ['missing', 'same', 'differs'] as const;
+export type ValidatorState = (typeof VALIDATOR_STATES)[number];
+export const APPLY_STATUSES = ['applied', 'unchanged', 'refused'] as const;
+export type ApplyStatus = (typeof APPLY_STATUSES)[number];
 
 export interface SchemaOptions {
   /** Collections whose documents may not hold fields the schema does not declare. */
@@ -42,7 +49,7 @@ export interface CollectionPlan {
   /** Rules of that validator that would reject what the running application writes ("userRef: ODTP 0.5 writes a string"). */
   conflicts: string[];
   exists: boolean;
-  validator: 'missing' | 'same' | 'differs';
+  validator: ValidatorState;
   level: string | null;
   action: string | null;
   violations: number;
@@ -156,7 +163,7 @@ export interface ApplyOptions extends SchemaOptions {
 }
 
 export interface ApplyResult {
-  status: 'applied' | 'unchanged' | 'refused';
+  status: ApplyStatus;
   /** What was done (or, when refused, nothing). */
   changes: string[];
   /** Why apply refused, or what --force could still not do. */

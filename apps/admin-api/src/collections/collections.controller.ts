@@ -10,7 +10,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { BrowseService } from '@odtp/browse';
+import { BrowseService, SORT_ORDERS } from '@odtp/browse';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { CollectionSummaryDto, DocumentPageDto, DocumentViewDto } from './collections.dto';
 import { parseListQuery } from './list-query';
@@ -39,7 +39,7 @@ export class CollectionsController {
   })
   @ApiParam({ name: 'name', description: 'collection name', example: 'users' })
   @ApiQuery({ name: 'sort', required: false, description: 'field to sort on (default _id)' })
-  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
+  @ApiQuery({ name: 'order', required: false, enum: SORT_ORDERS })
   @ApiQuery({ name: 'limit', required: false, description: 'page size, 1 to 200 (default 20)' })
   @ApiQuery({ name: 'after', required: false, description: 'the `next` cursor of the previous page' })
   @ApiOkResponse({ type: DocumentPageDto })

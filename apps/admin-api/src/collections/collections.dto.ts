@@ -1,4 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SORT_ORDERS } from '@odtp/browse';
+import { VALIDATOR_STATES } from '@odtp/schema';
 
 export class IndexSummaryDto {
   @ApiProperty({ description: 'index name', example: 'displayName_1' })
@@ -25,7 +27,7 @@ export class CollectionSummaryDto {
 
   @ApiProperty({
     description: 'applied validator compared with the derived one',
-    enum: ['missing', 'same', 'differs'],
+    enum: VALIDATOR_STATES,
   })
   validator!: string;
 
@@ -130,7 +132,7 @@ export class ListQueryDocDto {
   })
   sort?: string;
 
-  @ApiPropertyOptional({ description: 'sort order', enum: ['asc', 'desc'], default: 'asc' })
+  @ApiPropertyOptional({ description: 'sort order', enum: SORT_ORDERS, default: 'asc' })
   order?: string;
 
   @ApiPropertyOptional({ description: 'page size, 1 to 200', default: 20, example: 20 })

@@ -1,17 +1,20 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { APP_LEVELS } from '@odtp/config';
+import { ENGINE_KINDS, PING_RESULTS } from '@odtp/database';
+
+export const HEALTH_STATUSES = ['ok', 'unavailable'] as const;
 
 export class DatabaseHealthDto {
   @ApiProperty({
     description: 'Which database engine the API talks to',
-    enum: ['uri', 'memory-server', 'embedded'],
+    enum: ENGINE_KINDS,
     example: 'embedded',
   })
   engine!: string;
 
   @ApiProperty({
     description: 'Whether the database answered a ping within 2 s',
-    enum: ['ok', 'fail'],
+    enum: PING_RESULTS,
     example: 'ok',
   })
   ping!: 'ok' | 'fail';
@@ -23,10 +26,10 @@ export class DatabaseHealthDto {
 export class HealthDto {
   @ApiProperty({
     description: '"ok" when the database answers, "unavailable" otherwise',
-    enum: ['ok', 'unavailable'],
+    enum: HEALTH_STATUSES,
     example: 'ok',
   })
-  status!: 'ok' | 'unavailable';
+  status!: (typeof HEALTH_STATUSES)[number];
 
   @ApiProperty({ description: 'Database engine and ping', type: DatabaseHealthDto })
   database!: DatabaseHealthDto;

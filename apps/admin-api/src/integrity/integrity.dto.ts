@@ -13,7 +13,15 @@ import {
   Min,
   ValidateBy,
 } from 'class-validator';
-import { CHECKS, REPAIR_KINDS } from '@odtp/integrity';
+import {
+  AUDIT_TRIGGERS,
+  CHECKS,
+  JOB_STATUSES,
+  ORPHAN_POLICIES,
+  REPAIR_KINDS,
+  SEVERITIES,
+} from '@odtp/integrity';
+import type { OrphanPolicy } from '@odtp/integrity';
 import { APP_LEVELS } from '@odtp/config';
 import type { CheckName } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
@@ -69,7 +77,7 @@ export class AuditJobDto {
   @ApiProperty({ description: 'audit id (also the id of its report)' })
   id!: string;
 
-  @ApiProperty({ description: 'job state', enum: ['running', 'done', 'failed', 'cancelled'] })
+  @ApiProperty({ description: 'job state', enum: JOB_STATUSES })
   status!: string;
 
   @ApiProperty({ description: 'when it started', type: String, format: 'date-time' })
@@ -78,7 +86,7 @@ export class AuditJobDto {
   @ApiPropertyOptional({ description: 'when it ended', type: String, format: 'date-time' })
   finishedAt?: Date;
 
-  @ApiProperty({ description: 'who started it', enum: ['api', 'schedule'] })
+  @ApiProperty({ description: 'who started it', enum: AUDIT_TRIGGERS })
   trigger!: string;
 
   @ApiProperty({ description: 'progress of the scan', type: AuditProgressDto })
@@ -97,7 +105,7 @@ export class FindingDto {
 
   @ApiProperty({
     description: 'error, or warning (orphans, and type drift where the application itself writes id strings)',
-    enum: ['error', 'warning'],
+    enum: SEVERITIES,
   })
   severity!: string;
 
@@ -248,7 +256,7 @@ export class StartRepairDto {
     description: 'what to do with orphans per collection (default quarantine into <collection>_quarantine)',
     example: { outputs: 'keep', logs: 'delete' },
     type: 'object',
-    additionalProperties: { type: 'string', enum: ['quarantine', 'delete', 'keep'] },
+    additionalProperties: { type: 'string', enum: [...ORPHAN_POLICIES] },
   })
   @IsOptional()
   @ValidateBy({
@@ -261,12 +269,12 @@ export class StartRepairDto {
         Object.entries(v).every(
           ([k, p]) =>
             (COLLECTION_NAMES as readonly string[]).includes(k) &&
-            ['quarantine', 'delete', 'keep'].includes(p as string),
+            (ORPHAN_POLICIES as readonly unknown[]).includes(p),
         ),
       defaultMessage: () => 'orphans must map collection names to quarantine, delete or keep',
     },
   })
-  orphans?: Record<string, 'quarantine' | 'delete' | 'keep'>;
+  orphans?: Record<string, OrphanPolicy>;
 }
 
 export class RepairActionDto {

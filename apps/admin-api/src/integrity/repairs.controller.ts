@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { RequireRole } from '@odtp/auth';
 import { IntegrityService } from '@odtp/integrity';
+import type { OrphanPolicy } from '@odtp/integrity';
 import type { CollectionName } from '@odtp/schema';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { RepairRunDto, StartRepairDto, UndoResultDto } from './integrity.dto';
@@ -37,7 +38,7 @@ export class RepairsController {
   repair(@Body() body: StartRepairDto): Promise<RepairRunDto> {
     return this.integrity.repair(body.reportId, {
       dryRun: body.dryRun ?? true,
-      orphans: body.orphans as Partial<Record<CollectionName, 'quarantine' | 'delete' | 'keep'>> | undefined,
+      orphans: body.orphans as Partial<Record<CollectionName, OrphanPolicy>> | undefined,
     });
   }
 

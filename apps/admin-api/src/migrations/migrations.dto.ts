@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { APP_LEVELS } from '@odtp/config';
+import { MIGRATION_STATES } from '@odtp/migrations';
 import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 const CHANGES = {
@@ -18,7 +19,7 @@ export class MigrationStatusDto {
   @ApiProperty({
     description:
       'applied; pending; held (pending, but the application that runs on the database, ODTP_APP, relies on what it changes: see heldBecause); changed (the file was edited after it was applied); missing (applied, but the file is gone)',
-    enum: ['applied', 'pending', 'held', 'changed', 'missing'],
+    enum: MIGRATION_STATES,
   })
   state!: string;
 

@@ -1,6 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { APP_LEVELS } from '@odtp/config';
 import type { AppLevel } from '@odtp/config';
+import { APPLY_STATUSES, VALIDATION_ACTIONS, VALIDATION_LEVELS, VALIDATOR_STATES } from '@odtp/schema';
+import type { ValidationAction, ValidationLevel } from '@odtp/schema';
 import { IsBoolean, IsIn, IsOptional } from 'class-validator';
 
 export class RulesQueryDto {
@@ -17,21 +19,21 @@ export class RulesQueryDto {
 export class ApplySchemaDto extends RulesQueryDto {
   @ApiPropertyOptional({
     description: 'validationLevel to set on every collection',
-    enum: ['strict', 'moderate'],
+    enum: VALIDATION_LEVELS,
     default: 'strict',
   })
   @IsOptional()
-  @IsIn(['strict', 'moderate'])
-  level?: 'strict' | 'moderate';
+  @IsIn(VALIDATION_LEVELS)
+  level?: ValidationLevel;
 
   @ApiPropertyOptional({
     description: 'validationAction to set on every collection',
-    enum: ['error', 'warn'],
+    enum: VALIDATION_ACTIONS,
     default: 'error',
   })
   @IsOptional()
-  @IsIn(['error', 'warn'])
-  action?: 'error' | 'warn';
+  @IsIn(VALIDATION_ACTIONS)
+  action?: ValidationAction;
 
   @ApiPropertyOptional({
     description:
@@ -158,7 +160,7 @@ export class CollectionPlanDto {
 
   @ApiProperty({
     description: 'applied validator compared with the derived one',
-    enum: ['missing', 'same', 'differs'],
+    enum: VALIDATOR_STATES,
   })
   validator!: string;
 
@@ -191,7 +193,7 @@ export class CollectionPlanDto {
 export class ApplyResultDto {
   @ApiProperty({
     description: 'applied, or unchanged when there was nothing to do',
-    enum: ['applied', 'unchanged'],
+    enum: APPLY_STATUSES.filter((s) => s !== 'refused'),
   })
   status!: string;
 

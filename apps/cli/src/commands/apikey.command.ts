@@ -1,7 +1,7 @@
 import { configLine, generateKey, ROLES } from '@odtp/auth';
 import type { Role } from '@odtp/auth';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CliError } from '../cli-support';
+import { CliError, parseChoice } from '../cli-support';
 import { print } from '../database-command';
 
 @SubCommand({
@@ -19,9 +19,7 @@ export class ApiKeyCreateCommand extends CommandRunner {
 
   @Option({ flags: '--role <role>', description: 'viewer (reads) or admin (everything)' })
   role(v: string): Role {
-    if (!(ROLES as readonly string[]).includes(v))
-      throw new CliError(`--role must be viewer or admin (got "${v}")`, 2);
-    return v as Role;
+    return parseChoice(v, ROLES, '--role');
   }
 
   @Option({ flags: '--id <id>', description: 'a name for the key, shown in logs and the admin audit log' })

@@ -1,26 +1,32 @@
 import { Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
 import { DatabaseService } from '@odtp/database';
-import { CHECKS, IntegrityService, ORPHAN_POLICIES, toJunit } from '@odtp/integrity';
-import type { AuditReport, CheckName, OrphanPolicy, RepairRun } from '@odtp/integrity';
+import { CHECKS, FAIL_ON_LEVELS, IntegrityService, ORPHAN_POLICIES, toJunit } from '@odtp/integrity';
+import type { AuditReport, CheckName, FailOn, OrphanPolicy, RepairRun } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { ReadPreferenceMode } from 'mongodb';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CliError, parsePositiveInt } from '../cli-support';
+import { CliError, parseChoice, parsePositiveInt } from '../cli-support';
 import { JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
 interface AuditFlags extends DatabaseOptions {
   checks?: CheckName[];
   junit?: string;
-  failOn?: 'error' | 'warning' | 'never';
+  failOn?: FailOn;
   batchSize?: number;
   samples?: number;
   readPreference?: ReadPreferenceMode;
 }
 
-const READ_PREFERENCES = ['primary', 'primaryPreferred', 'secondary', 'secondaryPreferred', 'nearest'];
+const READ_PREFERENCES = [
+  'primary',
+  'primaryPreferred',
+  'secondary',
+  'secondaryPreferred',
+  'nearest',
+] as const satisfies readonly ReadPreferenceMode[];
 
 function reportText(report: AuditReport): string {
   const rows = report.findings
@@ -112,10 +118,8 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
     flags: '--fail-on <level>',
     description: 'exit 3 when findings of this severity or above exist: error (default), warning, never',
   })
-  parseFailOn(v: string): string {
-    if (!['error', 'warning', 'never'].includes(v))
-      throw new CliError(`--fail-on must be error, warning or never (got "${v}")`, 2);
-    return v;
+  parseFailOn(v: string): FailOn {
+    return parseChoice(v, FAIL_ON_LEVELS, '--fail-on');
   }
 
   @Option({
@@ -135,10 +139,8 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
     flags: '--read-preference <mode>',
     description: `read preference (${READ_PREFERENCES.join(', ')})`,
   })
-  parseReadPreference(v: string): string {
-    if (!READ_PREFERENCES.includes(v))
-      throw new CliError(`--read-preference must be one of ${READ_PREFERENCES.join(', ')} (got "${v}")`, 2);
-    return v;
+  parseReadPreference(v: string): ReadPreferenceMode {
+    return parseChoice(v, READ_PREFERENCES, '--read-preference');
   }
 }
 

@@ -5,10 +5,11 @@ import { EJSON } from 'bson';
 import type { AppLevel } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
 import { graphToMermaid, graphToTable, referenceGraph, SchemaService } from '@odtp/schema';
-import type { CollectionPlan } from '@odtp/schema';
+import { VALIDATION_ACTIONS, VALIDATION_LEVELS } from '@odtp/schema';
+import type { CollectionPlan, ValidationAction, ValidationLevel } from '@odtp/schema';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { parseAppLevel } from '../cli-config';
-import { CliError } from '../cli-support';
+import { CliError, parseChoice } from '../cli-support';
 import { JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
@@ -113,8 +114,8 @@ export class SchemaPlanCommand extends RulesCommand<RulesFlags> {
 }
 
 interface ApplyFlags extends RulesFlags {
-  level?: 'strict' | 'moderate';
-  action?: 'error' | 'warn';
+  level?: ValidationLevel;
+  action?: ValidationAction;
   force?: boolean;
   prune?: boolean;
   json?: boolean;
@@ -150,16 +151,13 @@ export class SchemaApplyCommand extends RulesCommand<ApplyFlags> {
   }
 
   @Option({ flags: '--level <level>', description: 'validationLevel: strict (default) or moderate' })
-  level(v: string): string {
-    if (!['strict', 'moderate'].includes(v))
-      throw new CliError(`--level must be strict or moderate (got "${v}")`, 2);
-    return v;
+  level(v: string): ValidationLevel {
+    return parseChoice(v, VALIDATION_LEVELS, '--level');
   }
 
   @Option({ flags: '--action <action>', description: 'validationAction: error (default) or warn' })
-  action(v: string): string {
-    if (!['error', 'warn'].includes(v)) throw new CliError(`--action must be error or warn (got "${v}")`, 2);
-    return v;
+  action(v: string): ValidationAction {
+    return parseChoice(v, VALIDATION_ACTIONS, '--action');
   }
 
   @Option({

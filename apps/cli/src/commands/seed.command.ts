@@ -3,7 +3,7 @@ import { DatabaseService } from '@odtp/database';
 import { SEED_PROFILES, SeedingService } from '@odtp/seeding';
 import type { LoadResult, PlantedDefect, SeedProfile } from '@odtp/seeding';
 import { Command, Option } from 'nest-commander';
-import { CliError, parsePositiveInt } from '../cli-support';
+import { CliError, parseChoice, parsePositiveInt } from '../cli-support';
 import { JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
@@ -68,9 +68,7 @@ export class SeedCommand extends JsonDatabaseCommand<SeedFlags> {
 
   @Option({ flags: '--profile <profile>', description: `${SEED_PROFILES.join(' or ')} (default demo)` })
   profile(v: string): SeedProfile {
-    if (!(SEED_PROFILES as readonly string[]).includes(v))
-      throw new CliError(`unknown profile "${v}" (available: ${SEED_PROFILES.join(', ')})`, 2);
-    return v as SeedProfile;
+    return parseChoice(v, SEED_PROFILES, '--profile');
   }
 
   @Option({
