@@ -2,6 +2,26 @@ import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+/** Import a lib through its barrel; seeds through @odtp/seeds. */
+const BARRELS = [
+  { group: ['**/libs/*/src/*', '@odtp/*/src/*'], message: 'Import a lib through its barrel: @odtp/<lib>' },
+  { group: ['**/seeds/*', '!./*'], message: 'Import seed data through @odtp/seeds' },
+];
+/** The layers (docs/architecture.md): apps -> libs, never the other way, and no app imports another. */
+const boundaries = (...extra) => [
+  'error',
+  {
+    patterns: [
+      ...BARRELS,
+      ...extra,
+      {
+        regex: '(^|/)libs/[^/]+/test/|^(\\.\\./){2,}[^./][^/]*/test/',
+        message: "A test may not import another package's tests: share fixtures from test/fixtures",
+      },
+    ],
+  },
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -27,18 +47,40 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
       '@typescript-eslint/no-floating-promises': 'error',
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/libs/*/src/*', '@odtp/*/src/*'],
-              message: 'Import a lib through its barrel: @odtp/<lib>',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': boundaries(),
     },
+  },
+  {
+    files: ['libs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': boundaries({
+        group: ['**/apps/**', '**/admin-api/**', '**/cli/**', '@odtp/seeds'],
+        message: 'A lib imports no app and no seed data (apps give data to libs through their modules)',
+      }),
+    },
+  },
+  {
+    files: ['apps/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': boundaries({
+        group: ['**/admin-api/**'],
+        message: 'No app imports another app (the CLI starts the admin API as a process)',
+      }),
+    },
+  },
+  {
+    files: ['apps/admin-api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': boundaries({
+        group: ['**/apps/cli/**', '../../cli/**', '../cli/**'],
+        message: 'No app imports another app',
+      }),
+    },
+  },
+  {
+    // a lib's tests may load the project's seed data; the other boundaries hold for them too
+    files: ['libs/*/test/**/*.ts', 'libs/*/src/**/*.spec.ts'],
+    rules: { 'no-restricted-imports': boundaries() },
   },
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'],
