@@ -35,6 +35,8 @@ export default tseslint.config(
       '*.config.mjs',
       // plain JS run from dist/ by the audit benchmark (outside the TypeScript project)
       'bench/support/*.js',
+      // a jest reporter, loaded by jest as CommonJS
+      'test/support/*.js',
     ],
   },
   eslint.configs.recommended,

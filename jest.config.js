@@ -26,6 +26,8 @@ module.exports = {
   ],
   // Builds dist/ once per run: the process tests spawn the built CLI and server.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // A skipped test fails the run unless its name says what it needs ("[needs MONGODB_URI]").
+  reporters: ['default', '<rootDir>/test/support/no-skips-reporter.js'],
   testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ObjectId } from 'bson';
 import type { Db } from 'mongodb';
@@ -18,8 +21,13 @@ interface Exit {
   stderr: string;
 }
 
-function migrate(db: Db, uri: string, args: string[]): { done: Promise<Exit>; kill(): void } {
-  const env: NodeJS.ProcessEnv = { ...process.env, ODTP_DB_NAME: db.databaseName };
+function migrate(
+  db: Db,
+  uri: string,
+  args: string[],
+  extra: NodeJS.ProcessEnv = {},
+): { done: Promise<Exit>; kill(): void } {
+  const env: NodeJS.ProcessEnv = { ...process.env, ODTP_DB_NAME: db.databaseName, ...extra };
   delete env.MONGODB_URI;
   const child = spawn(
     process.execPath,
@@ -89,6 +97,35 @@ describe('odtp-db migrate in processes', () => {
     expect(await changelogNames(db)).toEqual(files);
     expect(await db.collection('logs').countDocuments()).toBe(2);
   }, 120_000);
+
+  it('ODTP_MIGRATIONS_DIR names a folder of .js migrations: the built CLI loads and checksums exactly those files; a .ts one there is refused', async () => {
+    const db = mongo.db();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-own-migrations-'));
+    const file = path.join(dir, '20270101000000-mark.js');
+    fs.writeFileSync(
+      file,
+      `const { defineMigration } = require('${path.join(root, 'dist', 'libs', 'migrations', 'src')}');
+module.exports = defineMigration({
+  description: 'mark',
+  up: [{ title: 'mark', run: async (ctx) => (ctx.dryRun ? { marks: 1 } : (await ctx.db.collection('marks').insertOne({ _id: 'm' }), { marks: 1 })) }],
+  down: { irreversible: 'test' },
+});
+`,
+    );
+    const env = { ODTP_MIGRATIONS_DIR: dir };
+    const up = await migrate(db, mongo.uri, ['up', '--json'], env).done;
+    expect([up.code, up.stderr]).toEqual([0, '']);
+    expect(
+      (JSON.parse(up.stdout) as { migrations: { name: string }[] }).migrations.map((m) => m.name),
+    ).toEqual(['20270101000000-mark.js']);
+    const entry = await db.collection('changelog').findOne({ fileName: '20270101000000-mark.js' });
+    expect(entry!.fileHash).toBe(createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
+    expect(await db.collection('marks').countDocuments()).toBe(1);
+    fs.writeFileSync(path.join(dir, '20270101000100-typed.ts'), 'export {};\n');
+    const refused = await migrate(db, mongo.uri, ['up'], env).done;
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('20270101000100-typed.ts is TypeScript, which this build cannot load');
+  });
 
   it('a run killed midway through moving embedded logs is finished by the next run, without duplicating anything', async () => {
     const db = mongo.db();

@@ -81,6 +81,16 @@ describe('loadConfig', () => {
     expect([cfg.port, cfg.logLevel]).toEqual([4000, 'warn']);
   });
 
+  it('ODTP_MIGRATIONS_DIR must name an existing folder, resolved from the working directory', () => {
+    const cwd = emptyDir();
+    fs.mkdirSync(path.join(cwd, 'mine'));
+    expect(loadConfig({ ODTP_MIGRATIONS_DIR: 'mine' }, { cwd }).migrationsDir).toBe(path.join(cwd, 'mine'));
+    expect(loadConfig({}, { cwd }).migrationsDir).toBeUndefined();
+    expect(() => loadConfig({ ODTP_MIGRATIONS_DIR: 'nowhere' }, { cwd })).toThrow(
+      `Invalid configuration: ODTP_MIGRATIONS_DIR must be a folder of migrations (got "nowhere": ${path.join(cwd, 'nowhere')} is not a folder)`,
+    );
+  });
+
   it('uses the default dbPath only when ODTP_DB_PATH is absent; empty means memory only', () => {
     const cwd = emptyDir();
     expect(loadConfig({}, { cwd, defaultDbPath: '.data/db' }).dbPath).toBe(path.join(cwd, '.data/db'));

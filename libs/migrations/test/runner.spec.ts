@@ -231,8 +231,11 @@ describe('Migrator', () => {
     );
     expect(e.details).toMatchObject({ migration: B, collection: 'items' });
     expect((await f.migrator.status()).map((s) => s.state)).toEqual(['applied', 'pending']);
+    // In a transaction (replica set, sharded cluster, the embedded server) the failed migration's writes are rolled
+    // back; on a standalone mongod (no transactions) what it wrote before failing stays, and its re-run is idempotent.
     const hello = await f.db.admin().command({ hello: 1 });
-    if (hello.setName) expect(await f.db.collection('items').countDocuments({ touched: true })).toBe(0);
+    const transactions = typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+    expect(await f.db.collection('items').countDocuments({ touched: true })).toBe(transactions ? 0 : 2);
     expect(await f.db.collection('migrations_lock').countDocuments()).toBe(0);
   });
 

@@ -1,5 +1,5 @@
 import type { Db, Document } from 'mongodb';
-import { applySchema, planSchema } from '@odtp/schema';
+import { applySchema, COLLECTION_NAMES, planSchema } from '@odtp/schema';
 import { EJSON, ObjectId } from 'bson';
 import {
   generateLarge,
@@ -65,8 +65,8 @@ describe('demo profile', () => {
     expect((await applySchema(db)).status).toBe('applied');
     await loadSeed(db, demoSeed);
     const plan = await planSchema(db);
-    expect(plan.map((p) => [p.collection, p.violations, p.duplicates.length])).toEqual(
-      plan.map((p) => [p.collection, 0, 0]),
+    expect(plan.map((p) => [p.collection, p.exists, p.violations, p.duplicates.length])).toEqual(
+      COLLECTION_NAMES.map((c) => [c, true, 0, 0]),
     );
   });
 
@@ -76,7 +76,7 @@ describe('demo profile', () => {
     const first = await loadSeed(db, demoSeed, { app: 'odtp-0.5' });
     expect(first.inserted).toBe(122);
     const plan = await planSchema(db, { app: 'odtp-0.5' });
-    expect(plan.map((p) => [p.collection, p.violations])).toEqual(plan.map((p) => [p.collection, 0]));
+    expect(plan.map((p) => [p.collection, p.violations])).toEqual(COLLECTION_NAMES.map((c) => [c, 0]));
     const step = (await db.collection('steps').findOne({}))!;
     expect([typeof step.component_version, step.executionRef instanceof ObjectId]).toEqual(['string', true]);
     expect(
@@ -237,7 +237,7 @@ describe('large profile', () => {
     const db = mongo.db();
     await loadLarge(db, { scale: 3000, seed: 4, app: 'odtp-0.5' });
     const plan = await planSchema(db, { app: 'odtp-0.5' });
-    expect(plan.map((p) => [p.collection, p.violations])).toEqual(plan.map((p) => [p.collection, 0]));
+    expect(plan.map((p) => [p.collection, p.violations])).toEqual(COLLECTION_NAMES.map((c) => [c, 0]));
     expect(await db.collection('logs').countDocuments({ stepRef: { $type: 'objectId' } })).toBe(0);
     expect(await db.collection('logs').countDocuments({ stepRef: { $type: 'string' } })).toBeGreaterThan(
       1000,
