@@ -2,6 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import * as vm from 'node:vm';
 import request from 'supertest';
 import type { OpenAPIV3 } from 'openapi-types';
+import { adminApiMarkdown, openApiText, readCommitted, servedOpenApi } from '../tools/api-docs';
 import { createTestApp } from './support/app';
 import type { TestApp } from './support/app';
 
@@ -82,5 +83,14 @@ describe('Swagger completeness', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+});
+
+describe('committed API documents', () => {
+  it('docs/openapi.json and the route table of docs/admin-api.md are what the API serves (run npm run docs:api)', async () => {
+    const served = await servedOpenApi();
+    const committed = readCommitted();
+    expect(committed.openapi).toBe(openApiText(served));
+    expect(committed.markdown).toBe(adminApiMarkdown(committed.markdown, served));
   });
 });

@@ -2,6 +2,7 @@ import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AppConfig } from '@odtp/config';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import { packageInfo } from '@odtp/config';
 import helmet from 'helmet';
 import { ErrorBodyFilter } from './common/error-body.filter';
@@ -15,7 +16,15 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.useGlobalFilters(new ErrorBodyFilter());
-  const document = SwaggerModule.createDocument(
+  SwaggerModule.setup('docs', app, openApiDocument(app, config), {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: false },
+  });
+}
+
+/** The OpenAPI document of the admin API (served at /docs-json; committed as docs/openapi.json). */
+export function openApiDocument(app: NestExpressApplication, config: AppConfig): OpenAPIObject {
+  return SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('odtp-db admin API')
@@ -33,8 +42,4 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
       })
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs-json',
-    swaggerOptions: { persistAuthorization: false },
-  });
 }

@@ -5,9 +5,11 @@ import {
   Inject,
   Injectable,
   SetMetadata,
+  applyDecorators,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { ApiExtension } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { verifyKey } from './api-keys';
 import type { ApiKeyEntry, Principal, Role } from './api-keys';
@@ -22,11 +24,16 @@ export interface AuthSettings {
   keys: readonly ApiKeyEntry[];
 }
 
+/** The OpenAPI extension naming the role an operation needs (`none`, `viewer`, `admin`): the docs' route table. */
+export const ROLE_EXTENSION = 'x-odtp-role';
+
 /** No authentication (health checks). */
-export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC, true);
+export const Public = (): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(PUBLIC, true), ApiExtension(ROLE_EXTENSION, 'none'));
 
 /** The role an endpoint needs (default: viewer). */
-export const RequireRole = (role: Role): MethodDecorator & ClassDecorator => SetMetadata(ROLE, role);
+export const RequireRole = (role: Role): MethodDecorator & ClassDecorator =>
+  applyDecorators(SetMetadata(ROLE, role), ApiExtension(ROLE_EXTENSION, role));
 
 export interface AuthenticatedRequest extends Request {
   principal?: Principal;

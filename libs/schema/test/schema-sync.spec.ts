@@ -74,7 +74,10 @@ describe('schema apply on an empty database', () => {
     const user = validUser();
     const r = await db.collection('users').insertOne(user);
     expect(r.acknowledged).toBe(true);
-    expect(await db.collection('users').findOne({ _id: r.insertedId })).toEqual({ ...user, _id: r.insertedId });
+    expect(await db.collection('users').findOne({ _id: r.insertedId })).toEqual({
+      ...user,
+      _id: r.insertedId,
+    });
   });
 
   it.each([

@@ -23,7 +23,10 @@ export class MigrationsController {
   constructor(private readonly migrations: MigrationsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Every migration as applied, pending, changed or missing' })
+  @ApiOperation({
+    summary:
+      'Every migration as applied, pending, held (the application, ODTP_APP, relies on what it changes), changed or missing',
+  })
   @ApiOkResponse({ type: [MigrationStatusDto] })
   status(): Promise<MigrationStatusDto[]> {
     return this.migrations.status();
@@ -33,7 +36,7 @@ export class MigrationsController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'The pending migrations in order and the documents each would change, per collection (read-only)',
+      'The pending migrations in order and the documents each would change, per collection, and the held ones with why (read-only)',
   })
   @ApiOkResponse({ type: [MigrationStatusDto] })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid body' })
