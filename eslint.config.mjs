@@ -80,6 +80,22 @@ export default tseslint.config(
     },
   },
   {
+    // Size limits of the source (tests are exempt: a table of cases may be long).
+    files: [
+      'apps/**/*.ts',
+      'libs/**/*.ts',
+      'migrations/**/*.ts',
+      'seeds/**/*.ts',
+      'tools/**/*.ts',
+      'bench/**/*.ts',
+    ],
+    ignores: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'libs/*/test/**'],
+    rules: {
+      'max-lines': ['error', { max: 600 }],
+      'max-lines-per-function': ['error', { max: 100 }],
+    },
+  },
+  {
     // a lib's tests may load the project's seed data; the other boundaries hold for them too
     files: ['libs/*/test/**/*.ts', 'libs/*/src/**/*.spec.ts'],
     rules: { 'no-restricted-imports': boundaries() },

@@ -8,6 +8,9 @@ import { defectsFixture, fixtureId } from './fixtures/defects';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
 
+// Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
+jest.setTimeout(180_000);
+
 /* odtp-db audit and repair as CI jobs and operators run them: exit codes, JSON on stdout, JUnit files. */
 
 const root = path.join(__dirname, '..');

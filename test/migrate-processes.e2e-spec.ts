@@ -10,6 +10,9 @@ import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
 
+// Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
+jest.setTimeout(180_000);
+
 /* `odtp-db migrate` as deploy pipelines run it: several processes at once, and a process killed midway. */
 
 const root = path.join(__dirname, '..');

@@ -6,6 +6,9 @@ import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { MongoClient } from 'mongodb';
 import { finished, spawnCli, spawnServer, waitFor } from './support/processes';
 
+// Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
+jest.setTimeout(180_000);
+
 const servers: EmbeddedMongo[] = [];
 afterEach(async () => {
   // stopped even when an assertion failed, so a failing test cannot keep the run from exiting

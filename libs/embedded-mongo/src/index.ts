@@ -2,4 +2,5 @@ export { EmbeddedMongo } from './server';
 export type { EmbeddedMongoOptions } from './server';
 export { CorruptDataError, DbPathLockedError } from './persistence';
 export { compareBson, bsonTypeName } from './bson-order';
-export { compileSchema, validateSchema } from './json-schema';
+export { validateSchema } from './json-schema';
+export { compileSchema } from './json-schema-compile';

@@ -1,6 +1,7 @@
 import { Double, Int32, ObjectId } from 'bson';
 import type { Document } from 'bson';
-import { checkSchema, compileSchema, validateSchema } from './json-schema';
+import { checkSchema, validateSchema } from './json-schema';
+import { compileSchema } from './json-schema-compile';
 
 describe('validateSchema', () => {
   const schema = {

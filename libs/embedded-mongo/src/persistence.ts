@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Binary, deserialize, serialize } from 'bson';
 import type { Document } from 'bson';
-import { Collection, idKeyOf, toStoredOptions } from './storage';
-import type { CollectionOptions, IndexSpec, JournalSink, Store } from './storage';
+import { Collection, idKeyOf } from './storage';
+import { toStoredOptions } from './store';
+import type { CollectionOptions, IndexSpec, JournalSink } from './storage';
+import type { Store } from './store';
 
 const JOURNAL = 'journal.bson';
 const SNAPSHOT = 'snapshot.bson';

@@ -17,7 +17,8 @@ import { updateOne } from 'mingo/updater';
 import type { Modifier, PipelineStage } from 'mingo/updater';
 import { bsonTypeName, compareBson, isNumeric, keyOf, matchesBsonType, toNumber } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
-import { checkSchema, compileSchema } from './json-schema';
+import { checkSchema } from './json-schema';
+import { compileSchema } from './json-schema-compile';
 
 type Predicate = (doc: Document) => boolean;
 

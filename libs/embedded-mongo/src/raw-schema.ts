@@ -1,5 +1,5 @@
 import type { Document } from 'bson';
-import { compileSchema } from './json-schema';
+import { compileSchema } from './json-schema-compile';
 import { decodeFields, forEachElement, NameIndex } from './raw-bson';
 
 /**

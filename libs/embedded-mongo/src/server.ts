@@ -5,7 +5,7 @@ import { runCommand, SERVER_VERSION } from './commands';
 import type { ServerInfo } from './commands';
 import { CursorRegistry } from './cursors';
 import { FileJournal } from './persistence';
-import { Store } from './storage';
+import { Store } from './store';
 import { encodeReply, parseMessage, readHeader, serializeReply } from './wire';
 
 function isAwaitableHello(cmd: Document): boolean {

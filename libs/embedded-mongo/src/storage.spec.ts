@@ -1,5 +1,5 @@
 import { ObjectId } from 'bson';
-import { Store } from './storage';
+import { Store } from './store';
 
 describe('Collection.plan', () => {
   const coll = new Store().db('t').create('c', {});

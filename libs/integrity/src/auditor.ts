@@ -190,13 +190,27 @@ function declareEdge(ctx: Ctx, collection: CollectionName, e: Edge): Finding[] {
   return out;
 }
 
-/**
- * One streaming pass over a source collection, projected on its reference paths: type drift is seen in the
- * values, dangling references and broken inverses by resolving deduplicated batches of ids with one `$in` query
- * each (a few in flight), orphans by asking the parents about batches of child ids.
- */
-async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Promise<number> {
-  const started = performance.now();
+/** What one pass over a source collection checks: its active edges, and how its orphans are found. */
+interface Pass {
+  ctx: Ctx;
+  collection: CollectionName;
+  /** The reference paths read (empty when no reference check runs, but for orphan logs). */
+  active: Edge[];
+  /** The findings this pass fills (their scanned count and duration are set at the end). */
+  declared: Finding[];
+  /** The orphan finding's path when this collection's orphans are checked. */
+  orphans?: string;
+  /** Logs are orphans when their step is missing: found by resolving stepRef. */
+  logsOrphans: boolean;
+  /** Ids are resolved only when a check needs the targets: dangling references, broken inverses, orphan logs. */
+  resolving: boolean;
+  /** Paths where the application writes id strings, and where it queries with them. */
+  stringsAllowed: Set<string>;
+  queriedAsString: Set<string>;
+}
+
+/** Declare the findings of a pass and decide what it reads; undefined when it has nothing to check. */
+async function planPass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Promise<Pass | undefined> {
   const refChecks = (
     ['dangling-reference', 'type-drift', 'query-mismatch', 'broken-inverse'] as const
   ).filter((c) => ctx.checks.has(c));
@@ -219,15 +233,82 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const declared: Finding[] = [];
   for (const e of active) declared.push(...declareEdge(ctx, collection, e));
   if (orphans) declared.push(ctx.collector.declare('orphan', collection, orphans));
-  if (!declared.length) return 0;
+  if (!declared.length) return undefined;
+  return {
+    ctx,
+    collection,
+    active,
+    declared,
+    orphans,
+    logsOrphans,
+    resolving: ctx.checks.has('dangling-reference') || ctx.checks.has('broken-inverse') || logsOrphans,
+    stringsAllowed: new Set(
+      active.filter((e) => writesStringReference(ctx.app, collection, e.path)).map((e) => e.path),
+    ),
+    queriedAsString: new Set(
+      active.filter((e) => queriesOn(ctx.app, collection, e.path).length).map((e) => e.path),
+    ),
+  };
+}
 
-  const projection: Document = { _id: 1 };
-  for (const e of active) projection[e.path.split('.')[0]] = 1;
-  const inflight = new Inflight(4);
-  const pending = new Map<Edge, Pending>(active.map((e) => [e, newPending()]));
-  let orphanBatch: unknown[] = [];
+/**
+ * The violations a reference value shows by itself (type drift, a non-id where the application writes id strings,
+ * an ObjectId where it queries strings); returns the id to resolve, if any.
+ */
+function inspectValue(pass: Pass, edge: Edge, docId: unknown, value: unknown): ObjectId | undefined {
+  // The common case first, without allocating: an ObjectId where the application does not query strings.
+  if (value instanceof ObjectId) {
+    if (pass.queriedAsString.has(edge.path) && pass.ctx.checks.has('query-mismatch'))
+      violation(
+        pass,
+        edge,
+        'query-mismatch',
+        docId,
+        value,
+        `an ObjectId where ${pass.ctx.app.application} queries a string`,
+      );
+    return value;
+  }
+  const id = referencedId(value);
+  if (!id && pass.stringsAllowed.has(edge.path)) {
+    // The application writes id strings here: a value that is no id references nothing.
+    if (pass.ctx.checks.has('dangling-reference'))
+      violation(pass, edge, 'dangling-reference', docId, value, 'not an id');
+  } else if (pass.ctx.checks.has('type-drift'))
+    violation(
+      pass,
+      edge,
+      'type-drift',
+      docId,
+      value,
+      isHexId(value) ? 'an id stored as a string' : 'not an id',
+    );
+  return id;
+}
 
-  const resolve = (edge: Edge, batch: Pending) => async (): Promise<void> => {
+function violation(
+  pass: Pass,
+  edge: Edge,
+  check: CheckName,
+  docId: unknown,
+  value: unknown,
+  detail: string,
+): void {
+  pass.ctx.violation({
+    check,
+    collection: pass.collection,
+    path: edge.path,
+    target: edge.to,
+    docId,
+    value,
+    detail,
+  });
+}
+
+/** Resolve a batch of references of one edge with one `$in` query: dangling ones, orphan logs, broken inverses. */
+function resolveBatch(pass: Pass, edge: Edge, batch: Pending) {
+  return async (): Promise<void> => {
+    const { ctx, collection } = pass;
     const wantInverse = ctx.checks.has('broken-inverse') && edge.inverse !== undefined;
     const targetProjection: Document = { _id: 1 };
     if (wantInverse) targetProjection[edge.inverse!.split('.')[0]] = 1;
@@ -251,16 +332,14 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
             collection,
             path: edge.path,
             target: edge.to,
-            docId: pair.docId,
-            value: pair.value,
+            ...pair,
           });
-        if (logsOrphans && edge.path === LOG_PARENT.path)
+        if (pass.logsOrphans && edge.path === LOG_PARENT.path)
           ctx.violation({
             check: 'orphan',
             collection,
-            path: orphans!,
-            docId: pair.docId,
-            value: pair.value,
+            path: pass.orphans!,
+            ...pair,
             detail: 'its step is missing',
           });
         continue;
@@ -274,8 +353,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
             collection,
             path: edge.path,
             target: `${edge.to}.${edge.inverse}`,
-            docId: pair.docId,
-            value: pair.value,
+            ...pair,
             detail: back.length
               ? `${edge.to}.${edge.inverse} of ${key} does not point back`
               : `${edge.to} ${key} has no ${edge.inverse}`,
@@ -283,8 +361,12 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
       }
     }
   };
+}
 
-  const resolveOrphans = (ids: unknown[]) => async (): Promise<void> => {
+/** Ask the parents which of a batch of child ids they list; the others are orphans. */
+function resolveOrphans(pass: Pass, ids: unknown[]) {
+  return async (): Promise<void> => {
+    const { ctx, collection } = pass;
     const reached = new Set<string>();
     const hexes = ids.map((i) => referencedId(i)?.toHexString()).filter((h) => h !== undefined);
     for (const parent of ORPHAN_PARENTS[collection] ?? []) {
@@ -310,91 +392,77 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
         ctx.violation({
           check: 'orphan',
           collection,
-          path: orphans!,
+          path: pass.orphans!,
           docId: id,
           detail: 'no parent lists it',
         });
     }
   };
+}
 
-  // Ids are resolved only when a check needs the targets: dangling references, broken inverses, orphan logs.
-  const resolving = ctx.checks.has('dangling-reference') || ctx.checks.has('broken-inverse') || logsOrphans;
+/** Add a resolvable reference to its edge's pending batch; returns the batch when it is full. */
+function queue(
+  pending: Map<Edge, Pending>,
+  edge: Edge,
+  docId: unknown,
+  value: unknown,
+  id: ObjectId,
+  size: number,
+): Pending | undefined {
+  const batch = pending.get(edge)!;
+  // Consecutive documents often share a target (a step's logs): skip the hex conversion then.
+  let key: string;
+  if (batch.last !== undefined && batch.last.equals(id)) key = batch.lastKey!;
+  else {
+    key = id.toHexString();
+    batch.ids.set(key, id);
+    batch.last = id;
+    batch.lastKey = key;
+  }
+  batch.docIds.push(docId);
+  batch.values.push(value);
+  batch.keys.push(key);
+  if (batch.ids.size < size && batch.docIds.length < size * PAIRS_PER_ID) return undefined;
+  pending.set(edge, newPending());
+  return batch;
+}
+
+/**
+ * One streaming pass over a source collection, projected on its reference paths: type drift is seen in the
+ * values, dangling references and broken inverses by resolving deduplicated batches of ids with one `$in` query
+ * each (a few in flight), orphans by asking the parents about batches of child ids.
+ */
+async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Promise<number> {
+  const started = performance.now();
+  const pass = await planPass(ctx, collection, edges);
+  if (!pass) return 0;
+  const { active, orphans, logsOrphans } = pass;
+  const projection: Document = { _id: 1 };
+  for (const e of active) projection[e.path.split('.')[0]] = 1;
+  const inflight = new Inflight(4);
+  const pending = new Map<Edge, Pending>(active.map((e) => [e, newPending()]));
+  let orphanBatch: unknown[] = [];
   const segments = new Map(active.map((e) => [e, e.path.split('.')]));
   let scanned = 0;
   const cursor = ctx.db
     .collection(collection)
     .find({}, { projection, batchSize: ctx.batchSize, readPreference: ctx.readPreference });
-  const stringsAllowed = new Set(
-    active.filter((e) => writesStringReference(ctx.app, collection, e.path)).map((e) => e.path),
-  );
-  const queriedAsString = new Set(
-    active.filter((e) => queriesOn(ctx.app, collection, e.path).length).map((e) => e.path),
-  );
   for await (const doc of cursor) {
     scanned++;
-    for (const edge of active) {
+    for (const edge of active)
       for (const value of valuesAt(doc, segments.get(edge)!)) {
         if (value === null) continue;
-        const id = referencedId(value);
-        if (!(value instanceof ObjectId)) {
-          if (!id && stringsAllowed.has(edge.path)) {
-            // The application writes id strings here: a value that is no id references nothing.
-            if (ctx.checks.has('dangling-reference'))
-              ctx.violation({
-                check: 'dangling-reference',
-                collection,
-                path: edge.path,
-                target: edge.to,
-                docId: doc._id,
-                value,
-                detail: 'not an id',
-              });
-          } else if (ctx.checks.has('type-drift'))
-            ctx.violation({
-              check: 'type-drift',
-              collection,
-              path: edge.path,
-              target: edge.to,
-              docId: doc._id,
-              value,
-              detail: isHexId(value) ? 'an id stored as a string' : 'not an id',
-            });
-        } else if (queriedAsString.has(edge.path) && ctx.checks.has('query-mismatch'))
-          ctx.violation({
-            check: 'query-mismatch',
-            collection,
-            path: edge.path,
-            target: edge.to,
-            docId: doc._id,
-            value,
-            detail: `an ObjectId where ${ctx.app.application} queries a string`,
-          });
-        if (!id || !resolving) continue;
-        const batch = pending.get(edge)!;
-        // Consecutive documents often share a target (a step's logs): skip the hex conversion then.
-        let key: string;
-        if (batch.last !== undefined && batch.last.equals(id)) key = batch.lastKey!;
-        else {
-          key = id.toHexString();
-          batch.ids.set(key, id);
-          batch.last = id;
-          batch.lastKey = key;
-        }
-        batch.docIds.push(doc._id);
-        batch.values.push(value);
-        batch.keys.push(key);
-        if (batch.ids.size >= ctx.batchSize || batch.docIds.length >= ctx.batchSize * PAIRS_PER_ID) {
-          pending.set(edge, newPending());
-          await inflight.add(resolve(edge, batch));
-        }
+        const id = inspectValue(pass, edge, doc._id, value);
+        if (!id || !pass.resolving) continue;
+        const full = queue(pending, edge, doc._id, value, id, ctx.batchSize);
+        if (full) await inflight.add(resolveBatch(pass, edge, full));
       }
-    }
     if (orphans && !logsOrphans) {
       orphanBatch.push(doc._id);
       if (orphanBatch.length >= ctx.batchSize) {
         const ids = orphanBatch;
         orphanBatch = [];
-        await inflight.add(resolveOrphans(ids));
+        await inflight.add(resolveOrphans(pass, ids));
       }
     }
     if (scanned % ctx.batchSize === 0) {
@@ -402,12 +470,13 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
       ctx.onProgress?.(collection, scanned);
     }
   }
-  for (const [edge, batch] of pending) if (batch.docIds.length) await inflight.add(resolve(edge, batch));
-  if (orphanBatch.length) await inflight.add(resolveOrphans(orphanBatch));
+  for (const [edge, batch] of pending)
+    if (batch.docIds.length) await inflight.add(resolveBatch(pass, edge, batch));
+  if (orphanBatch.length) await inflight.add(resolveOrphans(pass, orphanBatch));
   await inflight.drain();
   ctx.onProgress?.(collection, scanned);
   const durationMs = Math.round(performance.now() - started);
-  for (const f of declared) {
+  for (const f of pass.declared) {
     f.scanned = scanned;
     f.durationMs = durationMs;
   }

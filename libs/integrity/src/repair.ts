@@ -101,6 +101,81 @@ function onValue(kind: RepairKind, v: Violation, reason: string): RepairAction {
   };
 }
 
+/** A dangling reference: pulled from an array, unset when optional, the document treated as an orphan when required. */
+function danglingAction(v: Violation, edge: Edge, options: RepairOptions): RepairAction {
+  const reason = `${v.path} -> ${edge.to} ${hex(v.value) ?? String(v.value)} does not exist`;
+  if (edge.many) return onValue('pull', v, reason);
+  if (requiredPaths(v.collection).has(v.path))
+    return orphanAction(v, options, `${reason} (a required reference: the document cannot stand without it)`);
+  return onValue('unset', v, reason);
+}
+
+/** Type drift: an id string converted (never where the application writes strings), a non-id removed or left. */
+function typeDriftAction(v: Violation, edge: Edge, app: AppContract): RepairAction | undefined {
+  if (typeof v.value === 'string' && referencedId(v.value))
+    // Where the application writes id strings, they are what it reads: left alone.
+    return writesStringReference(app, v.collection, v.path)
+      ? undefined
+      : onValue('convert', v, `${v.path}: id stored as a string`);
+  const what = `${v.path}: ${JSON.stringify(v.value)} is not an id`;
+  if (edge.many) return onValue('pull', v, what);
+  if (requiredPaths(v.collection).has(v.path))
+    return onValue('manual', v, `${what} and the reference is required`);
+  return onValue('unset', v, what);
+}
+
+/**
+ * A broken two-way link: a parent listing a child whose own reference (the authority) is missing gets it set, one
+ * naming another parent loses the child; a child pointing at a parent that does not list it is added to the parent.
+ */
+async function inverseAction(db: Db, v: Violation, edge: Edge, app: AppContract): Promise<RepairAction> {
+  const inverse = edge.inverse!;
+  const target = referencedId(v.value)!;
+  const back = (value: string): RepairAction => ({
+    kind: edge.many ? 'set' : 'add-to-set',
+    check: v.check,
+    collection: edge.to,
+    docId: target,
+    path: inverse,
+    value: asReference(app, edge.to, inverse, v.docId),
+    reason: value,
+  });
+  if (!edge.many) return back(`${v.collection} ${hex(v.docId)} points at it through ${v.path}`);
+  const child = await db.collection(edge.to).findOne({ _id: target }, { projection: { [inverse]: 1 } });
+  const owner: unknown = child?.[inverse];
+  if (owner === undefined || owner === null)
+    return back(`${v.collection} ${hex(v.docId)} lists it in ${v.path}; ${inverse} was missing`);
+  return onValue(
+    'pull',
+    v,
+    `${edge.to} ${target.toHexString()} belongs to ${hex(owner) ?? String(owner)} (its ${inverse})`,
+  );
+}
+
+/** Duplicates of a unique key: the oldest document keeps the value, the others get ` [<id>]` (`#<id>` for a repoLink). */
+function renameDuplicates(group: Violation[]): RepairAction[] {
+  const sorted = [...group].sort((a, b) => (hex(a.docId) ?? '').localeCompare(hex(b.docId) ?? ''));
+  const fields = sorted[0].path.split('+');
+  const field = fields[fields.length - 1];
+  return sorted.slice(1).map((v) => {
+    const current = ((v.value as Document | null)?.[field.replace(/\./g, '_')] ?? null) as unknown;
+    const suffix = hex(v.docId) ?? String(v.docId);
+    const value =
+      field === 'repoLink' && typeof current === 'string'
+        ? `${current}#${suffix}`
+        : `${current === null ? '' : String(current)} [${suffix}]`.trim();
+    return {
+      kind: 'rename-key',
+      check: 'duplicate',
+      collection: v.collection,
+      docId: v.docId,
+      path: field,
+      value,
+      reason: `${sorted.length} documents share ${JSON.stringify(v.value)}; ${hex(sorted[0].docId)} keeps it`,
+    };
+  });
+}
+
 /** Turn the violations of an audit into actions (reading the documents a decision depends on). */
 export async function planRepairs(
   db: Db,
@@ -110,133 +185,30 @@ export async function planRepairs(
   const app: AppContract = appContract(options.app ?? 'target');
   const actions: RepairAction[] = [];
   const duplicates = new Map<string, Violation[]>();
+  const add = (a: RepairAction | undefined): void => void (a && actions.push(a));
   for (const v of violations) {
     const edge = edgeOf(v.collection, v.path);
-    switch (v.check) {
-      case 'dangling-reference': {
-        if (!edge) break;
-        const reason = `${v.path} -> ${edge.to} ${hex(v.value) ?? String(v.value)} does not exist`;
-        if (edge.many) actions.push(onValue('pull', v, reason));
-        else if (requiredPaths(v.collection).has(v.path))
-          actions.push(
-            orphanAction(
-              v,
-              options,
-              `${reason} (a required reference: the document cannot stand without it)`,
-            ),
-          );
-        else actions.push(onValue('unset', v, reason));
-        break;
-      }
-      case 'type-drift': {
-        if (!edge) break;
-        if (typeof v.value === 'string' && referencedId(v.value)) {
-          // Where the application writes id strings, they are what it reads: left alone.
-          if (!writesStringReference(app, v.collection, v.path))
-            actions.push(onValue('convert', v, `${v.path}: id stored as a string`));
-        } else if (edge.many)
-          actions.push(onValue('pull', v, `${v.path}: ${JSON.stringify(v.value)} is not an id`));
-        else if (requiredPaths(v.collection).has(v.path))
-          actions.push(
-            onValue(
-              'manual',
-              v,
-              `${v.path}: ${JSON.stringify(v.value)} is not an id and the reference is required`,
-            ),
-          );
-        else actions.push(onValue('unset', v, `${v.path}: ${JSON.stringify(v.value)} is not an id`));
-        break;
-      }
-      case 'query-mismatch':
-        if (edge)
-          actions.push(
-            onValue(
-              'stringify',
-              v,
-              `${v.path}: ${app.application} finds it by the id string, not the ObjectId`,
-            ),
-          );
-        break;
-      case 'broken-inverse': {
-        if (!edge?.inverse) break;
-        const target = referencedId(v.value)!;
-        if (edge.many) {
-          // The parent lists a child whose own reference (the authority) is missing or names another parent.
-          const child = await db
-            .collection(edge.to)
-            .findOne({ _id: target }, { projection: { [edge.inverse]: 1 } });
-          const back: unknown = child?.[edge.inverse];
-          if (back === undefined || back === null)
-            actions.push({
-              kind: 'set',
-              check: v.check,
-              collection: edge.to,
-              docId: target,
-              path: edge.inverse,
-              value: asReference(app, edge.to, edge.inverse, v.docId),
-              reason: `${v.collection} ${hex(v.docId)} lists it in ${v.path}; ${edge.inverse} was missing`,
-            });
-          else
-            actions.push(
-              onValue(
-                'pull',
-                v,
-                `${edge.to} ${target.toHexString()} belongs to ${hex(back) ?? String(back)} (its ${edge.inverse})`,
-              ),
-            );
-        } else
-          actions.push({
-            kind: 'add-to-set',
-            check: v.check,
-            collection: edge.to,
-            docId: target,
-            path: edge.inverse,
-            value: asReference(app, edge.to, edge.inverse, v.docId),
-            reason: `${v.collection} ${hex(v.docId)} points at it through ${v.path}`,
-          });
-        break;
-      }
-      case 'orphan':
-        actions.push(orphanAction(v, options, `no parent reaches it (${v.path})`));
-        break;
-      case 'duplicate': {
-        const key = `${v.collection}|${v.path}|${EJSON.stringify({ k: v.value as Document })}`;
-        duplicates.set(key, [...(duplicates.get(key) ?? []), v]);
-        break;
-      }
-      case 'schema-violation':
-        actions.push({
-          kind: 'manual',
-          check: v.check,
-          collection: v.collection,
-          docId: v.docId,
-          reason: 'fails the derived $jsonSchema (see schema plan); fixed by other actions or by hand',
-        });
-        break;
-    }
-  }
-  for (const group of duplicates.values()) {
-    const sorted = [...group].sort((a, b) => (hex(a.docId) ?? '').localeCompare(hex(b.docId) ?? ''));
-    const fields = sorted[0].path.split('+');
-    const field = fields[fields.length - 1];
-    for (const v of sorted.slice(1)) {
-      const current = ((v.value as Document | null)?.[field.replace(/\./g, '_')] ?? null) as unknown;
-      const suffix = hex(v.docId) ?? String(v.docId);
-      const value =
-        field === 'repoLink' && typeof current === 'string'
-          ? `${current}#${suffix}`
-          : `${current === null ? '' : String(current)} [${suffix}]`.trim();
-      actions.push({
-        kind: 'rename-key',
-        check: 'duplicate',
+    if (v.check === 'dangling-reference' && edge) add(danglingAction(v, edge, options));
+    else if (v.check === 'type-drift' && edge) add(typeDriftAction(v, edge, app));
+    else if (v.check === 'query-mismatch' && edge)
+      add(
+        onValue('stringify', v, `${v.path}: ${app.application} finds it by the id string, not the ObjectId`),
+      );
+    else if (v.check === 'broken-inverse' && edge?.inverse) add(await inverseAction(db, v, edge, app));
+    else if (v.check === 'orphan') add(orphanAction(v, options, `no parent reaches it (${v.path})`));
+    else if (v.check === 'duplicate') {
+      const key = `${v.collection}|${v.path}|${EJSON.stringify({ k: v.value as Document })}`;
+      duplicates.set(key, [...(duplicates.get(key) ?? []), v]);
+    } else if (v.check === 'schema-violation')
+      add({
+        kind: 'manual',
+        check: v.check,
         collection: v.collection,
         docId: v.docId,
-        path: field,
-        value,
-        reason: `${sorted.length} documents share ${JSON.stringify(v.value)}; ${hex(sorted[0].docId)} keeps it`,
+        reason: 'fails the derived $jsonSchema (see schema plan); fixed by other actions or by hand',
       });
-    }
   }
+  for (const group of duplicates.values()) actions.push(...renameDuplicates(group));
   return dedupe(actions);
 }
 

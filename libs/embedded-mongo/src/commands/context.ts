@@ -1,0 +1,137 @@
+/** The context every command handler gets, its argument parsing, and document helpers shared by the families. */
+import { ObjectId } from 'bson';
+import type { Document } from 'bson';
+import { keyOf, toNumber } from '../bson-order';
+import type { CursorRegistry } from '../cursors';
+import { CommandError, ErrorCode } from '../errors';
+import { validateCollectionName } from '../store';
+import type { Collection } from '../storage';
+import type { Database, Store, Transaction } from '../store';
+
+export interface ServerInfo {
+  host: string;
+  port: number;
+  setName: string;
+  startedAt: Date;
+  version: string;
+}
+
+export interface CommandContext {
+  store: Store;
+  cursors: CursorRegistry;
+  server: ServerInfo;
+  connectionId: number;
+  dbName: string;
+  cmd: Document;
+  /** The active transaction the command runs in, if any. */
+  txn?: Transaction;
+}
+
+export function viewer(ctx: CommandContext): string | undefined {
+  return ctx.txn?.owner;
+}
+
+export type Handler = (ctx: CommandContext) => Document;
+
+export const MAX_WIRE_VERSION = 21;
+export const SERVER_VERSION = '7.0.0';
+
+// Fields every command may carry that do not change its meaning here.
+export const GENERIC_FIELDS = new Set([
+  '$db',
+  'lsid',
+  '$clusterTime',
+  'txnNumber',
+  'autocommit',
+  'startTransaction',
+  'readConcern',
+  'writeConcern',
+  '$readPreference',
+  'comment',
+  'maxTimeMS',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+  '$audit',
+  '$client',
+  'mayBypassWriteBlocking',
+]);
+
+export function requireCollectionName(ctx: CommandContext, field: string): string {
+  const name = ctx.cmd[field];
+  if (typeof name !== 'string') {
+    throw new CommandError(
+      ErrorCode.InvalidNamespace,
+      `collection name has invalid type ${name === null ? 'null' : typeof name}`,
+    );
+  }
+  validateCollectionName(name);
+  return name;
+}
+
+export function optionalDoc(ctx: CommandContext, field: string): Document | undefined {
+  const v = ctx.cmd[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Date || v instanceof ObjectId) {
+    throw new CommandError(
+      ErrorCode.TypeMismatch,
+      `BSON field '${ctx.cmd ? Object.keys(ctx.cmd)[0] : ''}.${field}' is the wrong type '${Array.isArray(v) ? 'array' : typeof v}', expected type 'object'`,
+    );
+  }
+  return v as Document;
+}
+
+export function optionalInt(ctx: CommandContext, field: string): number | undefined {
+  const v = ctx.cmd[field];
+  if (v === undefined || v === null) return undefined;
+  const n = toNumber(v);
+  if (Number.isNaN(n))
+    throw new CommandError(
+      ErrorCode.TypeMismatch,
+      `BSON field '${field}' is the wrong type '${typeof v}', expected types '[long, int, decimal, double]'`,
+    );
+  return Math.trunc(n);
+}
+
+export function sessionKey(ctx: CommandContext): string | undefined {
+  const lsid = ctx.cmd.lsid as Document | undefined;
+  return lsid?.id ? keyOf(lsid.id) : undefined;
+}
+
+export function db(ctx: CommandContext): Database {
+  return ctx.store.db(ctx.dbName);
+}
+
+export function existing(ctx: CommandContext, name: string): Collection | undefined {
+  return ctx.store.existingDb(ctx.dbName)?.get(name);
+}
+
+/** Make `_id` the first field, as mongod stores it. */
+export function idFirst(doc: Document): Document {
+  const keys = Object.keys(doc);
+  if (keys[0] === '_id' || !('_id' in doc)) return doc;
+  const out: Document = { _id: doc._id };
+  for (const k of keys) if (k !== '_id') out[k] = doc[k];
+  return out;
+}
+
+export function checkId(id: unknown): void {
+  if (Array.isArray(id)) throw new CommandError(ErrorCode.BadValue, `can't use an array for _id`);
+  if (id instanceof RegExp || (id as { _bsontype?: string })?._bsontype === 'BSONRegExp') {
+    throw new CommandError(ErrorCode.BadValue, `can't use a regex for _id`);
+  }
+  if (id === undefined) throw new CommandError(ErrorCode.BadValue, `can't use undefined for _id`);
+}
+
+export function prepareInsert(doc: unknown): Document {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new CommandError(ErrorCode.TypeMismatch, 'document to insert must be an object');
+  const d = doc as Document;
+  for (const k of Object.keys(d)) {
+    if (k.startsWith('$'))
+      throw new CommandError(ErrorCode.BadValue, `Document can't have $ prefixed field names: ${k}`);
+  }
+  if (!('_id' in d)) return { _id: new ObjectId(), ...d };
+  checkId(d._id);
+  return idFirst(d);
+}
