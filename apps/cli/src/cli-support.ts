@@ -1,4 +1,5 @@
 import { DomainError, HTTP } from '@odtp/errors';
+import { CommandRunner } from 'nest-commander';
 
 /** A refusal of the CLI itself (bad flags, nothing to connect to), reported like every domain error. */
 export class CliError extends DomainError {
@@ -46,4 +47,11 @@ export function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** A command that only groups subcommands (`odtp-db migrate`): it prints its help. */
+export abstract class CommandGroup extends CommandRunner {
+  async run(): Promise<void> {
+    this.command.help();
+  }
 }

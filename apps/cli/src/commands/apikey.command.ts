@@ -1,7 +1,7 @@
 import { configLine, generateKey, ROLES } from '@odtp/auth';
 import type { Role } from '@odtp/auth';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CliError, parseChoice } from '../cli-support';
+import { CliError, parseChoice, CommandGroup } from '../cli-support';
 import { print } from '../database-command';
 
 @SubCommand({
@@ -31,8 +31,4 @@ export class ApiKeyCreateCommand extends CommandRunner {
 }
 
 @Command({ name: 'apikey', description: 'API keys of the admin API', subCommands: [ApiKeyCreateCommand] })
-export class ApiKeyCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.help();
-  }
-}
+export class ApiKeyCommand extends CommandGroup {}

@@ -6,8 +6,8 @@ import type { AuditReport, CheckName, FailOn, OrphanPolicy, RepairRun } from '@o
 import { COLLECTION_NAMES } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { ReadPreferenceMode } from 'mongodb';
-import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CliError, parseChoice, parsePositiveInt } from '../cli-support';
+import { Command, Option, SubCommand } from 'nest-commander';
+import { CliError, parseChoice, parsePositiveInt, CommandGroup } from '../cli-support';
 import { JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
@@ -258,8 +258,4 @@ export class RepairUndoCommand extends JsonDatabaseCommand {
   description: 'Plan, apply (journaled) and undo repairs of an audit report',
   subCommands: [RepairPlanCommand, RepairApplyCommand, RepairUndoCommand],
 })
-export class RepairCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.help();
-  }
-}
+export class RepairCommand extends CommandGroup {}

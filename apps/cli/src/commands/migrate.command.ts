@@ -3,7 +3,7 @@ import { DatabaseService } from '@odtp/database';
 import { MigrationsService } from '@odtp/migrations';
 import type { MigrationRunOptions, MigrationStatus, RunResult } from '@odtp/migrations';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CliError } from '../cli-support';
+import { CliError, CommandGroup } from '../cli-support';
 import { json, JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
@@ -89,9 +89,17 @@ abstract class MigratorCommand extends JsonDatabaseCommand<MigrateFlags> {
   }
 }
 
-function parseWait(v: string): number {
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new CliError(`--wait must be a number of seconds (got "${v}")`, 2);
-  return Number(v);
+/** A migrate command that takes the lock: --wait. */
+@Injectable()
+abstract class LockingMigratorCommand extends MigratorCommand {
+  @Option({
+    flags: '--wait <seconds>',
+    description: 'wait this long for another runner to release the lock (default: fail fast)',
+  })
+  parseWait(v: string): number {
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new CliError(`--wait must be a number of seconds (got "${v}")`, 2);
+    return Number(v);
+  }
 }
 
 @SubCommand({
@@ -153,7 +161,7 @@ export class MigratePlanCommand extends MigratorCommand {
   description:
     'Apply pending migrations under the lease lock, holding those the application (ODTP_APP or --app) cannot live with yet (exit 0 done, also when some were held; 2 refused: lock held or changed/missing files; 1 a migration failed)',
 })
-export class MigrateUpCommand extends MigratorCommand {
+export class MigrateUpCommand extends LockingMigratorCommand {
   protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
     const result = await this.migrations.up(
       {
@@ -194,14 +202,6 @@ export class MigrateUpCommand extends MigratorCommand {
   parseAllowMissing(): boolean {
     return true;
   }
-
-  @Option({
-    flags: '--wait <seconds>',
-    description: 'wait this long for another runner to release the lock (default: fail fast)',
-  })
-  parseWait(v: string): number {
-    return parseWait(v);
-  }
 }
 
 @SubCommand({
@@ -209,7 +209,7 @@ export class MigrateUpCommand extends MigratorCommand {
   description:
     'Roll back the last applied migration (by applied order), or every one applied after --to NAME',
 })
-export class MigrateDownCommand extends MigratorCommand {
+export class MigrateDownCommand extends LockingMigratorCommand {
   protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
     const result = await this.migrations.down(
       { to: options.to, waitMs: (options.wait ?? 0) * 1000 },
@@ -224,11 +224,6 @@ export class MigrateDownCommand extends MigratorCommand {
   })
   parseTo(v: string): string {
     return v;
-  }
-
-  @Option({ flags: '--wait <seconds>', description: 'wait this long for another runner to release the lock' })
-  parseWait(v: string): number {
-    return parseWait(v);
   }
 }
 
@@ -267,8 +262,4 @@ export class MigrateCreateCommand extends CommandRunner {
     MigrateCreateCommand,
   ],
 })
-export class MigrateCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.help();
-  }
-}
+export class MigrateCommand extends CommandGroup {}

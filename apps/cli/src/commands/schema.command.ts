@@ -9,7 +9,7 @@ import { VALIDATION_ACTIONS, VALIDATION_LEVELS } from '@odtp/schema';
 import type { CollectionPlan, ValidationAction, ValidationLevel } from '@odtp/schema';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { parseAppLevel } from '../cli-config';
-import { CliError, parseChoice } from '../cli-support';
+import { CliError, parseChoice, CommandGroup } from '../cli-support';
 import { JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
@@ -216,8 +216,4 @@ export class SchemaExportCommand extends CommandRunner {
   description: 'Schemas, reference graph, validators and indexes',
   subCommands: [SchemaGraphCommand, SchemaPlanCommand, SchemaApplyCommand, SchemaExportCommand],
 })
-export class SchemaCommand extends CommandRunner {
-  async run(): Promise<void> {
-    this.command.help();
-  }
-}
+export class SchemaCommand extends CommandGroup {}
