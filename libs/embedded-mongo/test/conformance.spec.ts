@@ -73,9 +73,11 @@ describe('handshake and server commands', () => {
       if (e.awaited) awaited++;
     });
     await client.connect();
-    for (let i = 0; i < 12; i++) {
+    // Poll until the monitor has had three awaited heartbeats (at most 60 s: a bound for hangs, not a verdict).
+    const deadline = Date.now() + 60_000;
+    while (awaited < 3 && Date.now() < deadline) {
       await client.db('admin').command({ ping: 1 });
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 100));
     }
     await client.close();
     expect(failed).toBe(0);

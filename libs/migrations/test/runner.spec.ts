@@ -293,12 +293,12 @@ describe('LeaseLock', () => {
       ),
     );
     setTimeout(() => void held.release(), 300);
-    expect((await f.migrator.up({ waitMs: 5000 })).migrations.map((m) => m.name)).toEqual([A]);
+    expect((await f.migrator.up({ waitMs: 60_000 })).migrations.map((m) => m.name)).toEqual([A]);
 
+    // A lease that is not renewed expires: the next runner waits (polling) and takes it over.
     const short = new LeaseLock(f.db, { ttlMs: 200, heartbeatMs: 60_000 });
     const stale = await short.acquire();
-    await new Promise((r) => setTimeout(r, 300));
-    const next = await new LeaseLock(f.db).acquire();
+    const next = await new LeaseLock(f.db).acquire(60_000);
     expect((await lock.holder())!.owner.runId).toBe(next.owner.runId);
     await stale.release(); // releasing a lease that was taken over leaves the new holder alone
     expect((await lock.holder())!.owner.runId).toBe(next.owner.runId);
