@@ -52,7 +52,12 @@ export async function startDatabase(config: AppConfig, options: StartOptions = {
       stop: async () => void (await replSet.stop()),
     };
   } else {
-    const server = await EmbeddedMongo.create({ port: options.port ?? 0, dbPath });
+    const server = await EmbeddedMongo.create({
+      port: options.port ?? 0,
+      dbPath,
+      maxConnections: config.dbMaxConnections,
+      idleTimeoutMs: config.dbIdleTimeoutMs,
+    });
     handle = {
       engine: 'embedded',
       reason: choice.reason,

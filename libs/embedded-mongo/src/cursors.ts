@@ -20,6 +20,65 @@ const IMPLICIT_BATCH_DOCS = 10_000;
 export const SCAN_PAUSE: Document = Object.freeze({ $scanPause: true });
 const BATCH_TIME_BUDGET_MS = 10;
 
+/**
+ * The time budget of one operation (`maxTimeMS`), as mongod counts it: the time the server spends on it, across
+ * the getMores of its cursor (not the time a client takes between them). Scans check it every few hundred
+ * documents; past it the operation fails with code 50 MaxTimeMSExpired and its cursor is closed.
+ */
+export class TimeLimit {
+  private deadline = Number.POSITIVE_INFINITY;
+
+  constructor(private remainingMs: number) {}
+
+  /** The limit a command asks for (`maxTimeMS` > 0), or none. */
+  static of(cmd: Document): TimeLimit | undefined {
+    const ms = cmd.maxTimeMS as unknown;
+    if (ms === undefined || ms === null) return undefined;
+    const n = typeof ms === 'number' ? ms : Number((ms as { valueOf(): unknown }).valueOf());
+    if (!Number.isFinite(n) || n < 0 || !Number.isInteger(n))
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `maxTimeMS must be a non-negative integer (got ${String(ms)})`,
+      );
+    return n === 0 ? undefined : new TimeLimit(n);
+  }
+
+  start(): void {
+    this.deadline = performance.now() + this.remainingMs;
+  }
+
+  pause(): void {
+    this.remainingMs = Math.max(0, this.deadline - performance.now());
+    this.deadline = Number.POSITIVE_INFINITY;
+  }
+
+  check(): void {
+    if (performance.now() > this.deadline)
+      throw new CommandError(ErrorCode.MaxTimeMSExpired, 'operation exceeded time limit');
+  }
+}
+
+/** The limit of the operation running now (the server runs one command at a time). */
+let running: TimeLimit | undefined;
+
+/** Run `fn` as (part of) the operation limited by `limit`. */
+export function withTimeLimit<T>(limit: TimeLimit | undefined, fn: () => T): T {
+  const previous = running;
+  running = limit;
+  limit?.start();
+  try {
+    return fn();
+  } finally {
+    limit?.pause();
+    running = previous;
+  }
+}
+
+/** Throws MaxTimeMSExpired when the running operation is past its limit. */
+export function checkTimeLimit(): void {
+  running?.check();
+}
+
 interface CursorState {
   id: number;
   ns: string;
@@ -27,6 +86,8 @@ interface CursorState {
   remaining: number;
   lastUsed: number;
   sessionKey?: string;
+  /** The time budget left of the operation that opened it. */
+  limit?: TimeLimit;
 }
 
 /** Open cursors of the server: batching, getMore, killCursors and the 10-minute idle timeout. */
@@ -83,6 +144,7 @@ export class CursorRegistry {
         remaining,
         lastUsed: this.clock(),
         sessionKey: opts.sessionKey,
+        limit: running,
       });
     }
     return { cursor: { firstBatch: batch, id: Long.fromNumber(id), ns }, ok: 1 };
@@ -99,11 +161,20 @@ export class CursorRegistry {
         `Requested getMore on namespace '${expected}', but cursor belongs to a different namespace ${c.ns}`,
       );
     }
-    const { batch, exhausted } = takeBatch(
-      c.source,
-      Math.min(batchSize && batchSize > 0 ? batchSize : IMPLICIT_BATCH_DOCS, c.remaining),
-      true,
-    );
+    let taken: { batch: Document[]; exhausted: boolean };
+    try {
+      taken = withTimeLimit(c.limit, () =>
+        takeBatch(
+          c.source,
+          Math.min(batchSize && batchSize > 0 ? batchSize : IMPLICIT_BATCH_DOCS, c.remaining),
+          true,
+        ),
+      );
+    } catch (e) {
+      this.cursors.delete(id);
+      throw e;
+    }
+    const { batch, exhausted } = taken;
     c.remaining -= batch.length;
     c.lastUsed = this.clock();
     const done = exhausted || c.remaining <= 0;

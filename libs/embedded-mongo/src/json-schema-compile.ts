@@ -1,5 +1,6 @@
 /** `$jsonSchema` compiled once into a boolean predicate, answering as validateSchema does. */
 import type { Document } from 'bson';
+import { compileRegex } from './regex';
 import { bsonTypeName, compareBson, isNumeric, keyOf, matchesBsonType, toNumber } from './bson-order';
 
 import { FAMILY_KEYS, jsonTypes } from './json-schema';
@@ -58,7 +59,7 @@ function scalarChecks(k: string, spec: unknown, schema: Document, checks: Check[
       break;
     }
     case 'pattern': {
-      const re = new RegExp(String(spec), 'u');
+      const re = compileRegex(String(spec));
       checks.push((v) => typeof v !== 'string' || re.test(v));
       break;
     }
@@ -153,7 +154,7 @@ function propertyRuleChecks(k: string, spec: unknown, schema: Document, checks: 
   switch (k) {
     case 'patternProperties': {
       const pats = Object.entries(spec as Document).map(
-        ([p, sub]) => [new RegExp(p, 'u'), compileSchema(sub as Document)] as const,
+        ([p, sub]) => [compileRegex(p), compileSchema(sub as Document)] as const,
       );
       checks.push((v) => {
         if (!isObject(v)) return true;
@@ -166,9 +167,7 @@ function propertyRuleChecks(k: string, spec: unknown, schema: Document, checks: 
     case 'additionalProperties': {
       if (spec === true) break;
       const known = new Set(Object.keys((schema.properties as Document) ?? {}));
-      const patterns = Object.keys((schema.patternProperties as Document) ?? {}).map(
-        (p) => new RegExp(p, 'u'),
-      );
+      const patterns = Object.keys((schema.patternProperties as Document) ?? {}).map((p) => compileRegex(p));
       const sub =
         spec === false ? undefined : typeof spec === 'object' ? compileSchema(spec as Document) : undefined;
       if (spec !== false && !sub) break;

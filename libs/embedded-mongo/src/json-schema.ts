@@ -1,4 +1,5 @@
 import type { Document } from 'bson';
+import { compileRegex } from './regex';
 import { bsonTypeName, compareBson, isNumeric, keyOf, matchesBsonType, toNumber } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
 
@@ -58,8 +59,12 @@ export function checkSchema(schema: unknown, path = '$jsonSchema'): void {
     if (!supportedKeywords.has(k)) {
       throw new CommandError(ErrorCode.FailedToParse, `Unknown $jsonSchema keyword: ${k}`);
     }
+    if (k === 'pattern') compileRegex(String(v));
     if (k === 'properties' || k === 'patternProperties') {
-      for (const [p, sub] of Object.entries(v as Document)) checkSchema(sub, `${path}.${k}.${p}`);
+      for (const [p, sub] of Object.entries(v as Document)) {
+        if (k === 'patternProperties') compileRegex(p);
+        checkSchema(sub, `${path}.${k}.${p}`);
+      }
     } else if (k === 'items' && !Array.isArray(v)) checkSchema(v, `${path}.items`);
     else if ((k === 'additionalProperties' || k === 'additionalItems') && typeof v === 'object')
       checkSchema(v, `${path}.${k}`);
@@ -184,7 +189,7 @@ function scalarFailures(
       }
       break;
     case 'pattern':
-      if (typeof value === 'string' && !new RegExp(String(spec), 'u').test(value)) {
+      if (typeof value === 'string' && !compileRegex(String(spec)).test(value)) {
         failures.push({
           operatorName: 'pattern',
           specifiedAs: { pattern: spec },
@@ -358,7 +363,7 @@ function propertyRuleFailures(
       if (isObject) {
         const notSatisfied: Document[] = [];
         for (const [pattern, sub] of Object.entries(spec as Document)) {
-          const re = new RegExp(pattern, 'u');
+          const re = compileRegex(pattern);
           for (const [prop, v] of Object.entries(value as Document)) {
             if (!re.test(prop)) continue;
             const details = validateSchema(sub as Document, v);
@@ -372,8 +377,8 @@ function propertyRuleFailures(
     case 'additionalProperties':
       if (isObject && spec !== true) {
         const known = new Set(Object.keys((schema.properties as Document) ?? {}));
-        const patterns = Object.keys((schema.patternProperties as Document) ?? {}).map(
-          (p) => new RegExp(p, 'u'),
+        const patterns = Object.keys((schema.patternProperties as Document) ?? {}).map((p) =>
+          compileRegex(p),
         );
         const extra = Object.keys(value as Document).filter(
           (p) => !known.has(p) && !patterns.some((re) => re.test(p)),

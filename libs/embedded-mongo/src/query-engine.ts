@@ -19,6 +19,8 @@ import { bsonTypeName, compareBson, isNumeric, keyOf, matchesBsonType, toNumber 
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema } from './json-schema';
 import { compileSchema } from './json-schema-compile';
+import { asRegex, compileRegex } from './regex';
+import type { Regex } from './regex';
 
 type Predicate = (doc: Document) => boolean;
 
@@ -126,13 +128,11 @@ const $typeQuery = (selector: string, value: unknown): Predicate => {
 function inPredicate(selector: string, values: unknown): Predicate {
   if (!Array.isArray(values)) throw new CommandError(ErrorCode.BadValue, '$in needs an array');
   const keys = new Set<string>();
-  const regexes: RegExp[] = [];
+  const regexes: Regex[] = [];
   for (const v of values) {
-    if (v instanceof RegExp) regexes.push(v);
-    else if ((v as { _bsontype?: string })?._bsontype === 'BSONRegExp') {
-      const r = v as { pattern: string; options: string };
-      regexes.push(new RegExp(r.pattern, r.options.replace(/[^imsu]/g, '')));
-    } else if (
+    const re = asRegex(v);
+    if (re) regexes.push(re);
+    else if (
       v &&
       typeof v === 'object' &&
       !Array.isArray(v) &&
@@ -232,7 +232,64 @@ function converter(to: string) {
     convertTo(evalExpr(obj, expr, options), to);
 }
 
+/** `$regex` (and a regex value, which mingo turns into `$regex`) on any string at the path, through RE2. */
+const $regexQuery = (selector: string, value: unknown): Predicate => {
+  const re = asRegex(value) ?? compileRegex(String(value));
+  return (doc) =>
+    pathValues(doc, selector).some(
+      (v) =>
+        (typeof v === 'string' && re.test(v)) ||
+        (Array.isArray(v) && v.some((el) => typeof el === 'string' && re.test(el))),
+    );
+};
+
+/** The arguments of `$regexMatch`/`$regexFind`/`$regexFindAll`: null input matches nothing. */
+function regexArgs(obj: unknown, expr: unknown, options: Options): { input: string | null; re: Regex } {
+  const spec = expr as Document;
+  const input = evalExpr(obj, spec.input, options);
+  const regex = evalExpr(obj, spec.regex, options);
+  const opts = spec.options === undefined ? '' : String(evalExpr(obj, spec.options, options) ?? '');
+  if (input !== null && input !== undefined && typeof input !== 'string')
+    throw new CommandError(ErrorCode.BadValue, '$regex operators need a string input');
+  const re = asRegex(regex);
+  return {
+    input: typeof input === 'string' ? input : null,
+    re: re && !opts ? re : compileRegex(re ? re.source : String(regex), `${re?.options ?? ''}${opts}`),
+  };
+}
+
+/** One `$regexFind` result: the match, its index in code points, and the captures. */
+function foundAt(input: string, m: { index: number; end: number; groups: (string | undefined)[] }): Document {
+  return {
+    match: input.slice(m.index, m.end),
+    idx: [...input.slice(0, m.index)].length,
+    captures: m.groups.map((g) => g ?? null),
+  };
+}
+
+const regexExpressions = {
+  $regexMatch: (obj: unknown, expr: unknown, options: Options): boolean => {
+    const { input, re } = regexArgs(obj, expr, options);
+    return input !== null && re.test(input);
+  },
+  $regexFind: (obj: unknown, expr: unknown, options: Options): Document | null => {
+    const { input, re } = regexArgs(obj, expr, options);
+    const m = input === null ? null : re.exec(input);
+    return m ? foundAt(input!, m) : null;
+  },
+  $regexFindAll: (obj: unknown, expr: unknown, options: Options): Document[] => {
+    const { input, re } = regexArgs(obj, expr, options);
+    const out: Document[] = [];
+    for (let from = 0, m; input !== null && from <= input.length && (m = re.exec(input, from));) {
+      out.push(foundAt(input, m));
+      from = m.end > m.index ? m.end : m.end + 1;
+    }
+    return out;
+  },
+};
+
 const customExpressions = {
+  ...regexExpressions,
   $type: (obj: unknown, expr: unknown, options: Options): unknown => {
     const v = evalExpr(obj, Array.isArray(expr) ? expr[0] : expr, options);
     return bsonTypeName(v);
@@ -342,7 +399,13 @@ const CONTEXT = Context.init({
   expression: { ...expressionOperators, ...customExpressions } as never,
   pipeline: { ...pipelineOperators, $sort: bsonSort, $lookup: indexedLookup } as never,
   projection: projectionOperators,
-  query: { ...queryOperators, $type: $typeQuery, $in: inPredicate, $nin: ninPredicate } as never,
+  query: {
+    ...queryOperators,
+    $type: $typeQuery,
+    $in: inPredicate,
+    $nin: ninPredicate,
+    $regex: $regexQuery,
+  } as never,
   window: windowOperators,
 });
 

@@ -24,9 +24,48 @@ export interface EmbeddedMongoOptions {
   dbPath?: string;
   /** Replica set name presented in `hello`. */
   replSetName?: string;
+  /** Connections beyond this are closed at once (mongod's net.maxIncomingConnections); default 1024. */
+  maxConnections?: number;
+  /** A connection without traffic for this long is closed; 0 keeps idle connections. Default 30 minutes. */
+  idleTimeoutMs?: number;
+  /** How often TTL indexes are applied (mongod's TTL monitor runs every 60 s, the default). */
+  ttlMonitorIntervalMs?: number;
 }
 
 const MAX_MESSAGE = 48_000_000;
+
+/**
+ * Assembles the messages of one connection from its chunks. Chunks are kept as a list and joined once per
+ * complete message, so a large message costs one copy, not one per chunk received.
+ */
+export class MessageReader {
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  /** Add a chunk; every complete message goes to `onMessage`. False: an impossible length, close the connection. */
+  push(chunk: Buffer, onMessage: (message: Buffer) => void): boolean {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size >= 4) {
+      const length = this.peekLength();
+      if (length < 16 || length > MAX_MESSAGE) return false;
+      if (this.size < length) return true;
+      const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
+      const rest = all.subarray(length);
+      this.chunks = rest.length ? [rest] : [];
+      this.size = rest.length;
+      onMessage(all.subarray(0, length));
+    }
+    return true;
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0];
+    if (first.length >= 4) return first.readInt32LE(0);
+    const head = Buffer.concat(this.chunks, Math.min(this.size, 4));
+    return head.readInt32LE(0);
+  }
+}
 const HOST = '127.0.0.1';
 
 /**
@@ -42,6 +81,9 @@ export class EmbeddedMongo {
   private info?: ServerInfo;
   private nextConnectionId = 1;
   private stopped = false;
+  private ttlTimer?: NodeJS.Timeout;
+  /** Connections refused because the limit was reached (for tests and diagnostics). */
+  refusedConnections = 0;
 
   private constructor(private readonly options: EmbeddedMongoOptions) {}
 
@@ -82,6 +124,8 @@ export class EmbeddedMongo {
       throw e;
     }
     const address = server.address() as net.AddressInfo;
+    this.ttlTimer = setInterval(() => this.expireTtl(), this.options.ttlMonitorIntervalMs ?? 60_000);
+    this.ttlTimer.unref();
     this.info = {
       host: HOST,
       port: address.port,
@@ -94,6 +138,7 @@ export class EmbeddedMongo {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.ttlTimer);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.cursors.close();
@@ -120,37 +165,58 @@ export class EmbeddedMongo {
     return reply;
   }
 
+  /**
+   * Delete what TTL indexes have expired, as mongod's TTL monitor does: documents whose indexed field is a date
+   * (or an array holding one) older than expireAfterSeconds; other values never expire.
+   */
+  expireTtl(now = Date.now()): void {
+    if (!this.info) return;
+    for (const [dbName, db] of this.store.dbs)
+      for (const [name, coll] of db.collections)
+        for (const spec of coll.indexSpecs()) {
+          const fields = Object.keys(spec.key);
+          if (typeof spec.expireAfterSeconds !== 'number' || fields.length !== 1) continue;
+          const cutoff = new Date(now - spec.expireAfterSeconds * 1000);
+          this.execute(
+            dbName,
+            { delete: name, deletes: [{ q: { [fields[0]]: { $lt: cutoff } }, limit: 0 }] },
+            0,
+          );
+        }
+  }
+
   private onConnection(socket: net.Socket): void {
+    if (this.sockets.size >= (this.options.maxConnections ?? 1024)) {
+      this.refusedConnections++;
+      socket.destroy();
+      return;
+    }
     const connectionId = this.nextConnectionId++;
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    let pending: Buffer = Buffer.alloc(0);
+    const idle = this.options.idleTimeoutMs ?? 1_800_000;
+    if (idle > 0) socket.setTimeout(idle, () => socket.destroy());
+    const reader = new MessageReader();
     socket.on('data', (chunk: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= 4) {
-        const length = pending.readInt32LE(0);
-        if (length < 16 || length > MAX_MESSAGE) {
-          socket.destroy();
-          return;
-        }
-        if (pending.length < length) break;
-        const message = pending.subarray(0, length);
-        pending = pending.subarray(length);
-        this.handle(socket, message, connectionId);
-      }
+      if (socket.destroyed) return;
+      if (!reader.push(chunk, (message) => this.handle(socket, message, connectionId))) socket.destroy();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
   }
 
+  /** One message: a malformed one closes its own connection only; nothing it holds reaches the others. */
   private handle(socket: net.Socket, message: Buffer, connectionId: number): void {
-    let parsed;
+    if (socket.destroyed) return;
     try {
-      parsed = parseMessage(message);
+      this.reply(socket, message, connectionId);
     } catch {
       socket.destroy();
-      return;
     }
+  }
+
+  private reply(socket: net.Socket, message: Buffer, connectionId: number): void {
+    const parsed = parseMessage(message);
     const dbName = typeof parsed.command.$db === 'string' ? parsed.command.$db : 'admin';
     const requestId = readHeader(message).requestId;
     if (isAwaitableHello(parsed.command)) {

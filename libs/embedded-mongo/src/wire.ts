@@ -40,22 +40,30 @@ export function readHeader(buf: Buffer, offset = 0): Header {
   };
 }
 
-function readCString(buf: Buffer, offset: number): [string, number] {
-  const end = buf.indexOf(0, offset);
-  if (end < 0) throw new WireError('unterminated cstring');
-  return [buf.toString('utf8', offset, end), end + 1];
+function readCString(buf: Buffer, offset: number, end = buf.length): [string, number] {
+  const zero = buf.indexOf(0, offset);
+  if (zero < 0 || zero >= end) throw new WireError('unterminated cstring');
+  return [buf.toString('utf8', offset, zero), zero + 1];
 }
 
-function bsonAt(buf: Buffer, offset: number): [Document, number] {
+/** The BSON document at `offset`, which must lie within `end` (a section's or the message's). */
+function bsonAt(buf: Buffer, offset: number, end = buf.length): [Document, number] {
+  if (offset + 5 > end) throw new WireError('a BSON document runs past its section');
   const size = buf.readInt32LE(offset);
-  if (size < 5 || offset + size > buf.length) throw new WireError('invalid BSON document length');
-  return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
+  if (size < 5 || offset + size > end) throw new WireError('invalid BSON document length');
+  try {
+    return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
+  } catch (e) {
+    throw new WireError(`invalid BSON document: ${(e as Error).message}`);
+  }
 }
 
 /** Parse one complete message (header included). */
 export function parseMessage(msg: Buffer): ParsedMessage {
   const header = readHeader(msg);
+  if (header.length !== msg.length) throw new WireError('the message length does not match its header');
   if (header.opCode === OpCode.OP_MSG) {
+    if (msg.length < HEADER_SIZE + 5) throw new WireError('OP_MSG shorter than its flags and a section');
     const flags = msg.readUInt32LE(HEADER_SIZE);
     const end = flags & MSG_CHECKSUM_PRESENT ? msg.length - 4 : msg.length;
     let offset = HEADER_SIZE + 4;
@@ -65,20 +73,25 @@ export function parseMessage(msg: Buffer): ParsedMessage {
       const kind = msg.readUInt8(offset);
       offset += 1;
       if (kind === 0) {
-        [command, offset] = bsonAt(msg, offset);
+        if (command) throw new WireError('OP_MSG with two body sections');
+        [command, offset] = bsonAt(msg, offset, end);
       } else if (kind === 1) {
+        // A section is at least its size (4 bytes) and an identifier's terminating zero, and ends within the
+        // message: a size that moved the read position backwards or past the end would loop or overrun.
+        if (offset + 4 > end) throw new WireError('a document sequence section runs past the message');
         const size = msg.readInt32LE(offset);
         const sectionEnd = offset + size;
-        let [id, pos] = readCString(msg, offset + 4);
+        if (size < 5 || sectionEnd > end) throw new WireError('invalid document sequence section size');
+        const [id, start] = readCString(msg, offset + 4, sectionEnd);
+        let pos = start;
         const docs: Document[] = [];
         while (pos < sectionEnd) {
           let doc: Document;
-          [doc, pos] = bsonAt(msg, pos);
+          [doc, pos] = bsonAt(msg, pos, sectionEnd);
           docs.push(doc);
         }
         sequences.push([id, docs]);
         offset = sectionEnd;
-        id = '';
       } else throw new WireError(`unknown OP_MSG section kind ${kind}`);
     }
     if (!command) throw new WireError('OP_MSG without a body section');
@@ -92,9 +105,11 @@ export function parseMessage(msg: Buffer): ParsedMessage {
     };
   }
   if (header.opCode === OpCode.OP_QUERY) {
+    if (msg.length < HEADER_SIZE + 5) throw new WireError('OP_QUERY shorter than its flags');
     const [collection, afterName] = readCString(msg, HEADER_SIZE + 4);
     // numberToSkip and numberToReturn (8 bytes) are not used for commands.
     const [query] = bsonAt(msg, afterName + 8);
+    if (query === null || typeof query !== 'object') throw new WireError('OP_QUERY without a query');
     const db = collection.split('.')[0];
     const body = (query.$query ?? query.query ?? query) as Document;
     const command: Document = { ...body, $db: db };

@@ -1,6 +1,7 @@
 /** The command table of the embedded server, assembled from one module per command family, and its dispatcher. */
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
+import { TimeLimit, withTimeLimit } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
 import { idKeyOf } from '../storage';
 import type { Transaction } from '../store';
@@ -89,7 +90,9 @@ export function runCommand(ctx: Omit<CommandContext, 'cmd'> & { cmd: Document })
   try {
     txn = resolveTransaction(ctx, handlerName!);
     const run = { ...ctx, txn };
-    return ctx.store.within(txn, () => handler(run));
+    // getMore continues the time budget of the operation that opened the cursor (kept by the cursor).
+    const limit = handlerName === 'getMore' ? undefined : TimeLimit.of(ctx.cmd);
+    return ctx.store.within(txn, () => withTimeLimit(limit, () => handler(run)));
   } catch (e) {
     if (e instanceof CommandError) {
       // mongod aborts a transaction whose operation fails with a write conflict.

@@ -2,7 +2,7 @@
 import { Long } from 'bson';
 import type { Document } from 'bson';
 import { compareBson, keyOf, toNumber } from '../bson-order';
-import { SCAN_PAUSE } from '../cursors';
+import { checkTimeLimit, SCAN_PAUSE } from '../cursors';
 import { rawSchemaCheck } from '../raw-schema';
 import type { RawSchemaCheck } from '../raw-schema';
 import { CommandError, ErrorCode } from '../errors';
@@ -50,6 +50,15 @@ export function matching(
  * The matching documents as BSON bytes, decoding only the fields the filter reads (nothing when exact). With
  * `pauses`, for cursors, it yields a pause marker every 1,024 documents scanned (see SCAN_PAUSE).
  */
+/** `docs`, checking the operation's time limit every few hundred documents. */
+export function* timed<T>(docs: Iterable<T>): Generator<T> {
+  let n = 0;
+  for (const d of docs) {
+    if ((++n & 255) === 0) checkTimeLimit();
+    yield d;
+  }
+}
+
 export function* rawMatching(
   bufs: Iterable<Uint8Array>,
   filter: Document | undefined,
@@ -68,7 +77,10 @@ export function* rawMatching(
   let scanned = 0;
   for (const buf of bufs) {
     if (!certainlyValid?.(buf) && pred(fields ? decodeFields(buf, fields) : decode(buf))) yield buf;
-    if (pauses && (++scanned & 1023) === 0) yield PAUSE_BUF;
+    if ((++scanned & 255) === 0) {
+      checkTimeLimit();
+      if (pauses && (scanned & 1023) === 0) yield PAUSE_BUF;
+    }
   }
 }
 
@@ -406,7 +418,7 @@ export const aggregate: Handler = (ctx) => {
     const { bufs, plan } = coll.rawCandidates(match, viewer(ctx));
     input = Array.from(rawMatching(bufs, match, plan.exact === true), (b) => decode(b));
     rest = stages.slice(1);
-  } else input = coll.scan(viewer(ctx));
+  } else input = timed(coll.scan(viewer(ctx)));
   const last = rest[rest.length - 1];
   const lastName = last ? Object.keys(last)[0] : '';
   const isWrite = lastName === '$out' || lastName === '$merge';
