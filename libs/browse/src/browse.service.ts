@@ -9,7 +9,7 @@ import type { SchemaOptions, ValidatorState } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
 import type { Filter } from 'mongodb';
 import { badRequest, BrowseError, BrowseErrorCode } from './errors';
-import { convertValue, decodeCursor, encodeCursor, fieldsOf } from './query-params';
+import { convertValue, CursorCodec, cursorSecret, fieldsOf } from './query-params';
 import type { FieldInfo } from './query-params';
 
 export const SORT_ORDERS = ['asc', 'desc'] as const;
@@ -91,12 +91,16 @@ export class BrowseService {
   /** The validators of the application that runs on the database (what `schema apply` sets). */
   private readonly schemaOptions: SchemaOptions;
   private readonly fields: Map<string, FieldInfo[]>;
+  private readonly cursors: CursorCodec;
+  private readonly maxTimeMS: number;
 
   constructor(
     private readonly database: DatabaseService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.schemaOptions = { app: config.app, strictCollections: config.strictCollections };
+    this.cursors = new CursorCodec(cursorSecret(config.browseCursorSecret, process.cwd()));
+    this.maxTimeMS = config.queryTimeoutMs;
     this.fields = new Map(
       COLLECTION_NAMES.map((n) => [
         n,
@@ -173,7 +177,7 @@ export class BrowseService {
       });
     }
     if (q.after) {
-      const c = decodeCursor(q.after);
+      const c = this.cursors.decode(q.after, sortField, q.order ?? 'asc');
       const op = dir === 1 ? '$gt' : '$lt';
       clauses.push(
         sortField === '_id'
@@ -186,13 +190,15 @@ export class BrowseService {
     const docs = await this.database
       .db()
       .collection(collection)
-      .find(filter, { sort: sort as never, limit: limit + 1 })
+      .find(filter, { sort: sort as never, limit: limit + 1, maxTimeMS: this.maxTimeMS })
       .toArray();
     const page = docs.slice(0, limit);
     const last = page[page.length - 1];
     const next =
       docs.length > limit && last
-        ? encodeCursor({
+        ? this.cursors.encode({
+            sort: sortField,
+            order: q.order ?? 'asc',
             value: sortField === '_id' ? last._id : (valuesAt(last, sortField)[0] ?? null),
             id: last._id,
           })
@@ -206,7 +212,7 @@ export class BrowseService {
       throw badRequest(`"${rawId.slice(0, 40)}" is not a valid ObjectId (24 hex digits)`);
     const id = new ObjectId(rawId);
     const db = this.database.db();
-    const document = await db.collection(collection).findOne({ _id: id });
+    const document = await db.collection(collection).findOne({ _id: id }, { maxTimeMS: this.maxTimeMS });
     if (!document)
       throw new BrowseError(BrowseErrorCode.UnknownDocument, `no document ${rawId} in ${collection}`);
     const references: OutgoingReference[] = [];
@@ -218,7 +224,7 @@ export class BrowseService {
           ? (
               await db
                 .collection(edge.to)
-                .find({ _id: { $in: ids } }, { projection: { _id: 1 } })
+                .find({ _id: { $in: ids } }, { projection: { _id: 1 }, maxTimeMS: this.maxTimeMS })
                 .toArray()
             ).map((d) => (d._id as ObjectId).toHexString())
           : [],
@@ -240,7 +246,7 @@ export class BrowseService {
         path: edge.path,
         count: await db
           .collection(edge.from)
-          .countDocuments({ [edge.path]: { $in: [id, id.toHexString()] } }),
+          .countDocuments({ [edge.path]: { $in: [id, id.toHexString()] } }, { maxTimeMS: this.maxTimeMS }),
       });
     }
     return { document: relaxed(document), references, incoming };
