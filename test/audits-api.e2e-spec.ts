@@ -117,7 +117,8 @@ describe('audit and repair endpoints', () => {
       .expect(404);
   });
 
-  it('POST /repairs plans by default, applies with dryRun false, and POST /repairs/:id/undo restores', async () => {
+  it('POST /repairs starts a job (202, run id at once) that plans by default; dryRun false applies; runs are listed; undo restores once', async () => {
+    const service = t.app.get(IntegrityService);
     const latest = await request(server())
       .get('/audits?pageSize=100')
       .set('authorization', t.viewer)
@@ -128,26 +129,82 @@ describe('audit and repair endpoints', () => {
       .set('authorization', t.viewer)
       .send({ reportId: full })
       .expect(403);
+    await request(server()).get('/repairs').set('authorization', t.viewer).expect(403);
     const plan = await request(server())
       .post('/repairs')
       .set('authorization', t.admin)
       .send({ reportId: full })
+      .expect(202);
+    expect(plan.body).toMatchObject({ reportId: full, dryRun: true, status: 'running', trigger: 'api' });
+    // one integrity job at a time: an audit (or another repair) meanwhile is refused, naming the run
+    const busy = await request(server()).post('/audits').set('authorization', t.admin).send({}).expect(409);
+    expect(busy.body.details).toEqual([{ code: 'AUDIT_RUNNING', running: plan.body.runId }]);
+    await service.idle();
+    const planned = await request(server())
+      .get(`/repairs/${plan.body.runId}`)
+      .set('authorization', t.admin)
       .expect(200);
-    expect(plan.body).toMatchObject({ dryRun: true, applied: 0 });
-    expect(plan.body.rounds[0]).toHaveLength(23);
+    expect(planned.body).toMatchObject({
+      status: 'done',
+      dryRun: true,
+      actions: 23,
+      progress: { round: 1, applied: 0 },
+      truncated: false,
+    });
+    expect(planned.body.rounds[0]).toHaveLength(23);
     const applied = await request(server())
       .post('/repairs')
       .set('authorization', t.admin)
       .send({ reportId: full, dryRun: false })
+      .expect(202);
+    await service.idle();
+    const run = (await request(server()).get(`/repairs/${applied.body.runId}`).set('authorization', t.admin))
+      .body;
+    expect(run).toMatchObject({ status: 'done', dryRun: false, remainingErrors: 0 });
+    expect(run.progress.applied).toBeGreaterThan(0);
+    const list = await request(server())
+      .get('/repairs?pageSize=10')
+      .set('authorization', t.admin)
       .expect(200);
-    expect(applied.body).toMatchObject({ dryRun: false, remainingErrors: 0 });
+    expect(list.body.total).toBe(2);
+    expect(list.body.items.map((r: { runId: string }) => r.runId)).toEqual([
+      applied.body.runId,
+      plan.body.runId,
+    ]);
+    expect(list.body.items[0].rounds).toBeUndefined();
+    await request(server())
+      .delete(`/repairs/${applied.body.runId}`)
+      .set('authorization', t.admin)
+      .expect(409);
+    const journaled = await t.app
+      .get(DatabaseService)
+      .db()
+      .collection('repairJournal')
+      .countDocuments({ runId: applied.body.runId });
+    expect(journaled).toBeGreaterThan(0);
     const undo = await request(server())
       .post(`/repairs/${applied.body.runId}/undo`)
       .set('authorization', t.admin)
       .send()
       .expect(200);
-    expect(undo.body.restored).toBeGreaterThan(0);
+    expect(undo.body).toEqual({ restored: journaled, conflicts: [] });
+    const again = await request(server())
+      .post(`/repairs/${applied.body.runId}/undo`)
+      .set('authorization', t.admin)
+      .send()
+      .expect(409);
+    expect(again.body.details).toEqual([{ code: 'ALREADY_UNDONE' }]);
+    const undone = await request(server())
+      .get(`/repairs/${applied.body.runId}`)
+      .set('authorization', t.admin);
+    expect(typeof undone.body.undoneAt).toBe('string');
     await request(server()).post('/repairs/nope/undo').set('authorization', t.admin).send().expect(404);
+    await request(server()).get('/repairs/nope').set('authorization', t.admin).expect(404);
+    await request(server())
+      .post(`/repairs/${applied.body.runId}/undo`)
+      .set('authorization', t.admin)
+      .send({ force: 'yes' })
+      .expect(400);
     const badPolicy = await request(server())
       .post('/repairs')
       .set('authorization', t.admin)
@@ -156,6 +213,29 @@ describe('audit and repair endpoints', () => {
     expect(badPolicy.body.details).toEqual([
       'orphans must map collection names to quarantine, delete or keep',
     ]);
+  });
+
+  it('DELETE /repairs/:id cancels a running repair (202), which ends cancelled; 409 once it is over, 404 for an unknown run', async () => {
+    const service = t.app.get(IntegrityService);
+    const db = t.app.get(DatabaseService).db();
+    // enough defects that the repair is still running when the DELETE arrives, on any machine
+    await loadLarge(db, { scale: 2000, seed: 5, defects: 0.02 });
+    const report = await service.audit();
+    const job = await service.startRepair(report.id, { dryRun: false, batchSize: 1 });
+    const res = await request(server())
+      .delete(`/repairs/${job.runId}`)
+      .set('authorization', t.admin)
+      .expect(202);
+    expect(res.body.runId).toBe(job.runId);
+    await service.idle();
+    const run = await request(server())
+      .get(`/repairs/${job.runId}`)
+      .set('authorization', t.admin)
+      .expect(200);
+    expect(run.body.status).toBe('cancelled');
+    expect(run.body.error).toMatch(/^the repair was cancelled/);
+    await request(server()).delete(`/repairs/${job.runId}`).set('authorization', t.admin).expect(409);
+    await request(server()).delete('/repairs/nope').set('authorization', t.admin).expect(404);
   });
 });
 

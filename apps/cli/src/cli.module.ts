@@ -16,6 +16,7 @@ import {
   RepairCommand,
   RepairPlanCommand,
   RepairUndoCommand,
+  RepairListCommand,
 } from './commands/audit.command';
 import { DbCommand } from './commands/db.command';
 import { DbStartCommand } from './commands/db-start.command';
@@ -63,6 +64,7 @@ const COMMANDS = [
   RepairPlanCommand,
   RepairApplyCommand,
   RepairUndoCommand,
+  RepairListCommand,
 ];
 
 /**

@@ -16,6 +16,7 @@ import {
 } from '@odtp/schema';
 import type { AppContract, CollectionName, Edge } from '@odtp/schema';
 import { CHECKS, FindingCollector } from './findings';
+import { Inflight } from './inflight';
 import type { AuditReport, CheckName, Finding, Violation } from './findings';
 import { valuesAt } from './values';
 
@@ -34,6 +35,8 @@ export interface AuditOptions {
   sampleLimit?: number;
   /** Read preference of every query (e.g. secondaryPreferred on a replica set). */
   readPreference?: ReadPreferenceLike;
+  /** Time limit of every query (maxTimeMS, the server's time for a whole cursor); default none. */
+  maxTimeMS?: number;
   signal?: AbortSignal;
   onProgress?: (collection: string, scanned: number) => void;
   /** Every violation as it is found (repairs are planned from these). */
@@ -106,39 +109,11 @@ interface Ctx {
   batchSize: number;
   maxUnindexedScan: number;
   readPreference?: ReadPreferenceLike;
+  maxTimeMS?: number;
   signal?: AbortSignal;
   collector: FindingCollector;
   violation(v: Violation): void;
   onProgress?: (collection: string, scanned: number) => void;
-}
-
-/** A bounded set of concurrent resolutions; the first failure is rethrown. */
-class Inflight {
-  private readonly running = new Set<Promise<void>>();
-  private failure: unknown;
-
-  constructor(private readonly limit: number) {}
-
-  async add(work: () => Promise<void>): Promise<void> {
-    this.check();
-    while (this.running.size >= this.limit) await Promise.race(this.running);
-    this.check();
-    const p: Promise<void> = work()
-      .catch((e: unknown) => {
-        this.failure ??= e;
-      })
-      .finally(() => this.running.delete(p));
-    this.running.add(p);
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.running);
-    this.check();
-  }
-
-  private check(): void {
-    if (this.failure !== undefined) throw this.failure;
-  }
 }
 
 function checkCancelled(ctx: Ctx): void {
@@ -318,6 +293,7 @@ function resolveBatch(pass: Pass, edge: Edge, batch: Pending) {
       .find({ _id: { $in: [...batch.ids.values()] } } as Filter<Document>, {
         projection: targetProjection,
         readPreference: ctx.readPreference,
+        maxTimeMS: ctx.maxTimeMS,
         batchSize: batch.ids.size + 1,
       });
     for await (const d of cursor) found.set(referencedId(d._id)?.toHexString() ?? String(d._id), d);
@@ -379,6 +355,7 @@ function resolveOrphans(pass: Pass, ids: unknown[]) {
         .find({ [parent.path]: { $in: candidates } } as Filter<Document>, {
           projection: { [parent.path]: 1 },
           readPreference: ctx.readPreference,
+          maxTimeMS: ctx.maxTimeMS,
         });
       for await (const d of cursor)
         for (const v of valuesAt(d, parent.path)) {
@@ -446,7 +423,10 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   let scanned = 0;
   const cursor = ctx.db
     .collection(collection)
-    .find({}, { projection, batchSize: ctx.batchSize, readPreference: ctx.readPreference });
+    .find(
+      {},
+      { projection, batchSize: ctx.batchSize, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
+    );
   for await (const doc of cursor) {
     scanned++;
     for (const edge of active)
@@ -494,7 +474,7 @@ async function duplicateCheck(ctx: Ctx, collections: Set<CollectionName>): Promi
       .collection(index.collection)
       .aggregate(
         [{ $group: { _id: group, ids: { $push: '$_id' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }],
-        { allowDiskUse: true, readPreference: ctx.readPreference },
+        { allowDiskUse: true, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
       );
     for await (const g of cursor) {
       checkCancelled(ctx);
@@ -521,7 +501,7 @@ async function schemaCheck(ctx: Ctx, collections: Set<CollectionName>): Promise<
       .collection(name)
       .find(
         { $nor: [derivedValidator(name, { app: ctx.app.level })] },
-        { projection: { _id: 1 }, readPreference: ctx.readPreference },
+        { projection: { _id: 1 }, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
       );
     let n = 0;
     for await (const d of cursor) {
@@ -548,6 +528,7 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     batchSize: options.batchSize ?? 1000,
     maxUnindexedScan: options.maxUnindexedScan ?? 20_000_000,
     readPreference: options.readPreference,
+    maxTimeMS: options.maxTimeMS,
     signal: options.signal,
     collector,
     onProgress: options.onProgress,

@@ -5,26 +5,28 @@ export type { AuditOptions } from './auditor';
 export { valuesAt } from './values';
 export { newFindings, pageFindings, REPORTS_COLLECTION, ReportStore, toJunit } from './report-store';
 export type { Page } from './report-store';
+export { ORPHAN_POLICIES, planRepairs, repair, REPAIR_KINDS, RepairCancelledError } from './repair';
 export {
   JOURNAL_COLLECTION,
-  ORPHAN_POLICIES,
-  planRepairs,
-  repair,
-  REPAIR_KINDS,
+  REPAIR_ERROR_CODES,
   RepairError,
+  RepairJournal,
+  RUNS_COLLECTION,
   undoRepair,
-} from './repair';
+} from './journal';
+export type { RepairErrorCode, UndoConflict, UndoResult } from './journal';
 export type { OrphanPolicy, RepairAction, RepairKind, RepairOptions, RepairRun } from './repair';
+export { AUDIT_TRIGGERS, JOB_STATUSES, RepairRunStore, STORED_ACTIONS_LIMIT } from './repair-runs';
+export type { AuditTrigger, JobStatus, RepairRunRecord, RepairRunSummary } from './repair-runs';
 export {
-  AUDIT_TRIGGERS,
   IntegrityError,
   IntegrityErrorCode,
-  JOB_STATUSES,
   IntegrityModule,
   IntegritySchedule,
   IntegrityScheduleModule,
   IntegrityService,
   postWebhook,
+  publicJobError,
   WEBHOOK_SENDER,
 } from './integrity.service';
-export type { AuditJob, AuditRequest, AuditTrigger, JobStatus, WebhookSender } from './integrity.service';
+export type { AuditJob, AuditRequest, RepairRequest, WebhookSender } from './integrity.service';

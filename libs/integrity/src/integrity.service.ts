@@ -8,17 +8,22 @@ import { DomainError, HTTP } from '@odtp/errors';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseService, LeaseLock, LockHeldError } from '@odtp/database';
 import type { LeaseHandle } from '@odtp/database';
-import { runAudit } from './auditor';
+import { AuditCancelledError, runAudit } from './auditor';
 import type { AuditOptions } from './auditor';
 import type { AuditReport, CheckName, Finding } from './findings';
-import { repair, undoRepair } from './repair';
+import { RepairError, undoRepair } from './journal';
+import type { UndoResult } from './journal';
+import { RepairCancelledError, repair } from './repair';
 import type { RepairOptions, RepairRun } from './repair';
+import { RepairRunStore } from './repair-runs';
+import type { AuditTrigger, JobStatus, RepairRunRecord, RepairRunSummary } from './repair-runs';
 import { newFindings, pageFindings, ReportStore } from './report-store';
 import type { Page } from './report-store';
 
 export enum IntegrityErrorCode {
   AuditRunning = 'AUDIT_RUNNING',
   UnknownReport = 'UNKNOWN_REPORT',
+  NotRunning = 'NOT_RUNNING',
 }
 
 export class IntegrityError extends DomainError {
@@ -28,7 +33,7 @@ export class IntegrityError extends DomainError {
     super(
       {
         code,
-        httpStatus: code === IntegrityErrorCode.AuditRunning ? HTTP.conflict : HTTP.notFound,
+        httpStatus: code === IntegrityErrorCode.UnknownReport ? HTTP.notFound : HTTP.conflict,
         exitCode: 2,
       },
       message,
@@ -36,9 +41,6 @@ export class IntegrityError extends DomainError {
     );
   }
 }
-
-export const JOB_STATUSES = ['running', 'done', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export interface AuditJob {
   id: string;
@@ -79,10 +81,23 @@ export async function postWebhook(url: string, body: unknown, attempts = 3, time
 
 export const WEBHOOK_SENDER = Symbol('WEBHOOK_SENDER');
 const LOCK = { collection: 'integrity_lock', id: 'audit' };
+const noop = (): void => undefined;
 
-/** Who started an audit. */
-export const AUDIT_TRIGGERS = ['api', 'schedule', 'cli'] as const;
-export type AuditTrigger = (typeof AUDIT_TRIGGERS)[number];
+/**
+ * What a job's `error` says: a domain error's own message (written for users), the time limit by name, and
+ * nothing of any other error (its text can hold internals; the server log has it under the job id).
+ */
+export function publicJobError(e: unknown, config: Pick<AppConfig, 'queryTimeoutMs'>): string {
+  if (e instanceof DomainError) return e.message;
+  if (e instanceof AuditCancelledError || e instanceof RepairCancelledError) return e.message;
+  if (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === MAX_TIME_MS_EXPIRED)
+    return `a query ran longer than QUERY_TIMEOUT_MS (${config.queryTimeoutMs} ms)`;
+  return 'internal error (details in the server log under this job id)';
+}
+const MAX_TIME_MS_EXPIRED = 50;
+
+/** What a caller may choose of a repair (the application level and time limit are the configuration's). */
+export type RepairRequest = Omit<RepairOptions, 'app' | 'maxTimeMS'> & { dryRun: boolean };
 
 /** What a caller may choose of an audit (the application level is the configuration's). */
 export type AuditRequest = Pick<AuditOptions, 'checks' | 'batchSize' | 'sampleLimit' | 'readPreference'> & {
@@ -99,7 +114,14 @@ export class IntegrityService implements OnApplicationShutdown {
   private readonly logger = new Logger('Integrity');
   private readonly jobs = new Map<string, AuditJob>();
   private readonly listeners: ((job: AuditJob, report?: AuditReport) => void)[] = [];
-  private running?: { job: AuditJob; controller: AbortController; done: Promise<void> };
+  private readonly repairJobs = new Map<string, RepairRunSummary>();
+  /** The job (audit or repair) this instance runs, if any. */
+  private running?: {
+    kind: 'audit' | 'repair';
+    id: string;
+    controller: AbortController;
+    done: Promise<void>;
+  };
 
   constructor(
     private readonly database: DatabaseService,
@@ -120,10 +142,8 @@ export class IntegrityService implements OnApplicationShutdown {
     if (this.running)
       throw new IntegrityError(
         IntegrityErrorCode.AuditRunning,
-        `an audit is running: ${this.running.job.id}`,
-        {
-          running: this.running.job.id,
-        },
+        `${this.running.kind === 'audit' ? 'an audit' : 'a repair'} is running: ${this.running.id}`,
+        { running: this.running.id },
       );
     try {
       return await new LeaseLock(this.database.db(), LOCK).acquire(0, runId);
@@ -151,6 +171,7 @@ export class IntegrityService implements OnApplicationShutdown {
     const report = await runAudit(this.database.db(), {
       ...request,
       app: this.config.app,
+      maxTimeMS: this.config.queryTimeoutMs,
       signal: controller.signal,
     });
     report.id = id;
@@ -199,8 +220,8 @@ export class IntegrityService implements OnApplicationShutdown {
         job.summary = report.summary;
       } catch (e) {
         job.status = controller.signal.aborted || lease.signal.aborted ? 'cancelled' : 'failed';
-        job.error = e instanceof Error ? e.message : String(e);
-        this.logger.error(`audit ${id} ${job.status}: ${job.error}`);
+        job.error = lease.signal.aborted ? 'the integrity lease was lost' : publicJobError(e, this.config);
+        this.logger.error(`audit ${id} ${job.status}: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
         job.finishedAt = new Date();
         this.running = undefined;
@@ -208,7 +229,7 @@ export class IntegrityService implements OnApplicationShutdown {
         for (const l of this.listeners) l(job, report);
       }
     })();
-    this.running = { job, controller, done };
+    this.running = { kind: 'audit', id, controller, done };
     return job;
   }
 
@@ -217,9 +238,9 @@ export class IntegrityService implements OnApplicationShutdown {
     await this.running?.done;
   }
 
-  /** Cancel the running audit `id` (on this instance); false when it is not running here. */
+  /** Cancel the running audit or repair `id` (on this instance); false when it is not running here. */
   cancel(id: string): boolean {
-    if (this.running?.job.id !== id) return false;
+    if (this.running?.id !== id) return false;
     this.running.controller.abort();
     return true;
   }
@@ -253,18 +274,148 @@ export class IntegrityService implements OnApplicationShutdown {
     return pageFindings(await this.report(id), filter, page, pageSize);
   }
 
-  /** Plan (dry run) or apply the repairs of a stored report, under the integrity lease. */
-  async repair(
-    reportId: string,
-    options: Omit<RepairOptions, 'app'> & { dryRun: boolean },
-  ): Promise<RepairRun> {
-    const report = await this.report(reportId);
-    return this.leased(() => repair(this.database.db(), report, { ...options, app: this.config.app }));
+  repairRuns(): RepairRunStore {
+    return new RepairRunStore(this.database.db());
   }
 
-  /** Undo a repair run, under the integrity lease. */
-  undo(runId: string): Promise<{ restored: number }> {
-    return this.leased(() => undoRepair(this.database.db(), runId));
+  /**
+   * Start a repair job (a plan when dryRun, else journaled changes) from a stored report: the run id at once, the
+   * work in the background under the integrity lease; refused (AUDIT_RUNNING) while an audit or repair runs
+   * anywhere. The run is kept in repairRuns.
+   */
+  async startRepair(
+    reportId: string,
+    request: RepairRequest,
+    trigger: AuditTrigger = 'api',
+  ): Promise<RepairRunSummary> {
+    const { job, done } = await this.launchRepair(reportId, request, trigger);
+    done.catch(() => undefined);
+    return job;
+  }
+
+  /** Plan or apply the repairs of a stored report and wait for the result (the CLI); a job like startRepair's. */
+  async repair(reportId: string, request: RepairRequest, trigger: AuditTrigger = 'cli'): Promise<RepairRun> {
+    return (await this.launchRepair(reportId, request, trigger)).done;
+  }
+
+  private async launchRepair(
+    reportId: string,
+    request: RepairRequest,
+    trigger: AuditTrigger,
+  ): Promise<{ job: RepairRunSummary; done: Promise<RepairRun> }> {
+    const report = await this.report(reportId);
+    const runId = randomUUID();
+    const lease = await this.lease(runId);
+    const job: RepairRunSummary = {
+      runId,
+      reportId,
+      dryRun: request.dryRun,
+      status: 'running',
+      trigger,
+      startedAt: new Date(),
+      progress: { round: 0, applied: 0 },
+      actions: 0,
+      skippedActions: 0,
+    };
+    const store = this.repairRuns();
+    try {
+      await store.started(job);
+    } catch (e) {
+      await lease.release().catch(() => undefined);
+      throw e;
+    }
+    this.repairJobs.set(runId, job);
+    const controller = new AbortController();
+    lease.signal.addEventListener('abort', () => controller.abort());
+    let result: RepairRun | undefined;
+    const done = (async (): Promise<RepairRun> => {
+      try {
+        result = await repair(this.database.db(), report, {
+          ...request,
+          app: this.config.app,
+          maxTimeMS: this.config.queryTimeoutMs,
+          runId,
+          signal: controller.signal,
+          onRound: (round, applied) => (job.progress = { round, applied }),
+        });
+        Object.assign(job, {
+          status: 'done',
+          progress: { round: result.rounds.length, applied: result.applied },
+          actions: result.rounds.reduce((n, r) => n + r.length, 0),
+          skippedActions: result.skipped.length,
+          remainingErrors: result.remainingErrors,
+        });
+        return result;
+      } catch (e) {
+        job.status = controller.signal.aborted ? 'cancelled' : 'failed';
+        job.error = lease.signal.aborted ? 'the integrity lease was lost' : publicJobError(e, this.config);
+        if (job.progress.applied || job.status === 'cancelled')
+          job.error += ` (changes applied before it stopped are journaled: undo ${runId} restores them)`;
+        this.logger.error(`repair ${runId} ${job.status}: ${e instanceof Error ? e.message : String(e)}`);
+        throw e;
+      } finally {
+        job.finishedAt = new Date();
+        await store
+          .finished(job, result)
+          .catch((e: unknown) => this.logger.error(`repair ${runId}: ${String(e)}`));
+        this.running = undefined;
+        await lease.release().catch(() => undefined);
+      }
+    })();
+    this.running = { kind: 'repair', id: runId, controller, done: done.then(noop, noop) };
+    return { job, done };
+  }
+
+  /** Whether the integrity lease is held, unexpired, by run `runId` (a run stored as running but not is dead). */
+  private async leaseHeldBy(runId: string): Promise<boolean> {
+    const holder = await new LeaseLock(this.database.db(), LOCK).holder();
+    return !!holder && holder.owner.runId === runId && holder.expiresAt.getTime() > Date.now();
+  }
+
+  /** A stored run as it stands: live progress when it runs here, failed when its process died mid-run. */
+  private async current<T extends RepairRunSummary>(stored: T): Promise<T> {
+    const live = this.repairJobs.get(stored.runId);
+    if (live?.status === 'running') return { ...stored, ...live };
+    if (stored.status !== 'running' || (await this.leaseHeldBy(stored.runId))) return stored;
+    return {
+      ...stored,
+      status: 'failed',
+      error: `interrupted: the process running it stopped before it finished (undo ${stored.runId} restores what it changed)`,
+    };
+  }
+
+  /** One repair run with its actions; UNKNOWN_REPAIR_RUN when there is none. */
+  async repairRun(runId: string): Promise<RepairRunRecord> {
+    const stored = await this.repairRuns().get(runId);
+    if (!stored) throw new RepairError(`unknown repair run "${runId.slice(0, 64)}"`);
+    return this.current(stored);
+  }
+
+  /** Repair runs, newest first. */
+  async listRepairs(page: number, pageSize: number): Promise<Page<RepairRunSummary>> {
+    const listed = await this.repairRuns().list(page, pageSize);
+    return { ...listed, items: await Promise.all(listed.items.map((r) => this.current(r))) };
+  }
+
+  /** Cancel a running repair (on the instance running it); it ends cancelled, its applied changes journaled. */
+  async cancelRepair(runId: string): Promise<RepairRunSummary> {
+    const run = await this.repairRun(runId);
+    if (run.status !== 'running')
+      throw new IntegrityError(
+        IntegrityErrorCode.NotRunning,
+        `repair run ${runId} is ${run.status}, not running`,
+      );
+    if (!this.cancel(runId))
+      throw new IntegrityError(
+        IntegrityErrorCode.NotRunning,
+        `repair run ${runId} runs on another instance; cancel it there`,
+      );
+    return this.repairJobs.get(runId) ?? run;
+  }
+
+  /** Undo a repair run under the integrity lease (conflicts refused unless force; see undoRepair). */
+  undo(runId: string, options: { force?: boolean } = {}): Promise<UndoResult> {
+    return this.leased(() => undoRepair(this.database.db(), runId, options));
   }
 
   private async leased<T>(work: () => Promise<T>): Promise<T> {

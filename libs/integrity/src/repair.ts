@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
-import type { Db, Filter } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
 import type { AppLevel } from '@odtp/config';
-import { DomainError, HTTP } from '@odtp/errors';
 import {
   appContract,
   COLLECTIONS,
@@ -16,9 +15,9 @@ import {
 } from '@odtp/schema';
 import type { AppContract, CollectionName, Edge } from '@odtp/schema';
 import { runAudit } from './auditor';
+import { RepairJournal } from './journal';
 import type { AuditReport, CheckName, Violation } from './findings';
 
-export const JOURNAL_COLLECTION = 'repairJournal';
 export const ORPHAN_POLICIES = ['quarantine', 'delete', 'keep'] as const;
 export type OrphanPolicy = (typeof ORPHAN_POLICIES)[number];
 
@@ -54,6 +53,8 @@ export interface RepairOptions {
    * string -> ObjectId conversion where it writes strings; references written in its form).
    */
   app?: AppLevel;
+  /** Time limit of the audits' queries (maxTimeMS). */
+  maxTimeMS?: number;
   /** What to do with orphans, per collection (default quarantine). */
   orphans?: Partial<Record<CollectionName, OrphanPolicy>>;
   batchSize?: number;
@@ -69,12 +70,6 @@ export interface RepairRun {
   skipped: RepairAction[];
   /** Error violations left after the last round (an audit of the same checks). */
   remainingErrors: number;
-}
-
-export class RepairError extends DomainError {
-  constructor(message: string) {
-    super({ code: 'UNKNOWN_REPAIR_RUN', httpStatus: HTTP.notFound, exitCode: 2 }, message);
-  }
 }
 
 const EDGES = referenceGraph();
@@ -261,24 +256,18 @@ async function referencedBy(db: Db, collection: string, id: unknown): Promise<st
   return undefined;
 }
 
-/** Apply actions, journaling each changed document's before-image under `runId` first. */
+/** Apply actions, journaling each changed document's before-image first and its after-image once changed. */
 async function applyActions(
   db: Db,
+  journal: RepairJournal,
   runId: string,
   actions: RepairAction[],
-  seq: { n: number },
   skipped: RepairAction[],
+  signal?: AbortSignal,
 ): Promise<number> {
-  const journal = db.collection(JOURNAL_COLLECTION);
-  const journaled = new Set<string>();
-  const remember = async (collection: string, id: unknown, before: Document | null): Promise<void> => {
-    const key = `${collection}|${EJSON.stringify({ id: id as Document })}`;
-    if (journaled.has(key)) return;
-    journaled.add(key);
-    await journal.insertOne({ runId, seq: seq.n++, collection, docId: id, before, at: new Date() });
-  };
   let applied = 0;
   for (const a of actions) {
+    if (signal?.aborted) throw new RepairCancelledError();
     if (a.kind === 'manual') {
       skipped.push(a);
       continue;
@@ -294,53 +283,67 @@ async function applyActions(
         continue;
       }
     }
-    await remember(a.collection, a.docId, before);
-    switch (a.kind) {
-      case 'pull':
-        await coll.updateOne(filter, { $pull: { [a.path!]: a.value } } as Document);
-        break;
-      case 'unset':
-        await coll.updateOne(filter, { $unset: { [a.path!]: '' } });
-        break;
-      case 'convert': {
-        const top = a.path!.split('.')[0];
-        await coll.updateOne(filter, {
-          $set: { [top]: idStringsToObjectIds(before[top], a.path!.split('.').slice(1)) },
-        });
-        break;
-      }
-      case 'stringify': {
-        const top = a.path!.split('.')[0];
-        await coll.updateOne(filter, {
-          $set: { [top]: objectIdsToStrings(before[top], a.path!.split('.').slice(1)) },
-        });
-        break;
-      }
-      case 'add-to-set':
-        await coll.updateOne(filter, { $addToSet: { [a.path!]: a.value } } as Document);
-        break;
-      case 'set':
-      case 'rename-key':
-        await coll.updateOne(filter, { $set: { [a.path!]: a.value } });
-        break;
-      case 'quarantine': {
-        const q = db.collection(`${a.collection}_quarantine`);
-        await remember(`${a.collection}_quarantine`, a.docId, await q.findOne(filter));
-        await q.replaceOne(
-          filter,
-          { ...before, _quarantine: { runId, reason: a.reason, at: new Date() } },
-          { upsert: true },
-        );
-        await coll.deleteOne(filter);
-        break;
-      }
-      case 'delete':
-        await coll.deleteOne(filter);
-        break;
+    await journal.before(a.collection, a.docId, before);
+    if (a.kind === 'quarantine') {
+      const q = db.collection(`${a.collection}_quarantine`);
+      await journal.before(`${a.collection}_quarantine`, a.docId, await q.findOne(filter));
+      await q.replaceOne(
+        filter,
+        { ...before, _quarantine: { runId, reason: a.reason, at: new Date() } },
+        { upsert: true },
+      );
+      await journal.after(`${a.collection}_quarantine`, a.docId);
     }
+    await applyOne(db.collection(a.collection), filter, a, before);
+    await journal.after(a.collection, a.docId);
     applied++;
   }
   return applied;
+}
+
+/** The change of one action to its document (quarantine's copy is made by the caller). */
+async function applyOne(
+  coll: Collection,
+  filter: Filter<Document>,
+  a: RepairAction,
+  before: Document,
+): Promise<void> {
+  const top = a.path?.split('.')[0] ?? '';
+  const rest = a.path?.split('.').slice(1) ?? [];
+  switch (a.kind) {
+    case 'pull':
+      await coll.updateOne(filter, { $pull: { [a.path!]: a.value } } as Document);
+      break;
+    case 'unset':
+      await coll.updateOne(filter, { $unset: { [a.path!]: '' } });
+      break;
+    case 'convert':
+      await coll.updateOne(filter, { $set: { [top]: idStringsToObjectIds(before[top], rest) } });
+      break;
+    case 'stringify':
+      await coll.updateOne(filter, { $set: { [top]: objectIdsToStrings(before[top], rest) } });
+      break;
+    case 'add-to-set':
+      await coll.updateOne(filter, { $addToSet: { [a.path!]: a.value } } as Document);
+      break;
+    case 'set':
+    case 'rename-key':
+      await coll.updateOne(filter, { $set: { [a.path!]: a.value } });
+      break;
+    case 'quarantine':
+    case 'delete':
+      await coll.deleteOne(filter);
+      break;
+    case 'manual':
+      break;
+  }
+}
+
+export class RepairCancelledError extends Error {
+  constructor() {
+    super('the repair was cancelled');
+    this.name = 'RepairCancelledError';
+  }
 }
 
 /** `value` with every ObjectId at the path `segments` (arrays traversed) as its hex string. */
@@ -366,19 +369,27 @@ function checksOf(report: AuditReport): CheckName[] {
 export async function repair(
   db: Db,
   report: AuditReport,
-  options: RepairOptions & { dryRun: boolean },
+  options: RepairOptions & {
+    dryRun: boolean;
+    runId?: string;
+    signal?: AbortSignal;
+    /** Called after each round with the rounds done and the changes applied so far. */
+    onRound?: (round: number, applied: number) => void;
+  },
 ): Promise<RepairRun> {
-  const runId = randomUUID();
+  const runId = options.runId ?? randomUUID();
   const checks = checksOf(report);
   const rounds: RepairAction[][] = [];
   const skipped: RepairAction[] = [];
-  const seq = { n: 0 };
+  const journal = new RepairJournal(db, runId);
   let applied = 0;
   let remainingErrors = 0;
   for (let round = 0; round < 5; round++) {
+    if (options.signal?.aborted) throw new RepairCancelledError();
     const violations: Violation[] = [];
     const audit = await runAudit(db, {
       app: options.app,
+      maxTimeMS: options.maxTimeMS,
       checks,
       batchSize: options.batchSize,
       onViolation: (v) => violations.push(v),
@@ -404,9 +415,12 @@ export async function repair(
       break;
     }
     rounds.push(actions);
-    applied += await applyActions(db, runId, actions, seq, skipped);
+    applied += await applyActions(db, journal, runId, actions, skipped, options.signal);
+    options.onRound?.(rounds.length, applied);
   }
-  if (!options.dryRun) remainingErrors = (await runAudit(db, { app: options.app, checks })).summary.errors;
+  if (!options.dryRun)
+    remainingErrors = (await runAudit(db, { app: options.app, checks, maxTimeMS: options.maxTimeMS })).summary
+      .errors;
   return { runId, dryRun: options.dryRun, rounds, applied, skipped: dedupeSkipped(skipped), remainingErrors };
 }
 
@@ -418,26 +432,4 @@ function dedupeSkipped(skipped: RepairAction[]): RepairAction[] {
     seen.add(k);
     return true;
   });
-}
-
-/** Restore exactly the documents a run changed, from their before-images (newest change first). */
-export async function undoRepair(db: Db, runId: string): Promise<{ restored: number }> {
-  const journal = db.collection(JOURNAL_COLLECTION);
-  const entries = await journal.find({ runId }, { sort: { seq: -1 } }).toArray();
-  if (!entries.length)
-    throw new RepairError(`unknown repair run "${runId}" (nothing in ${JOURNAL_COLLECTION})`);
-  for (const e of entries) {
-    const coll = db.collection(e.collection as string);
-    const filter = { _id: e.docId } as Filter<Document>;
-    if (e.before === null) await coll.deleteOne(filter);
-    else await coll.replaceOne(filter, e.before as Document, { upsert: true });
-  }
-  for (const name of new Set(entries.map((e) => e.collection as string)))
-    if (name.endsWith('_quarantine') && (await db.collection(name).estimatedDocumentCount()) === 0)
-      await db
-        .collection(name)
-        .drop()
-        .catch(() => undefined);
-  await journal.updateMany({ runId }, { $set: { undoneAt: new Date() } });
-  return { restored: entries.length };
 }

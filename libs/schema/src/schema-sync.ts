@@ -28,6 +28,8 @@ export interface SchemaOptions {
   app?: AppLevel;
   /** The application level the validators are derived for (default: `app`). */
   rules?: AppLevel;
+  /** Time limit of the plan's queries (maxTimeMS); default none. */
+  maxTimeMS?: number;
 }
 
 /** The contract whose writes the derived validators accept. */
@@ -75,17 +77,20 @@ function canonical(v: unknown): string {
   return EJSON.stringify(v, { relaxed: false });
 }
 
-async function duplicatesFor(db: Db, index: IndexDefinition): Promise<DuplicateGroup[]> {
+async function duplicatesFor(db: Db, index: IndexDefinition, maxTimeMS?: number): Promise<DuplicateGroup[]> {
   const group: Document = {};
   for (const field of Object.keys(index.key)) group[field.replace(/\./g, '_')] = `$${field}`;
   const rows = await db
     .collection(index.collection)
-    .aggregate([
-      { $group: { _id: group, ids: { $push: '$_id' }, n: { $sum: 1 } } },
-      { $match: { n: { $gt: 1 } } },
-      { $sort: { n: -1 } },
-      { $limit: 100 },
-    ])
+    .aggregate(
+      [
+        { $group: { _id: group, ids: { $push: '$_id' }, n: { $sum: 1 } } },
+        { $match: { n: { $gt: 1 } } },
+        { $sort: { n: -1 } },
+        { $limit: 100 },
+      ],
+      { maxTimeMS },
+    )
     .toArray();
   return rows.map((r) => {
     const key: Document = {};
@@ -116,11 +121,14 @@ export async function planSchema(db: Db, options: SchemaOptions = {}): Promise<C
         : 'differs';
     const coll = db.collection(name);
     const violationFilter = { $nor: [validator] };
-    const violations = info ? await coll.countDocuments(violationFilter) : 0;
+    const maxTimeMS = options.maxTimeMS;
+    const violations = info ? await coll.countDocuments(violationFilter, { maxTimeMS }) : 0;
     const samples = violations
-      ? (await coll.find(violationFilter, { projection: { _id: 1 }, limit: SAMPLE_LIMIT }).toArray()).map(
-          (d) => d._id,
-        )
+      ? (
+          await coll
+            .find(violationFilter, { projection: { _id: 1 }, limit: SAMPLE_LIMIT, maxTimeMS })
+            .toArray()
+        ).map((d) => d._id)
       : [];
     const existing = info ? await coll.indexes() : [];
     const wanted = derivedIndexes.filter((i) => i.collection === name);
@@ -134,7 +142,8 @@ export async function planSchema(db: Db, options: SchemaOptions = {}): Promise<C
       .map((e) => e.name as string);
     const duplicates: DuplicateGroup[] = [];
     if (info)
-      for (const i of missing.filter((m) => m.unique)) duplicates.push(...(await duplicatesFor(db, i)));
+      for (const i of missing.filter((m) => m.unique))
+        duplicates.push(...(await duplicatesFor(db, i, maxTimeMS)));
     out.push({
       collection: name,
       app: rules.level,

@@ -40,7 +40,11 @@ export class SchemaService {
         'ODTP_SCHEMA_STRICT_COLLECTIONS',
         `names unknown collection(s): ${unknown.join(', ')}`,
       );
-    this.options = { strictCollections: config.strictCollections, app: config.app };
+    this.options = {
+      strictCollections: config.strictCollections,
+      app: config.app,
+      maxTimeMS: config.queryTimeoutMs,
+    };
   }
 
   overview(): SchemaOverview {

@@ -234,12 +234,17 @@ export class RepairApplyCommand extends RepairCommandBase {
   }
 }
 
+interface UndoFlags extends DatabaseOptions {
+  force?: boolean;
+}
+
 @SubCommand({
   name: 'undo',
   arguments: '<runId>',
-  description: 'Restore exactly the documents a repair run changed',
+  description:
+    'Restore the documents a repair run changed, where each is still as the run left it (exit 2 listing the conflicts otherwise)',
 })
-export class RepairUndoCommand extends JsonDatabaseCommand {
+export class RepairUndoCommand extends JsonDatabaseCommand<UndoFlags> {
   constructor(
     database: DatabaseService,
     private readonly integrity: IntegrityService,
@@ -247,15 +252,58 @@ export class RepairUndoCommand extends JsonDatabaseCommand {
     super(database);
   }
 
-  protected async execute([runId]: string[], options: DatabaseOptions): Promise<void> {
-    const r = await this.integrity.undo(runId);
-    print(options.json ? JSON.stringify(r) : `restored ${r.restored} document(s) of run ${runId}`);
+  protected async execute([runId]: string[], options: UndoFlags): Promise<void> {
+    const r = await this.integrity.undo(runId, { force: options.force ?? false });
+    const forced = r.conflicts.length ? `, ${r.conflicts.length} of them changed since the run (forced)` : '';
+    print(options.json ? JSON.stringify(r) : `restored ${r.restored} document(s) of run ${runId}${forced}`);
+  }
+
+  @Option({
+    flags: '--force',
+    description: 'restore documents changed since the run too (their later changes are lost)',
+  })
+  parseForce(): boolean {
+    return true;
+  }
+}
+
+interface ListFlags extends DatabaseOptions {
+  limit?: number;
+}
+
+@SubCommand({
+  name: 'list',
+  description: 'Repair runs, newest first (API, CLI; interrupted ones show failed)',
+})
+export class RepairListCommand extends JsonDatabaseCommand<ListFlags> {
+  constructor(
+    database: DatabaseService,
+    private readonly integrity: IntegrityService,
+  ) {
+    super(database);
+  }
+
+  protected async execute(_p: string[], options: ListFlags): Promise<void> {
+    const page = await this.integrity.listRepairs(1, options.limit ?? 20);
+    if (options.json) return print(JSON.stringify(page, null, 2));
+    if (!page.items.length) return print('no repair runs');
+    for (const r of page.items)
+      print(
+        `${r.runId}  ${r.startedAt.toISOString()}  ${r.status.padEnd(9)} ${r.dryRun ? 'plan ' : 'apply'} report ${r.reportId}  ${r.progress.applied} applied${r.undoneAt ? '  undone' : ''}${r.error ? `  (${r.error})` : ''}`,
+      );
+  }
+
+  @Option({ flags: '--limit <n>', description: 'how many runs (default 20, at most 100)' })
+  parseLimit(v: string): number {
+    const n = parsePositiveInt(v, '--limit');
+    if (n > 100) throw new CliError('--limit is at most 100', 2);
+    return n;
   }
 }
 
 @Command({
   name: 'repair',
-  description: 'Plan, apply (journaled) and undo repairs of an audit report',
-  subCommands: [RepairPlanCommand, RepairApplyCommand, RepairUndoCommand],
+  description: 'Plan, apply (journaled), list and undo repairs of an audit report',
+  subCommands: [RepairPlanCommand, RepairApplyCommand, RepairUndoCommand, RepairListCommand],
 })
 export class RepairCommand extends CommandGroup {}
