@@ -126,7 +126,10 @@ describe('document browser', () => {
     ['/collections/users/documents?limit=500', 'limit must be an integer from 1 to 200 (got "500")'],
     ['/collections/users/documents?order=up', 'order must be asc or desc (got "up")'],
     ['/collections/users/documents?sort=nope', 'unknown field "nope" for users'],
-    ['/collections/users/documents?after=garbage', 'after is not a cursor returned by this endpoint'],
+    [
+      '/collections/users/documents?after=garbage',
+      'after is not a cursor returned by this endpoint (malformed)',
+    ],
     [
       '/collections/users/documents?displayName=a&displayName=b',
       'query parameter "displayName" must be given once, as a plain value',

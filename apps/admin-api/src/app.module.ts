@@ -3,8 +3,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule, MiddlewareConsumer, NestModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
-import { ThrottlerModule } from '@nestjs/throttler';
-import { AuthModule } from '@odtp/auth';
+import { AuthGuard, AuthModule } from '@odtp/auth';
 import type { AuthSettings } from '@odtp/auth';
 import { AppConfigModule } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
@@ -12,7 +11,7 @@ import { DatabaseModule } from '@odtp/database';
 import type { DatabaseHandle } from '@odtp/database';
 import { LoggerModule } from 'nestjs-pino';
 import { CollectionsHttpModule } from './collections/collections-http.module';
-import { MutationThrottlerGuard } from './common/mutation-throttler.guard';
+import { RateLimitGuard } from './common/rate-limit.guard';
 import { RequestObserverMiddleware } from './common/request-observer.middleware';
 import { HealthModule } from './health/health.module';
 import { IntegrityHttpModule } from './integrity/integrity-http.module';
@@ -32,7 +31,6 @@ export class AppModule implements NestModule {
       imports: [
         AppConfigModule.forRoot(config),
         AuthModule.forRoot(auth),
-        ThrottlerModule.forRoot([{ ttl: 60_000, limit: config.rateLimitPerMinute }]),
         ObservabilityModule,
         ScheduleModule.forRoot(),
         DatabaseModule.forHandle(database),
@@ -66,7 +64,11 @@ export class AppModule implements NestModule {
         IntegrityHttpModule,
         CollectionsHttpModule,
       ],
-      providers: [{ provide: APP_GUARD, useClass: MutationThrottlerGuard }],
+      // Authentication first, then the rate limits of the authenticated key.
+      providers: [
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+      ],
     };
   }
 }

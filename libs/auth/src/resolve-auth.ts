@@ -30,7 +30,8 @@ export function resolveAuth(config: AppConfig, cwd: string): ResolvedAuth {
     if (e instanceof ApiKeyFormatError) throw new ConfigError('ADMIN_API_KEYS', e.message);
     throw e;
   }
-  if (keys.length > 0) return { settings: { enabled: true, keys }, notices: [] };
+  const failureLimitPerMinute = config.authFailureLimitPerMinute;
+  if (keys.length > 0) return { settings: { enabled: true, keys, failureLimitPerMinute }, notices: [] };
   if (config.nodeEnv === 'production') {
     throw new ConfigError(
       'ADMIN_API_KEYS',
@@ -47,5 +48,5 @@ export function resolveAuth(config: AppConfig, cwd: string): ResolvedAuth {
     : [
         `No ADMIN_API_KEYS: using the development admin key whose hash is in ${dev.file} (delete the file to generate a new one).`,
       ];
-  return { settings: { enabled: true, keys: parseApiKeys(dev.entry) }, notices };
+  return { settings: { enabled: true, keys: parseApiKeys(dev.entry), failureLimitPerMinute }, notices };
 }

@@ -31,6 +31,14 @@ describe('loadConfig', () => {
       auditWebhookUrl: undefined,
       auditRetention: 100,
       app: 'odtp-0.5',
+      adminLogRetentionDays: 90,
+      heavyRateLimitPerMinute: 60,
+      authFailureLimitPerMinute: 20,
+      queryTimeoutMs: 60000,
+      browseCursorSecret: undefined,
+      dbMaxConnections: 1024,
+      dbIdleTimeoutMs: 1800000,
+      migrationsDir: undefined,
     });
   });
 
@@ -58,6 +66,46 @@ describe('loadConfig', () => {
       new ConfigError(name, message.replace(`Invalid configuration: ${name} `, '')),
     );
     expect(() => loadConfig({ [name]: value }, { cwd })).toThrow(message);
+  });
+
+  it.each([
+    ['AUDIT_WEBHOOK_URL', 'ftp://hooks.example/T0K3N-s3cr3t'],
+    ['BROWSE_CURSOR_SECRET', 'short s3cr3t'],
+  ])('an invalid %s is named but never repeated (it may hold a token)', (name, value) => {
+    let message = '';
+    try {
+      loadConfig({ [name]: value }, { cwd: emptyDir() });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(new RegExp(`^Invalid configuration: ${name} must `));
+    expect(message).toContain(`(got a value of ${value.length} characters, not repeated here)`);
+    expect(message).not.toContain('s3cr3t');
+  });
+
+  it('reads the hardening limits', () => {
+    const config = loadConfig(
+      {
+        ADMIN_LOG_RETENTION_DAYS: '7',
+        HEAVY_RATE_LIMIT_PER_MINUTE: '5',
+        AUTH_FAILURE_LIMIT_PER_MINUTE: '3',
+        QUERY_TIMEOUT_MS: '1500',
+        ODTP_DB_MAX_CONNECTIONS: '10',
+        ODTP_DB_IDLE_TIMEOUT_MS: '0',
+      },
+      { cwd: emptyDir() },
+    );
+    expect([
+      config.adminLogRetentionDays,
+      config.heavyRateLimitPerMinute,
+      config.authFailureLimitPerMinute,
+      config.queryTimeoutMs,
+      config.dbMaxConnections,
+      config.dbIdleTimeoutMs,
+    ]).toEqual([7, 5, 3, 1500, 10, 0]);
+    expect(() => loadConfig({ QUERY_TIMEOUT_MS: '10' }, { cwd: emptyDir() })).toThrow(
+      'Invalid configuration: QUERY_TIMEOUT_MS must not be less than 100 (got 10)',
+    );
   });
 
   it('a malformed MONGODB_URI names the variable', () => {

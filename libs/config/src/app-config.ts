@@ -100,6 +100,34 @@ export class EnvironmentVariables {
   @IsIn(APP_LEVELS)
   ODTP_APP: AppLevel = DEFAULT_APP_LEVEL;
 
+  @IsInt()
+  @Min(1)
+  ADMIN_LOG_RETENTION_DAYS = 90;
+
+  @IsInt()
+  @Min(1)
+  HEAVY_RATE_LIMIT_PER_MINUTE = 60;
+
+  @IsInt()
+  @Min(1)
+  AUTH_FAILURE_LIMIT_PER_MINUTE = 20;
+
+  @IsInt()
+  @Min(100)
+  QUERY_TIMEOUT_MS = 60_000;
+
+  @IsOptional()
+  @Matches(/^\S{32,}$/, { message: 'must be at least 32 characters without spaces' })
+  BROWSE_CURSOR_SECRET?: string;
+
+  @IsInt()
+  @Min(1)
+  ODTP_DB_MAX_CONNECTIONS = 1024;
+
+  @IsInt()
+  @Min(0)
+  ODTP_DB_IDLE_TIMEOUT_MS = 1_800_000;
+
   @IsOptional()
   @IsString()
   ODTP_MIGRATIONS_DIR?: string;
@@ -138,6 +166,19 @@ export interface AppConfig {
   readonly app: AppLevel;
   /** ODTP_MIGRATIONS_DIR as an absolute path (an existing folder); undefined: the project's migrations/. */
   readonly migrationsDir?: string;
+  /** Days the admin audit log keeps an entry (a TTL index). */
+  readonly adminLogRetentionDays: number;
+  /** Heavy reads (plans, counts, findings) allowed per API key per minute. */
+  readonly heavyRateLimitPerMinute: number;
+  /** Failed authentications allowed per client address per minute before 429. */
+  readonly authFailureLimitPerMinute: number;
+  /** Time limit (maxTimeMS) of every query the API and the auditor run. */
+  readonly queryTimeoutMs: number;
+  /** Key of the HMAC that signs browse cursors (generated and kept in .odtp-cursor-secret when unset). */
+  readonly browseCursorSecret?: string;
+  /** The embedded engine's connection limit and idle timeout (0: none). */
+  readonly dbMaxConnections: number;
+  readonly dbIdleTimeoutMs: number;
 }
 
 export class ConfigError extends DomainError {
@@ -152,9 +193,25 @@ export class ConfigError extends DomainError {
   }
 }
 
-const INTEGER_VARS = new Set(['PORT', 'SHUTDOWN_TIMEOUT_MS', 'RATE_LIMIT_PER_MINUTE', 'AUDIT_RETENTION']);
+const INTEGER_VARS = new Set([
+  'PORT',
+  'SHUTDOWN_TIMEOUT_MS',
+  'RATE_LIMIT_PER_MINUTE',
+  'AUDIT_RETENTION',
+  'ADMIN_LOG_RETENTION_DAYS',
+  'HEAVY_RATE_LIMIT_PER_MINUTE',
+  'AUTH_FAILURE_LIMIT_PER_MINUTE',
+  'QUERY_TIMEOUT_MS',
+  'ODTP_DB_MAX_CONNECTIONS',
+  'ODTP_DB_IDLE_TIMEOUT_MS',
+]);
 
-function describe(value: unknown): string {
+/** Variables whose values may hold credentials or tokens: a configuration error never repeats them. */
+const SECRET_VARS = new Set(['MONGODB_URI', 'ADMIN_API_KEYS', 'AUDIT_WEBHOOK_URL', 'BROWSE_CURSOR_SECRET']);
+
+function describe(value: unknown, variable?: string): string {
+  if (variable && SECRET_VARS.has(variable))
+    return `a value of ${typeof value === 'string' ? value.length : 0} characters, not repeated here`;
   return JSON.stringify(value);
 }
 
@@ -188,7 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     const constraint = Object.values(first.constraints ?? {})[0] ?? 'is invalid';
     throw new ConfigError(
       first.property,
-      `${constraint.replace(first.property + ' ', '')} (got ${describe(first.value)})`,
+      `${constraint.replace(first.property + ' ', '')} (got ${describe(first.value, first.property)})`,
     );
   }
   let uriDbName: string | undefined;
@@ -238,6 +295,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     auditRetention: instance.AUDIT_RETENTION,
     app: instance.ODTP_APP,
     migrationsDir,
+    adminLogRetentionDays: instance.ADMIN_LOG_RETENTION_DAYS,
+    heavyRateLimitPerMinute: instance.HEAVY_RATE_LIMIT_PER_MINUTE,
+    authFailureLimitPerMinute: instance.AUTH_FAILURE_LIMIT_PER_MINUTE,
+    queryTimeoutMs: instance.QUERY_TIMEOUT_MS,
+    browseCursorSecret: instance.BROWSE_CURSOR_SECRET,
+    dbMaxConnections: instance.ODTP_DB_MAX_CONNECTIONS,
+    dbIdleTimeoutMs: instance.ODTP_DB_IDLE_TIMEOUT_MS,
   });
 }
 

@@ -1,10 +1,14 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
 import { ObjectId } from 'mongodb';
 import type { Document } from 'mongodb';
 
 export const ADMIN_LOG_COLLECTION = 'adminAuditLog';
+/** The TTL index that keeps ADMIN_LOG_RETENTION_DAYS of the log. */
+export const ADMIN_LOG_TTL_INDEX = 'at_ttl';
 
 /** One mutating call: who, what, when and how it ended. Never keys, never document contents. */
 export interface AdminLogEntry {
@@ -40,10 +44,19 @@ export function summarizeBody(body: unknown): Record<string, unknown> {
 export class AdminLogService implements OnModuleInit {
   private readonly logger = new Logger('AdminLog');
 
-  constructor(private readonly database: DatabaseService) {}
+  constructor(
+    private readonly database: DatabaseService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
+  /** The retention: a TTL index on `at` (replaced when ADMIN_LOG_RETENTION_DAYS changed). */
   async onModuleInit(): Promise<void> {
-    await this.database.db().collection(ADMIN_LOG_COLLECTION).createIndex({ at: -1 }, { name: 'at_-1' });
+    const coll = this.database.db().collection(ADMIN_LOG_COLLECTION);
+    const seconds = this.config.adminLogRetentionDays * 86_400;
+    const existing = (await coll.indexes().catch(() => [])).find((i) => i.name === ADMIN_LOG_TTL_INDEX);
+    if (existing && existing.expireAfterSeconds === seconds) return;
+    if (existing) await coll.dropIndex(ADMIN_LOG_TTL_INDEX);
+    await coll.createIndex({ at: 1 }, { name: ADMIN_LOG_TTL_INDEX, expireAfterSeconds: seconds });
   }
 
   record(entry: AdminLogEntry): void {

@@ -1,3 +1,4 @@
+import { Heavy } from '../common/rate-limit.guard';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -23,6 +24,7 @@ export class CollectionsController {
   constructor(private readonly browse: BrowseService) {}
 
   @Get()
+  @Heavy()
   @ApiOperation({
     summary: 'The collections of the target schema: document count, validator state and indexes',
   })
@@ -32,6 +34,7 @@ export class CollectionsController {
   }
 
   @Get(':name/documents')
+  @Heavy()
   @ApiOperation({
     summary: 'Browse documents with typed filters (?<field>=<value>), sort and cursor pagination',
     description:
@@ -53,6 +56,7 @@ export class CollectionsController {
   }
 
   @Get(':name/documents/:id')
+  @Heavy()
   @ApiOperation({
     summary: 'One document, its outgoing references resolved and its incoming references counted',
   })

@@ -8,8 +8,10 @@ import { MetricsService } from '../metrics/metrics.service';
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * When a response is finished: count and time it (metrics), and record every mutating call in the admin
- * audit log with its outcome, including calls refused by authentication or rate limiting.
+ * When a response is finished: count and time it (metrics), and record in the admin audit log every mutating call
+ * an API key made to a route of the API, with its outcome (403 and 429 included). Calls without a valid key and
+ * paths that match no route never reach the database: anyone could grow it without bound (they count in
+ * odtp_auth_failures_total and a rate-limited log line instead).
  */
 @Injectable()
 export class RequestObserverMiddleware implements NestMiddleware {
@@ -24,13 +26,13 @@ export class RequestObserverMiddleware implements NestMiddleware {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       this.metrics.observe(req.method, route, res.statusCode, seconds);
-      if (!MUTATING.has(req.method)) return;
+      if (!MUTATING.has(req.method) || !req.principal || route === 'unmatched') return;
       this.adminLog.record({
         at: new Date(),
-        keyId: req.principal?.keyId ?? null,
-        role: req.principal?.role ?? null,
+        keyId: req.principal.keyId,
+        role: req.principal.role,
         method: req.method,
-        route: route === 'unmatched' ? req.path.slice(0, 200) : route,
+        route,
         params: { ...(req.params as Record<string, string>) },
         body: summarizeBody(req.body),
         status: res.statusCode,

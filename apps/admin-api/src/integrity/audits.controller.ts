@@ -1,3 +1,4 @@
+import { Heavy } from '../common/rate-limit.guard';
 import {
   Body,
   ConflictException,
@@ -106,6 +107,7 @@ export class AuditsController {
   }
 
   @Get(':id/findings')
+  @Heavy()
   @ApiOperation({
     summary: 'Findings of a report, filtered by check and collection, paged (with their samples)',
   })

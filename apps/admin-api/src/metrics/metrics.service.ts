@@ -51,8 +51,19 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly authFailures = new Counter({
+    name: 'odtp_auth_failures_total',
+    help: 'Refused authentications by reason: missing (no key), invalid (unknown key), forbidden (viewer key on an admin route), limited (too many invalid keys from one address)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'odtp_' });
+  }
+
+  authFailure(reason: string): void {
+    this.authFailures.inc({ reason });
   }
 
   observeAudit(

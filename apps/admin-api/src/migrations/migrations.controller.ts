@@ -1,3 +1,4 @@
+import { Heavy } from '../common/rate-limit.guard';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -23,6 +24,7 @@ export class MigrationsController {
   constructor(private readonly migrations: MigrationsService) {}
 
   @Get()
+  @Heavy()
   @ApiOperation({
     summary:
       'Every migration as applied, pending, held (the application, ODTP_APP, relies on what it changes), changed or missing',

@@ -1,3 +1,4 @@
+import { Heavy } from '../common/rate-limit.guard';
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -37,6 +38,7 @@ export class SchemaController {
   }
 
   @Get('plan')
+  @Heavy()
   @ApiOperation({
     summary:
       'Compare the database with the validators and indexes derived for the application (ODTP_APP, or `rules`); read-only',
