@@ -5,12 +5,13 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { packageInfo } from '@odtp/config';
 import helmet from 'helmet';
-import { ErrorBodyFilter } from './common/error-body.filter';
+import { bodyParserErrors, ErrorBodyFilter } from './common/error-body.filter';
 
 /** Everything an admin API instance needs besides its modules (shared by main.ts and the e2e tests). */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.useBodyParser('urlencoded', { limit: config.bodyLimit, extended: false });
+  app.use(bodyParserErrors);
   if (config.corsOrigins.length) app.enableCors({ origin: [...config.corsOrigins] });
   // The API is often served over plain HTTP on an internal network: upgrading sub-requests to HTTPS would break Swagger UI.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));

@@ -11,7 +11,7 @@ export function authFailureListener(
   now: () => number = Date.now,
 ): AuthFailureListener {
   const logger = new Logger('Auth');
-  let windowStart = now();
+  let windowStart = Number.NEGATIVE_INFINITY; // the first refusal is logged at once
   let counts: Partial<Record<AuthFailureReason, number>> = {};
   let clients = new Set<string>();
   return (reason, client) => {

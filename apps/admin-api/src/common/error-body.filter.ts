@@ -3,7 +3,7 @@ import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { DomainError } from '@odtp/errors';
 import { EJSON } from 'bson';
-import type { Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { ErrorBodyDto } from './error-body.dto';
 
 interface BodyParserError {
@@ -11,7 +11,7 @@ interface BodyParserError {
   status: number;
 }
 
-function isBodyParserError(e: unknown): e is BodyParserError {
+export function isBodyParserError(e: unknown): e is BodyParserError {
   return (
     typeof e === 'object' &&
     e !== null &&
@@ -94,4 +94,14 @@ export class ErrorBodyFilter implements ExceptionFilter {
     if (response.headersSent) return;
     response.status(body.statusCode).json(body);
   }
+}
+
+/**
+ * Express error middleware for the body parsers, mounted right after them: their errors get the fixed messages
+ * of toErrorBody (Nest would turn a JSON syntax error into a 400 carrying the parser's own text).
+ */
+export function bodyParserErrors(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (!isBodyParserError(err)) return next(err);
+  const body = toErrorBody(err);
+  res.status(body.statusCode).json(body);
 }
