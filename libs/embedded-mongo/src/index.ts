@@ -1,4 +1,4 @@
-export { EmbeddedMongo } from './server';
+export { EmbeddedMongo, MessageReader } from './server';
 export type { EmbeddedMongoOptions } from './server';
 export { CorruptDataError, DbPathLockedError } from './persistence';
 export { compareBson, bsonTypeName } from './bson-order';

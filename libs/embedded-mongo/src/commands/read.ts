@@ -46,10 +46,6 @@ export function matching(
   return out;
 }
 
-/**
- * The matching documents as BSON bytes, decoding only the fields the filter reads (nothing when exact). With
- * `pauses`, for cursors, it yields a pause marker every 1,024 documents scanned (see SCAN_PAUSE).
- */
 /** `docs`, checking the operation's time limit every few hundred documents. */
 export function* timed<T>(docs: Iterable<T>): Generator<T> {
   let n = 0;
@@ -59,6 +55,10 @@ export function* timed<T>(docs: Iterable<T>): Generator<T> {
   }
 }
 
+/**
+ * The matching documents as BSON bytes, decoding only the fields the filter reads (nothing when exact). With
+ * `pauses`, for cursors, it yields a pause marker every 1,024 documents scanned (see SCAN_PAUSE).
+ */
 export function* rawMatching(
   bufs: Iterable<Uint8Array>,
   filter: Document | undefined,
