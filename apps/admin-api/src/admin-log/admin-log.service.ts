@@ -72,7 +72,7 @@ export class AdminLogService implements OnModuleInit {
     const docs = await this.database
       .db()
       .collection(ADMIN_LOG_COLLECTION)
-      .find(filter, { sort: { _id: -1 }, limit: limit + 1 })
+      .find(filter, { sort: { _id: -1 }, limit: limit + 1, maxTimeMS: this.config.queryTimeoutMs })
       .toArray();
     const items = docs.slice(0, limit);
     return {
