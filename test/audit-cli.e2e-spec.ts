@@ -42,7 +42,8 @@ describe('odtp-db audit and repair', () => {
     const db = mongo.db();
     for (const [c, docs] of Object.entries(defectsFixture())) await db.collection(c).insertMany(docs);
     const junit = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-audit-')), 'audit.xml');
-    const audit = await cli(db, mongo.uri, ['audit', '--json', '--junit', junit]);
+    const html = path.join(path.dirname(junit), 'audit.html');
+    const audit = await cli(db, mongo.uri, ['audit', '--json', '--junit', junit, '--html', html]);
     expect([audit.code, audit.stderr]).toEqual([3, '']);
     const report = JSON.parse(audit.stdout) as {
       id: string;
@@ -53,6 +54,15 @@ describe('odtp-db audit and repair', () => {
     // the default application is ODTP 0.5: its id strings are warnings, the ObjectIds it cannot find are errors
     expect([report.app, report.summary]).toEqual(['odtp-0.5', { errors: 26, warnings: 8, scanned: 28 }]);
     expect(fs.readFileSync(junit, 'utf8').match(/<failure /g)).toHaveLength(27);
+    const page = fs.readFileSync(html, 'utf8');
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    expect(page).toContain(`<dt>report id</dt><dd><code>${report.id}</code></dd>`);
+    expect(page.match(/<details class="finding /g)).toHaveLength(27);
+    const noFolder = await cli(db, mongo.uri, ['audit', '--html', '/no/such/folder/a.html']);
+    expect([noFolder.code, noFolder.stderr.trim()]).toEqual([
+      2,
+      'odtp-db: --html: the folder /no/such/folder does not exist',
+    ]);
     const target = await cli(db, mongo.uri, ['audit', '--json', '--app', 'target']);
     expect(JSON.parse(target.stdout)).toMatchObject({
       app: 'target',

@@ -242,7 +242,12 @@ describe('audit and repair endpoints', () => {
 describe('scheduled audits', () => {
   let mongo: TestMongo;
   let hook: http.Server;
-  const received: { newFindings: { check: string }[]; reportId: string }[] = [];
+  const received: {
+    newFindings: { check: string }[];
+    reportId: string;
+    reportPath: string;
+    reportUrl?: string;
+  }[] = [];
 
   beforeAll(async () => {
     mongo = await startTestMongo();
@@ -270,6 +275,7 @@ describe('scheduled audits', () => {
       ODTP_DB_NAME: db.databaseName,
       AUDIT_CRON: '* * * * * *',
       AUDIT_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook?token=secret`,
+      ADMIN_PUBLIC_URL: 'https://odtp-admin.example.org/',
     };
     const a = await createTestApp({ env });
     const b = await createTestApp({ env });
@@ -297,6 +303,11 @@ describe('scheduled audits', () => {
     // The first report is all new; later ones find nothing new, so exactly one post.
     expect(received).toHaveLength(1);
     expect(received[0].reportId).toBe(reports[0]._id);
+    // the webhook links to the HTML report of that audit
+    expect([received[0].reportPath, received[0].reportUrl]).toEqual([
+      `/audits/${reports[0]._id}/report`,
+      `https://odtp-admin.example.org/audits/${reports[0]._id}/report`,
+    ]);
     expect(received[0].newFindings.map((f) => f.check)).toContain('dangling-reference');
   }, 180_000);
 });

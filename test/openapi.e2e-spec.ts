@@ -50,6 +50,8 @@ describe('Swagger completeness', () => {
         'GET /audits/latest',
         'GET /audits/{id}',
         'GET /audits/{id}/findings',
+        'GET /audits/{id}/report',
+        'GET /audits/latest/report',
         'DELETE /audits/{id}',
         'POST /audits',
         'POST /repairs',

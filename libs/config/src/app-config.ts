@@ -93,6 +93,10 @@ export class EnvironmentVariables {
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   AUDIT_WEBHOOK_URL?: string;
 
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s?#]+$/, { message: 'must be an http(s) URL without query or fragment' })
+  ADMIN_PUBLIC_URL?: string;
+
   @IsInt()
   @Min(1)
   AUDIT_RETENTION = 100;
@@ -160,6 +164,8 @@ export interface AppConfig {
   readonly auditCron?: string;
   /** Where new findings of scheduled audits are posted (never logged: it may hold a token). */
   readonly auditWebhookUrl?: string;
+  /** Where people reach the admin API (links in webhook payloads and HTML reports), e.g. https://odtp-admin.example.org. */
+  readonly adminPublicUrl?: string;
   /** Audit reports kept in integrityReports. */
   readonly auditRetention: number;
   /** The application that runs on the database: what migrations, validators, audits, repairs and seeds respect. */
@@ -292,6 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     rateLimitPerMinute: instance.RATE_LIMIT_PER_MINUTE,
     auditCron: instance.AUDIT_CRON,
     auditWebhookUrl: instance.AUDIT_WEBHOOK_URL,
+    adminPublicUrl: instance.ADMIN_PUBLIC_URL?.replace(/\/+$/, ''),
     auditRetention: instance.AUDIT_RETENTION,
     app: instance.ODTP_APP,
     migrationsDir,

@@ -3,9 +3,27 @@ export type { AuditReport, AuditSummary, CheckName, FailOn, Finding, Severity, V
 export { AuditCancelledError, runAudit } from './auditor';
 export type { AuditOptions } from './auditor';
 export { valuesAt } from './values';
-export { newFindings, pageFindings, REPORTS_COLLECTION, ReportStore, toJunit } from './report-store';
-export type { Page } from './report-store';
-export { ORPHAN_POLICIES, planRepairs, repair, REPAIR_KINDS, RepairCancelledError } from './repair';
+export {
+  newFindings,
+  pageFindings,
+  REPORTS_COLLECTION,
+  ReportStore,
+  toJunit,
+  trendPoint,
+} from './report-store';
+export type { Page, TrendPoint } from './report-store';
+export { renderHtmlReport } from './html-report';
+export type { HtmlReportOptions } from './html-report';
+export { edgeStates, STATUS_COLOURS } from './report-graph';
+export type { EdgeState, EdgeStatus } from './report-graph';
+export {
+  describeRepair,
+  ORPHAN_POLICIES,
+  planRepairs,
+  repair,
+  REPAIR_KINDS,
+  RepairCancelledError,
+} from './repair';
 export {
   JOURNAL_COLLECTION,
   REPAIR_ERROR_CODES,

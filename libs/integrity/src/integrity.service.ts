@@ -3,12 +3,13 @@ import { Inject, Injectable, Logger, Module } from '@nestjs/common';
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import { APP_CONFIG } from '@odtp/config';
+import { APP_CONFIG, packageInfo } from '@odtp/config';
 import { DomainError, HTTP } from '@odtp/errors';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseService, LeaseLock, LockHeldError } from '@odtp/database';
 import type { LeaseHandle } from '@odtp/database';
 import { AuditCancelledError, runAudit } from './auditor';
+import { renderHtmlReport } from './html-report';
 import type { AuditOptions } from './auditor';
 import type { AuditReport, CheckName, Finding } from './findings';
 import { RepairError, undoRepair } from './journal';
@@ -265,6 +266,19 @@ export class IntegrityService implements OnApplicationShutdown {
     return report;
   }
 
+  /**
+   * The report as a self-contained HTML page (see renderHtmlReport), with the trend of the `trend` stored reports
+   * up to it; 'latest' names the newest report.
+   */
+  async htmlReport(
+    id: string | 'latest',
+    options: { apiBase?: string; trend?: number } = {},
+  ): Promise<string> {
+    const report = id === 'latest' ? await this.latest() : await this.report(id);
+    const trend = await this.store().trend(report.startedAt, options.trend ?? 20);
+    return renderHtmlReport(report, { trend, apiBase: options.apiBase, version: packageInfo().version });
+  }
+
   async findings(
     id: string,
     filter: { check?: CheckName; collection?: string },
@@ -482,6 +496,10 @@ export class IntegritySchedule implements OnModuleInit {
     try {
       await this.sendWebhook(this.config.auditWebhookUrl, {
         reportId: report.id,
+        reportPath: `/audits/${report.id}/report`,
+        ...(this.config.adminPublicUrl
+          ? { reportUrl: `${this.config.adminPublicUrl}/audits/${report.id}/report` }
+          : {}),
         database: report.database,
         finishedAt: report.finishedAt,
         summary: report.summary,

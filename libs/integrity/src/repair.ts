@@ -16,7 +16,7 @@ import {
 import type { AppContract, CollectionName, Edge } from '@odtp/schema';
 import { runAudit } from './auditor';
 import { RepairJournal } from './journal';
-import type { AuditReport, CheckName, Violation } from './findings';
+import type { AuditReport, CheckName, Finding, Violation } from './findings';
 
 export const ORPHAN_POLICIES = ['quarantine', 'delete', 'keep'] as const;
 export type OrphanPolicy = (typeof ORPHAN_POLICIES)[number];
@@ -432,4 +432,41 @@ function dedupeSkipped(skipped: RepairAction[]): RepairAction[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * What `repair plan` does with the violations of a finding, in words (the HTML report shows it beside the
+ * samples): the same decisions as planRepairs, for the default orphan policy (quarantine).
+ */
+export function describeRepair(
+  finding: Pick<Finding, 'check' | 'collection' | 'path'>,
+  app: AppLevel = 'target',
+): string {
+  const edge = edgeOf(finding.collection, finding.path);
+  const required = requiredPaths(finding.collection).has(finding.path);
+  const missing = edge?.many
+    ? 'pull: the value is removed from the array'
+    : required
+      ? `quarantine: the document moves to ${finding.collection}_quarantine (a required reference)`
+      : `unset: the reference is removed`;
+  switch (finding.check) {
+    case 'dangling-reference':
+      return missing;
+    case 'type-drift':
+      return writesStringReference(appContract(app), finding.collection, finding.path)
+        ? `left alone when an id string (${appContract(app).application} writes id strings here); otherwise ${missing.replace(/^quarantine.*/, 'manual: a required reference that is not an id')}`
+        : `convert: the id string becomes an ObjectId; a value that is no id: ${missing.replace(/^quarantine.*/, 'manual (required)')}`;
+    case 'query-mismatch':
+      return `stringify: the ObjectId becomes the id string ${appContract(app).application} queries with`;
+    case 'broken-inverse':
+      return edge?.inverse
+        ? `${edge.many ? 'set' : 'add-to-set'}: the missing link is written to ${edge.to}.${edge.inverse}${edge.many ? `, or the entry is pulled when the ${edge.to} document belongs to another parent` : ''}`
+        : 'manual';
+    case 'orphan':
+      return `quarantine: the document moves to ${finding.collection}_quarantine (policy per collection: quarantine, delete or keep), unless something still references it`;
+    case 'duplicate':
+      return 'rename-key: the oldest document keeps the value, the others get " [<id>]" appended';
+    case 'schema-violation':
+      return 'manual: fixed by the other actions or by hand (see schema plan)';
+  }
 }

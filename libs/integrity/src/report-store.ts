@@ -58,6 +58,30 @@ export class ReportStore {
     return doc ? ReportStore.toReport(doc) : null;
   }
 
+  /**
+   * Errors and warnings per check of the last `limit` reports that started no later than `until`, oldest first
+   * (the trend of an HTML report).
+   */
+  async trend(until: Date, limit = 20): Promise<TrendPoint[]> {
+    const docs = await this.coll
+      .find(
+        { startedAt: { $lte: until } },
+        {
+          projection: {
+            startedAt: 1,
+            summary: 1,
+            'findings.check': 1,
+            'findings.severity': 1,
+            'findings.violations': 1,
+          },
+          sort: { startedAt: -1, _id: -1 },
+          limit,
+        },
+      )
+      .toArray();
+    return docs.reverse().map((d) => trendPoint({ ...ReportStore.toReport(d), findings: d.findings ?? [] }));
+  }
+
   /** Reports without their findings (summaries), newest first. */
   async list(page: number, pageSize: number): Promise<Page<Omit<AuditReport, 'findings'>>> {
     const total = await this.coll.countDocuments();
@@ -79,6 +103,33 @@ export class ReportStore {
       total,
     };
   }
+}
+
+/** One report in a trend: its totals and, per check, the violations by severity. */
+export interface TrendPoint {
+  id: string;
+  startedAt: Date;
+  errors: number;
+  warnings: number;
+  byCheck: Partial<Record<CheckName, { errors: number; warnings: number }>>;
+}
+
+export function trendPoint(
+  report: Pick<AuditReport, 'id' | 'startedAt' | 'summary' | 'findings'>,
+): TrendPoint {
+  const byCheck: TrendPoint['byCheck'] = {};
+  for (const f of report.findings) {
+    const c = (byCheck[f.check] ??= { errors: 0, warnings: 0 });
+    if (f.severity === 'error') c.errors += f.violations;
+    else c.warnings += f.violations;
+  }
+  return {
+    id: report.id,
+    startedAt: report.startedAt,
+    errors: report.summary.errors,
+    warnings: report.summary.warnings,
+    byCheck,
+  };
 }
 
 /** Findings of a report filtered by check and collection, paged. */
@@ -106,10 +157,11 @@ export function newFindings(current: AuditReport, previous: AuditReport | null):
   );
 }
 
-function xml(s: string): string {
+/** `s` safe inside XML or HTML text and attribute values. */
+export function xml(s: string): string {
   return s.replace(
     /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 }
 

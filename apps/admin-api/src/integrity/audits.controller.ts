@@ -5,7 +5,9 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
+  Inject,
   NotFoundException,
   Param,
   Post,
@@ -21,10 +23,13 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiProduces,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { RequireRole } from '@odtp/auth';
+import { APP_CONFIG } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
 import { IntegrityService } from '@odtp/integrity';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import {
@@ -42,7 +47,10 @@ import {
 @ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'missing or invalid API key' })
 @Controller('audits')
 export class AuditsController {
-  constructor(private readonly integrity: IntegrityService) {}
+  constructor(
+    private readonly integrity: IntegrityService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -74,8 +82,41 @@ export class AuditsController {
     return this.integrity.latest();
   }
 
+  @Get('latest/report')
+  @Heavy()
+  @Header('content-type', 'text/html; charset=utf-8')
+  @ApiOperation({
+    summary:
+      "The newest report (a scheduled audit's, say) as one self-contained HTML page: the reference graph with its breakages, the trend, the findings with samples",
+  })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'the HTML page', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'no audit has finished yet' })
+  latestHtml(): Promise<string> {
+    return this.integrity.htmlReport('latest', { apiBase: this.config.adminPublicUrl });
+  }
+
+  @Get(':id/report')
+  @Heavy()
+  @Header('content-type', 'text/html; charset=utf-8')
+  @ApiOperation({
+    summary:
+      'A report as one self-contained HTML page (no script, no network): the reference graph coloured by findings, the trend over the last 20 reports, the findings with samples and what repair plan does',
+  })
+  @ApiParam({ name: 'id', description: 'audit id' })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ description: 'the HTML page', content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown audit' })
+  html(@Param('id') id: string): Promise<string> {
+    // sample links are absolute only with ADMIN_PUBLIC_URL (never from the Host header, which a client chooses)
+    return this.integrity.htmlReport(id, { apiBase: this.config.adminPublicUrl });
+  }
+
   @Get(':id')
-  @ApiOperation({ summary: 'An audit: its report when it is done, otherwise the job with its progress' })
+  @ApiOperation({
+    summary:
+      'An audit: its report when it is done, otherwise the job with its progress. The same report as an HTML page: GET /audits/{id}/report',
+  })
   @ApiParam({ name: 'id', description: 'audit id' })
   @ApiOkResponse({
     description: 'the report (done) or the job (running, failed, cancelled)',

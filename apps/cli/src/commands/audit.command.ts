@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '@odtp/config';
+import type { AppConfig } from '@odtp/config';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DatabaseService } from '@odtp/database';
 import { CHECKS, FAIL_ON_LEVELS, IntegrityService, ORPHAN_POLICIES, toJunit } from '@odtp/integrity';
 import type { AuditReport, CheckName, FailOn, OrphanPolicy, RepairRun } from '@odtp/integrity';
@@ -14,6 +17,7 @@ import type { DatabaseOptions } from '../database-command';
 interface AuditFlags extends DatabaseOptions {
   checks?: CheckName[];
   junit?: string;
+  html?: string;
   failOn?: FailOn;
   batchSize?: number;
   samples?: number;
@@ -57,6 +61,16 @@ function reportText(report: AuditReport): string {
   return lines.join('\n');
 }
 
+/** A file to write after the audit: its folder must exist now, not after a long audit. */
+function outputFile(file: string, flag: string): string {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new CliError(`${flag}: the folder ${dir} does not exist`, 2);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+    throw new CliError(`${flag}: ${file} is a folder`, 2);
+  return file;
+}
+
 @Command({
   name: 'audit',
   description:
@@ -66,6 +80,7 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
   constructor(
     database: DatabaseService,
     private readonly integrity: IntegrityService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super(database);
   }
@@ -85,6 +100,11 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
     });
     if (progress) process.stderr.write('\r\x1b[K');
     if (options.junit) fs.writeFileSync(options.junit, toJunit(report));
+    if (options.html)
+      fs.writeFileSync(
+        options.html,
+        await this.integrity.htmlReport(report.id, { apiBase: this.config.adminPublicUrl }),
+      );
     // Plain JSON, as the API answers: ids as hex strings, dates as ISO strings.
     print(options.json ? JSON.stringify(report, null, 2) : reportText(report));
     const failOn = options.failOn ?? 'error';
@@ -111,7 +131,16 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
 
   @Option({ flags: '--junit <file>', description: 'also write JUnit XML (one testcase per finding)' })
   parseJunit(v: string): string {
-    return v;
+    return outputFile(v, '--junit');
+  }
+
+  @Option({
+    flags: '--html <file>',
+    description:
+      'also write the report as one self-contained HTML page (reference graph, trend, findings with samples)',
+  })
+  parseHtml(v: string): string {
+    return outputFile(v, '--html');
   }
 
   @Option({
