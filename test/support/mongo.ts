@@ -17,7 +17,8 @@ let counter = 0;
 
 export async function startTestMongo(): Promise<TestMongo> {
   const external = process.env.MONGODB_URI;
-  const server = external ? undefined : await EmbeddedMongo.create();
+  // test commands (configureFailPoint) on, like a mongod started for tests
+  const server = external ? undefined : await EmbeddedMongo.create({ enableTestCommands: true });
   const uri = external ?? server!.getUri();
   const client = await MongoClient.connect(uri);
   const prefix = `t${process.pid}_${Date.now().toString(36)}`;

@@ -18,6 +18,11 @@ export interface StartOptions {
   port?: number;
   /** Overrides config.dbPath for the embedded engine. */
   dbPath?: string;
+  /**
+   * Test commands (configureFailPoint): mongod's `--setParameter enableTestCommands=1`; the embedded engine and
+   * mongodb-memory-server honour it. Never for production.
+   */
+  enableTestCommands?: boolean;
   log?: (line: string) => void;
 }
 
@@ -42,7 +47,13 @@ export async function startDatabase(config: AppConfig, options: StartOptions = {
     const replSet = await MongoMemoryReplSet.create({
       binary: { systemBinary: choice.binary },
       replSet: { count: 1, storageEngine: 'wiredTiger' },
-      instanceOpts: [{ port: options.port || undefined, dbPath }],
+      instanceOpts: [
+        {
+          port: options.port || undefined,
+          dbPath,
+          args: options.enableTestCommands ? ['--setParameter', 'enableTestCommands=1'] : undefined,
+        },
+      ],
     });
     handle = {
       engine: 'memory-server',
@@ -57,6 +68,7 @@ export async function startDatabase(config: AppConfig, options: StartOptions = {
       dbPath,
       maxConnections: config.dbMaxConnections,
       idleTimeoutMs: config.dbIdleTimeoutMs,
+      enableTestCommands: options.enableTestCommands,
     });
     handle = {
       engine: 'embedded',
@@ -67,7 +79,7 @@ export async function startDatabase(config: AppConfig, options: StartOptions = {
     };
   }
   log(
-    `database: ${handle.engine} (${handle.reason})${handle.engine === 'embedded' ? (dbPath ? `, persisting to ${dbPath}` : ', in memory') : ''}`,
+    `database: ${handle.engine} (${handle.reason})${handle.engine === 'embedded' ? (dbPath ? `, persisting to ${dbPath}` : ', in memory') : ''}${options.enableTestCommands && handle.engine !== 'uri' ? ', test commands enabled (configureFailPoint): not for production' : ''}`,
   );
   return handle;
 }

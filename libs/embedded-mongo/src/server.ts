@@ -4,6 +4,8 @@ import type { Document } from 'bson';
 import { runCommand, SERVER_VERSION } from './commands';
 import type { ServerInfo } from './commands';
 import { CursorRegistry } from './cursors';
+import { CommandError } from './errors';
+import { FailPoints } from './fail-points';
 import { FileJournal } from './persistence';
 import { Store } from './store';
 import { encodeReply, parseMessage, readHeader, serializeReply } from './wire';
@@ -30,6 +32,11 @@ export interface EmbeddedMongoOptions {
   idleTimeoutMs?: number;
   /** How often TTL indexes are applied (mongod's TTL monitor runs every 60 s, the default). */
   ttlMonitorIntervalMs?: number;
+  /**
+   * Test commands (mongod's `enableTestCommands`): `configureFailPoint` with the `failCommand` fail point. Off by
+   * default: configureFailPoint is then CommandNotFound, as on a production mongod.
+   */
+  enableTestCommands?: boolean;
 }
 
 const MAX_MESSAGE = 48_000_000;
@@ -68,6 +75,14 @@ export class MessageReader {
 }
 const HOST = '127.0.0.1';
 
+/** One client connection: its id, the client's appName (from its hello), and what waits behind a blocked command. */
+interface Connection {
+  id: number;
+  appName?: string;
+  blocked: boolean;
+  queue: Buffer[];
+}
+
 /**
  * An in-process server speaking the MongoDB wire protocol (MongoDB 7.0 semantics) for offline
  * development and tests. Mirrors mongodb-memory-server: `create()`, `getUri()`, `stop()`.
@@ -82,6 +97,7 @@ export class EmbeddedMongo {
   private nextConnectionId = 1;
   private stopped = false;
   private ttlTimer?: NodeJS.Timeout;
+  private readonly failPoints = new FailPoints();
   /** Connections refused because the limit was reached (for tests and diagnostics). */
   refusedConnections = 0;
 
@@ -191,7 +207,7 @@ export class EmbeddedMongo {
       socket.destroy();
       return;
     }
-    const connectionId = this.nextConnectionId++;
+    const conn: Connection = { id: this.nextConnectionId++, blocked: false, queue: [] };
     this.sockets.add(socket);
     socket.setNoDelay(true);
     const idle = this.options.idleTimeoutMs ?? 1_800_000;
@@ -199,33 +215,77 @@ export class EmbeddedMongo {
     const reader = new MessageReader();
     socket.on('data', (chunk: Buffer) => {
       if (socket.destroyed) return;
-      if (!reader.push(chunk, (message) => this.handle(socket, message, connectionId))) socket.destroy();
+      if (!reader.push(chunk, (message) => this.handle(socket, message, conn))) socket.destroy();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
   }
 
-  /** One message: a malformed one closes its own connection only; nothing it holds reaches the others. */
-  private handle(socket: net.Socket, message: Buffer, connectionId: number): void {
+  /**
+   * One message: a malformed one closes its own connection only; nothing it holds reaches the others. Messages of
+   * a connection are answered in order: while a fail point blocks one, the next ones wait behind it.
+   */
+  private handle(socket: net.Socket, message: Buffer, conn: Connection): void {
     if (socket.destroyed) return;
+    if (conn.blocked) {
+      conn.queue.push(message);
+      return;
+    }
     try {
-      this.reply(socket, message, connectionId);
+      this.reply(socket, message, conn);
     } catch {
       socket.destroy();
     }
   }
 
-  private reply(socket: net.Socket, message: Buffer, connectionId: number): void {
+  private reply(socket: net.Socket, message: Buffer, conn: Connection): void {
     const parsed = parseMessage(message);
     const dbName = typeof parsed.command.$db === 'string' ? parsed.command.$db : 'admin';
     const requestId = readHeader(message).requestId;
+    const name = Object.keys(parsed.command)[0] ?? '';
+    const appName = (parsed.command.client as Document | undefined)?.application?.name as unknown;
+    if (typeof appName === 'string') conn.appName = appName;
     if (isAwaitableHello(parsed.command)) {
-      this.awaitHello(socket, requestId, dbName, parsed.command, connectionId, parsed.exhaustAllowed);
+      this.awaitHello(socket, requestId, dbName, parsed.command, conn.id, parsed.exhaustAllowed);
       return;
     }
-    const reply = this.execute(dbName, parsed.command, connectionId);
-    if (parsed.moreToCome) return;
-    socket.write(encodeReply(requestId, reply, parsed.legacy));
+    const send = (reply: Document): void => {
+      if (!parsed.moreToCome) socket.write(encodeReply(requestId, reply, parsed.legacy));
+    };
+    if (name === 'configureFailPoint' && this.options.enableTestCommands) {
+      send(this.configureFailPoint(parsed.command));
+      return;
+    }
+    const action = this.failPoints.take(name, conn.appName);
+    if (!action) {
+      send(this.execute(dbName, parsed.command, conn.id));
+      return;
+    }
+    const act = (): void => {
+      if (action.closeConnection) socket.destroy();
+      else if (action.error) send(action.error);
+      else {
+        const reply = this.execute(dbName, parsed.command, conn.id);
+        send(action.writeConcernError ? { ...reply, writeConcernError: action.writeConcernError } : reply);
+      }
+    };
+    if (action.blockMs <= 0) return act();
+    conn.blocked = true;
+    setTimeout(() => {
+      conn.blocked = false;
+      if (socket.destroyed) return;
+      act();
+      for (const queued of conn.queue.splice(0)) this.handle(socket, queued, conn);
+    }, action.blockMs);
+  }
+
+  private configureFailPoint(cmd: Document): Document {
+    try {
+      return this.failPoints.configure(cmd);
+    } catch (e) {
+      if (e instanceof CommandError) return e.toReply();
+      throw e;
+    }
   }
 
   /**

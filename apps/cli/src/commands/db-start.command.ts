@@ -8,6 +8,7 @@ import { CliError, parsePort, waitForSignal } from '../cli-support';
 interface DbStartOptions {
   port?: number;
   dbPath?: string;
+  enableTestCommands?: boolean;
 }
 
 @SubCommand({
@@ -27,7 +28,11 @@ export class DbStartCommand extends CommandRunner {
         'MONGODB_URI is set, so there is no local engine to start; unset it to start one',
         2,
       );
-    const handle = await startDatabase(config, { port: options.port ?? 27017, dbPath: options.dbPath });
+    const handle = await startDatabase(config, {
+      port: options.port ?? 27017,
+      dbPath: options.dbPath,
+      enableTestCommands: options.enableTestCommands,
+    });
     process.stdout.write(`MONGODB_URI=${handle.uri}\n`);
     const signal = await waitForSignal();
     process.stderr.write(`${signal} received: stopping the database\n`);
@@ -45,5 +50,14 @@ export class DbStartCommand extends CommandRunner {
   })
   parseDbPath(value: string): string {
     return value;
+  }
+
+  @Option({
+    flags: '--enable-test-commands',
+    description:
+      "mongod's enableTestCommands: configureFailPoint (failCommand) for fault-injection tests; never for production",
+  })
+  parseEnableTestCommands(): boolean {
+    return true;
   }
 }
