@@ -1,6 +1,7 @@
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import type { AppConfig } from '@odtp/config';
 import { MongoClient } from 'mongodb';
+import type { Db } from 'mongodb';
 import { chooseEngine } from './engine';
 import type { EngineKind } from './engine';
 
@@ -87,4 +88,10 @@ export async function startDatabase(config: AppConfig, options: StartOptions = {
 /** A connected client for scripts and migrations. */
 export async function connectClient(handle: Pick<DatabaseHandle, 'uri'>): Promise<MongoClient> {
   return MongoClient.connect(handle.uri, { serverSelectionTimeoutMS: 5000 });
+}
+
+/** Whether the server runs multi-document transactions: a replica set member or mongos (the embedded server is one). */
+export async function supportsTransactions(db: Db): Promise<boolean> {
+  const hello = await db.admin().command({ hello: 1 });
+  return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
 }

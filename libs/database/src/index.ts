@@ -6,7 +6,7 @@ export {
   findMongodBinary,
 } from './engine';
 export type { EngineChoice, EngineKind } from './engine';
-export { connectClient, startDatabase } from './database';
+export { connectClient, startDatabase, supportsTransactions } from './database';
 export type { DatabaseHandle, StartOptions } from './database';
 export {
   DATABASE_HANDLE,

@@ -30,6 +30,7 @@ export class Database {
       throw new CommandError(ErrorCode.NamespaceExists, `Collection ${this.name}.${name} already exists.`);
     const coll = new Collection(this, name, options, uuid);
     this.collections.set(name, coll);
+    this.store.createdInTransaction(coll);
     this.store.record({
       op: 'createCollection',
       db: this.name,
@@ -97,6 +98,8 @@ export interface Transaction {
   touched: Set<Collection>;
   /** Journal records of its writes, written to the journal only at commit. */
   records: Document[];
+  /** Collections its writes created implicitly: gone again if it aborts (mongod rolls the creation back too). */
+  created: Collection[];
   abortReason?: string;
 }
 
@@ -108,6 +111,8 @@ export class Store {
   readonly instanceId = randomUUID();
   /** While a transaction's command runs, its journal records are captured here. */
   private capture?: Document[];
+  /** The transaction whose command runs, if any. */
+  private running?: Transaction;
 
   db(name: string): Database {
     let db = this.dbs.get(name);
@@ -136,19 +141,33 @@ export class Store {
   within<T>(txn: Transaction | undefined, fn: () => T): T {
     if (!txn) return fn();
     const previous = this.capture;
+    const previousTxn = this.running;
     this.capture = txn.records;
+    this.running = txn;
     try {
       return fn();
     } finally {
       this.capture = previous;
+      this.running = previousTxn;
     }
+  }
+
+  createdInTransaction(coll: Collection): void {
+    this.running?.created.push(coll);
   }
 
   begin(owner: string, txnNumber: number): Transaction {
     const existing = this.transactions.get(owner);
     if (existing?.state === 'active')
       this.abortTransaction(owner, 'a new transaction was started on the session');
-    const txn: Transaction = { owner, txnNumber, state: 'active', touched: new Set(), records: [] };
+    const txn: Transaction = {
+      owner,
+      txnNumber,
+      state: 'active',
+      touched: new Set(),
+      records: [],
+      created: [],
+    };
     this.transactions.set(owner, txn);
     return txn;
   }
@@ -163,6 +182,7 @@ export class Store {
     for (const coll of txn.touched) coll.commit(owner);
     for (const r of txn.records) this.journal?.record(r);
     txn.records = [];
+    txn.created = [];
     txn.touched.clear();
     txn.state = 'committed';
   }
@@ -171,7 +191,11 @@ export class Store {
     const txn = this.transactions.get(owner);
     if (!txn || txn.state !== 'active') return;
     for (const coll of txn.touched) coll.rollback(owner);
+    // a collection the transaction created is dropped with it, unless someone else has written to it since
+    for (const coll of txn.created)
+      if (coll.docs.size === 0 && coll.db.get(coll.name) === coll) coll.db.collections.delete(coll.name);
     txn.records = [];
+    txn.created = [];
     txn.touched.clear();
     txn.state = 'aborted';
     txn.abortReason = reason;

@@ -1,6 +1,6 @@
 import { EJSON } from 'bson';
 import type { Document } from 'bson';
-import type { Db, Filter } from 'mongodb';
+import type { ClientSession, Db, Filter } from 'mongodb';
 import { DomainError, HTTP } from '@odtp/errors';
 
 export const JOURNAL_COLLECTION = 'repairJournal';
@@ -50,6 +50,8 @@ const same = (a: unknown, b: unknown): boolean =>
  */
 export class RepairJournal {
   private readonly journaled = new Set<string>();
+  /** Keys journaled in the open transaction: kept by commit(), forgotten by rollback(). */
+  private pending = new Set<string>();
   private seq = 0;
 
   constructor(
@@ -62,26 +64,49 @@ export class RepairJournal {
   }
 
   /** Keep the before-image of a document about to change (once per run). */
-  async before(collection: string, id: unknown, image: Document | null): Promise<void> {
+  async before(
+    collection: string,
+    id: unknown,
+    image: Document | null,
+    session?: ClientSession,
+  ): Promise<void> {
     const key = this.key(collection, id);
-    if (this.journaled.has(key)) return;
-    this.journaled.add(key);
-    await this.db.collection(JOURNAL_COLLECTION).insertOne({
-      runId: this.runId,
-      seq: this.seq++,
-      collection,
-      docId: id,
-      before: image,
-      at: new Date(),
-    });
+    if (this.journaled.has(key) || this.pending.has(key)) return;
+    this.pending.add(key);
+    await this.db.collection(JOURNAL_COLLECTION).insertOne(
+      {
+        runId: this.runId,
+        seq: this.seq++,
+        collection,
+        docId: id,
+        before: image,
+        at: new Date(),
+      },
+      { session },
+    );
   }
 
   /** Record the document as the change left it (null: deleted). */
-  async after(collection: string, id: unknown): Promise<void> {
-    const now = await this.db.collection(collection).findOne({ _id: id } as Filter<Document>);
+  async after(collection: string, id: unknown, session?: ClientSession): Promise<void> {
+    const now = await this.db.collection(collection).findOne({ _id: id } as Filter<Document>, { session });
     await this.db
       .collection(JOURNAL_COLLECTION)
-      .updateOne({ runId: this.runId, collection, docId: id } as Filter<Document>, { $set: { after: now } });
+      .updateOne(
+        { runId: this.runId, collection, docId: id } as Filter<Document>,
+        { $set: { after: now } },
+        { session },
+      );
+  }
+
+  /** The writes since the last commit or rollback are durable. */
+  commit(): void {
+    for (const k of this.pending) this.journaled.add(k);
+    this.pending = new Set();
+  }
+
+  /** The writes since the last commit were rolled back (an aborted transaction). */
+  rollback(): void {
+    this.pending = new Set();
   }
 }
 
@@ -113,9 +138,9 @@ export async function undoRepair(
     const collection = e.collection as string;
     const current = await db.collection(collection).findOne({ _id: e.docId } as Filter<Document>);
     const before = (e.before ?? null) as Document | null;
+    // as before the run already (an undo that stopped part-way, or a change that never happened): nothing to do
+    if (same(current, before)) continue;
     if ('after' in e && same(current, e.after)) work.push({ collection, docId: e.docId, before });
-    else if (!('after' in e) && same(current, before))
-      continue; // the change never happened
     else
       conflicts.push({
         collection,

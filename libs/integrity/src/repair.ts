@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
-import type { Collection, Db, Filter } from 'mongodb';
+import type { ClientSession, Collection, Db, Filter } from 'mongodb';
 import type { AppLevel } from '@odtp/config';
+import { supportsTransactions } from '@odtp/database';
 import {
   appContract,
   COLLECTIONS,
@@ -256,7 +257,11 @@ async function referencedBy(db: Db, collection: string, id: unknown): Promise<st
   return undefined;
 }
 
-/** Apply actions, journaling each changed document's before-image first and its after-image once changed. */
+/**
+ * Apply actions, journaling each changed document's before-image first and its after-image once changed. Where the
+ * server runs transactions, each action (journal entry, quarantine copy, change, after-image) is one transaction:
+ * a failure part-way leaves the document and its journal as they were, so undo restores exactly what was done.
+ */
 async function applyActions(
   db: Db,
   journal: RepairJournal,
@@ -265,6 +270,7 @@ async function applyActions(
   skipped: RepairAction[],
   signal?: AbortSignal,
 ): Promise<number> {
+  const transactions = await supportsTransactions(db);
   let applied = 0;
   for (const a of actions) {
     if (signal?.aborted) throw new RepairCancelledError();
@@ -272,10 +278,6 @@ async function applyActions(
       skipped.push(a);
       continue;
     }
-    const coll = db.collection(a.collection);
-    const filter = { _id: a.docId } as Filter<Document>;
-    const before = await coll.findOne(filter);
-    if (!before) continue;
     if (a.kind === 'quarantine' || a.kind === 'delete') {
       const holder = await referencedBy(db, a.collection, a.docId);
       if (holder) {
@@ -283,22 +285,70 @@ async function applyActions(
         continue;
       }
     }
-    await journal.before(a.collection, a.docId, before);
-    if (a.kind === 'quarantine') {
-      const q = db.collection(`${a.collection}_quarantine`);
-      await journal.before(`${a.collection}_quarantine`, a.docId, await q.findOne(filter));
-      await q.replaceOne(
-        filter,
-        { ...before, _quarantine: { runId, reason: a.reason, at: new Date() } },
-        { upsert: true },
-      );
-      await journal.after(`${a.collection}_quarantine`, a.docId);
-    }
-    await applyOne(db.collection(a.collection), filter, a, before);
-    await journal.after(a.collection, a.docId);
-    applied++;
+    const done = await atomically(db, transactions, journal, (session) =>
+      applyJournaled(db, journal, runId, a, session),
+    );
+    if (done) applied++;
   }
   return applied;
+}
+
+/** `work` in a transaction (retried on transient errors) when the server has them, else as it comes. */
+async function atomically<T>(
+  db: Db,
+  transactions: boolean,
+  journal: RepairJournal,
+  work: (session?: ClientSession) => Promise<T>,
+): Promise<T> {
+  if (!transactions) {
+    const result = await work(undefined);
+    journal.commit();
+    return result;
+  }
+  const session = db.client.startSession();
+  try {
+    let result: T | undefined;
+    await session.withTransaction(async () => {
+      journal.rollback(); // a retried attempt journals again
+      result = await work(session);
+    });
+    journal.commit();
+    return result as T;
+  } catch (e) {
+    journal.rollback();
+    throw e;
+  } finally {
+    await session.endSession();
+  }
+}
+
+/** One action with its journal entries; false when its document is gone. */
+async function applyJournaled(
+  db: Db,
+  journal: RepairJournal,
+  runId: string,
+  a: RepairAction,
+  session?: ClientSession,
+): Promise<boolean> {
+  const coll = db.collection(a.collection);
+  const filter = { _id: a.docId } as Filter<Document>;
+  const before = await coll.findOne(filter, { session });
+  if (!before) return false;
+  await journal.before(a.collection, a.docId, before, session);
+  if (a.kind === 'quarantine') {
+    const name = `${a.collection}_quarantine`;
+    const q = db.collection(name);
+    await journal.before(name, a.docId, await q.findOne(filter, { session }), session);
+    await q.replaceOne(
+      filter,
+      { ...before, _quarantine: { runId, reason: a.reason, at: new Date() } },
+      { upsert: true, session },
+    );
+    await journal.after(name, a.docId, session);
+  }
+  await applyOne(coll, filter, a, before, session);
+  await journal.after(a.collection, a.docId, session);
+  return true;
 }
 
 /** The change of one action to its document (quarantine's copy is made by the caller). */
@@ -307,32 +357,34 @@ async function applyOne(
   filter: Filter<Document>,
   a: RepairAction,
   before: Document,
+  session?: ClientSession,
 ): Promise<void> {
+  const options = { session };
   const top = a.path?.split('.')[0] ?? '';
   const rest = a.path?.split('.').slice(1) ?? [];
   switch (a.kind) {
     case 'pull':
-      await coll.updateOne(filter, { $pull: { [a.path!]: a.value } } as Document);
+      await coll.updateOne(filter, { $pull: { [a.path!]: a.value } } as Document, options);
       break;
     case 'unset':
-      await coll.updateOne(filter, { $unset: { [a.path!]: '' } });
+      await coll.updateOne(filter, { $unset: { [a.path!]: '' } }, options);
       break;
     case 'convert':
-      await coll.updateOne(filter, { $set: { [top]: idStringsToObjectIds(before[top], rest) } });
+      await coll.updateOne(filter, { $set: { [top]: idStringsToObjectIds(before[top], rest) } }, options);
       break;
     case 'stringify':
-      await coll.updateOne(filter, { $set: { [top]: objectIdsToStrings(before[top], rest) } });
+      await coll.updateOne(filter, { $set: { [top]: objectIdsToStrings(before[top], rest) } }, options);
       break;
     case 'add-to-set':
-      await coll.updateOne(filter, { $addToSet: { [a.path!]: a.value } } as Document);
+      await coll.updateOne(filter, { $addToSet: { [a.path!]: a.value } } as Document, options);
       break;
     case 'set':
     case 'rename-key':
-      await coll.updateOne(filter, { $set: { [a.path!]: a.value } });
+      await coll.updateOne(filter, { $set: { [a.path!]: a.value } }, options);
       break;
     case 'quarantine':
     case 'delete':
-      await coll.deleteOne(filter);
+      await coll.deleteOne(filter, options);
       break;
     case 'manual':
       break;

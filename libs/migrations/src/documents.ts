@@ -70,7 +70,12 @@ export async function rewriteDocuments(
         const r = await coll.bulkWrite(ops, { ordered: true, session: ctx.session });
         changed += r.modifiedCount;
       } catch (e) {
-        const index = (e as { writeErrors?: { index: number }[] }).writeErrors?.[0]?.index ?? 0;
+        // A write error names its document. Anything else (a dropped connection, a failover, a transient
+        // transaction error) is the server's, not a document's: rethrown as it is, so its error labels still let
+        // the transaction retry and the run report it for what it is.
+        const first = (e as { writeErrors?: { index: number }[] | { index: number } }).writeErrors;
+        const index = Array.isArray(first) ? first[0]?.index : first?.index;
+        if (index === undefined) throw e;
         throw new DocumentFailure(collection, ids[index], e);
       }
     }

@@ -4,7 +4,13 @@ import * as path from 'node:path';
 import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
 import { DocumentFailure } from './documents';
 import { MigrationError, MigrationErrorCode } from './errors';
-import { describeHolder, LeaseLock, LeaseLostError, LockHeldError } from '@odtp/database';
+import {
+  describeHolder,
+  LeaseLock,
+  LeaseLostError,
+  LockHeldError,
+  supportsTransactions,
+} from '@odtp/database';
 import type { LeaseHandle, LeaseOptions } from '@odtp/database';
 import { appContract, effectConflicts, lowestSafeLevel } from '@odtp/schema';
 import type { AppContract } from '@odtp/schema';
@@ -413,8 +419,7 @@ export class Migrator {
 
   private async supportsTransactions(): Promise<boolean> {
     if (this.options.transactions === false) return false;
-    const hello = await this.db.admin().command({ hello: 1 });
-    return typeof hello.setName === 'string' || hello.msg === 'isdbgrid';
+    return supportsTransactions(this.db);
   }
 
   private async runOne(

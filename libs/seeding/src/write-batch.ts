@@ -33,7 +33,10 @@ export async function writeBatch(
   } catch (e) {
     if (!(e instanceof MongoBulkWriteError)) throw e;
     const errors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
-    if (errors.some((w) => w.code !== 11000)) throw e;
+    // Only duplicate keys mean "already there". A failed command (no write errors: a network error, a failover,
+    // an interrupted operation) wrote an unknown part of the batch: it must fail, not count as unchanged.
+    if (!errors.length || errors.some((w) => w?.code !== 11000) || e.errorResponse?.writeConcernError)
+      throw e;
     inserted = e.result.insertedCount;
     present = errors.map((w) => docs[w.index]);
   }

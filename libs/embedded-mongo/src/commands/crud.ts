@@ -139,7 +139,18 @@ export const update: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'update');
   const statements = writeSequence(ctx, 'updates') as UpdateStatement[];
   const ordered = ctx.cmd.ordered !== false;
-  const coll = ensureWritable(ctx, name);
+  // Only an upsert creates a missing collection, as in mongod (an update matching nothing writes nothing).
+  const coll = statements.some((st) => st?.upsert === true) ? ensureWritable(ctx, name) : existing(ctx, name);
+  if (!coll) {
+    const writeErrors = runWrites(statements, ordered, (st) => {
+      if (st.u === undefined || st.u === null || typeof st.u !== 'object')
+        throw new CommandError(
+          ErrorCode.FailedToParse,
+          "BSON field 'update.updates.u' is missing but a required field",
+        );
+    });
+    return writeReply({ n: 0, writeErrors }, { nModified: 0 });
+  }
   const opts = writeOptions(ctx);
   let n = 0;
   let nModified = 0;
@@ -211,7 +222,8 @@ export const findAndModify: Handler = (ctx) => {
     coll.remove(doc, writeOptions(ctx));
     return { lastErrorObject: { n: 1 }, value: project(doc, fields), ok: 1 };
   }
-  const coll = ensureWritable(ctx, name);
+  const coll = upsert ? ensureWritable(ctx, name) : existing(ctx, name);
+  if (!coll) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
   const r = applyStatement(
     coll,
     {
