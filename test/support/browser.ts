@@ -3,8 +3,12 @@ import * as path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 
-/** Debian's chromium (apt-get install -y chromium), driven by playwright-core: no browser download. */
+/**
+ * The browser of the browser tests, driven by playwright-core (no browser download): CHROMIUM_PATH when set (CI
+ * runners with Google Chrome), else Debian's chromium on PATH (apt-get install -y chromium).
+ */
 export function chromiumPath(): string | undefined {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
   try {
     return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined;
   } catch {
