@@ -46,6 +46,8 @@ export const ErrorCode = {
   NotPrimaryOrSecondary: 13436,
   MergeStageNoMatchingDocument: 13113,
   Location40323: 40323,
+  /** IDLUnknownField: a field the command does not have (in that server version). */
+  Location40415: 40415,
   Location40601: 40601,
 } as const;
 

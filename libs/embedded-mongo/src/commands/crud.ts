@@ -138,6 +138,9 @@ export function applyStatement(
 export const update: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'update');
   const statements = writeSequence(ctx, 'updates') as UpdateStatement[];
+  // `sort` in update statements came with MongoDB 8.0; this server is 7.0, which refuses it as mongod 7.0 does
+  if (statements.some((st) => st !== null && typeof st === 'object' && 'sort' in st))
+    throw new CommandError(ErrorCode.Location40415, "BSON field 'update.updates.sort' is an unknown field.");
   const ordered = ctx.cmd.ordered !== false;
   // Only an upsert creates a missing collection, as in mongod (an update matching nothing writes nothing).
   const coll = statements.some((st) => st?.upsert === true) ? ensureWritable(ctx, name) : existing(ctx, name);

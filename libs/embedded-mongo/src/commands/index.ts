@@ -7,6 +7,7 @@ import { idKeyOf } from '../storage';
 import type { Transaction } from '../store';
 import type { CommandContext, Handler } from './context';
 import { GENERIC_FIELDS } from './context';
+import { bindLet } from './let';
 import { aggregate, count, distinct, explain, find, getMore, killCursors } from './read';
 import { del, findAndModify, insert, update } from './crud';
 import {
@@ -89,7 +90,7 @@ export function runCommand(ctx: Omit<CommandContext, 'cmd'> & { cmd: Document })
   let txn: Transaction | undefined;
   try {
     txn = resolveTransaction(ctx, handlerName!);
-    const run = { ...ctx, txn };
+    const run = { ...ctx, cmd: bindLet(ctx.cmd), txn };
     // getMore continues the time budget of the operation that opened the cursor (kept by the cursor).
     const limit = handlerName === 'getMore' ? undefined : TimeLimit.of(ctx.cmd);
     return ctx.store.within(txn, () => withTimeLimit(limit, () => handler(run)));
