@@ -126,11 +126,8 @@ export function checkId(id: unknown): void {
 export function prepareInsert(doc: unknown): Document {
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
     throw new CommandError(ErrorCode.TypeMismatch, 'document to insert must be an object');
+  // MongoDB 5.0+ stores $-prefixed and dotted field names at any level on insert (and on the insert of an upsert).
   const d = doc as Document;
-  for (const k of Object.keys(d)) {
-    if (k.startsWith('$'))
-      throw new CommandError(ErrorCode.BadValue, `Document can't have $ prefixed field names: ${k}`);
-  }
   if (!('_id' in d)) return { _id: new ObjectId(), ...d };
   checkId(d._id);
   return idFirst(d);
