@@ -8,7 +8,7 @@ describe('dollar-prefixed and dotted field names', () => {
   afterAll(() => mongo.close());
 
   it('inserts and upserts store them at the top level and nested; a pipeline update sets them with $setField', async () => {
-    const coll = mongo.db().collection<Record<string, unknown>>('c');
+    const coll = mongo.db().collection<{ _id: number } & Record<string, unknown>>('c');
     await coll.insertOne({ _id: 1, $price: 50, quantity: 30 });
     await coll.insertOne({ _id: 2, location: { $db: 'novels', $ref: 'x', $inc: true }, 'a.b': 1 });
     await coll.replaceOne({ _id: 3 }, { nested: { $a: 1 } }, { upsert: true });
