@@ -22,7 +22,7 @@ import { compileSchema } from './json-schema-compile';
 import { asRegex, compileRegex } from './regex';
 import type { Regex } from './regex';
 
-type Predicate = (doc: Document) => boolean;
+export type Predicate = (doc: Document) => boolean;
 
 /** Every value a dotted path reaches, expanding arrays as MongoDB's query matching does. */
 export function pathValues(doc: unknown, path: string): unknown[] {
@@ -93,12 +93,16 @@ export function parseSort(sort: unknown): SortSpec | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-export function sortDocuments<T extends Document>(docs: T[], spec: SortSpec): T[] {
+export function sortDocuments<T extends Document>(
+  docs: T[],
+  spec: SortSpec,
+  compare: (a: unknown, b: unknown) => number = compareBson,
+): T[] {
   const keys = Object.entries(spec);
   const decorated = docs.map((d, i) => ({ d, i, k: keys.map(([p, dir]) => sortKey(d, p, dir)) }));
   decorated.sort((a, b) => {
     for (let j = 0; j < keys.length; j++) {
-      const c = compareBson(a.k[j], b.k[j]);
+      const c = compare(a.k[j], b.k[j]);
       if (c !== 0) return c * keys[j][1];
     }
     return a.i - b.i;
@@ -414,8 +418,13 @@ export type CollectionResolver = ((name: string) => Document[]) & {
   lookup?: (name: string, field: string, values: unknown[]) => Document[];
 };
 
-export function engineOptions(resolver?: CollectionResolver, variables?: Document): Partial<Options> {
+export function engineOptions(
+  resolver?: CollectionResolver,
+  variables?: Document,
+  collation?: Document,
+): Partial<Options> {
   return {
+    collation: collation as Options['collation'],
     context: CONTEXT,
     idKey: '_id',
     useStrictMode: true,
@@ -514,9 +523,10 @@ export function runPipeline(
   pipeline: Document[],
   resolver: CollectionResolver,
   variables?: Document,
+  collation?: Document,
 ): Document[] {
   try {
-    const agg = new Aggregator(pipeline, engineOptions(resolver, variables));
+    const agg = new Aggregator(pipeline, engineOptions(resolver, variables, collation));
     return agg.run(Array.isArray(docs) ? docs : [...docs]) as Document[];
   } catch (e) {
     throw wrapEngineError(e);

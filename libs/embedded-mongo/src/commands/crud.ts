@@ -1,6 +1,7 @@
 /** Writes: insert, update, delete and findAndModify. */
 import type { Document } from 'bson';
 import { toNumber } from '../bson-order';
+import { collatedCompare, parseCollation } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
 import { parseSort, project, sortDocuments } from '../query-engine';
 import { encode } from '../storage';
@@ -86,6 +87,7 @@ export interface UpdateStatement {
   arrayFilters?: Document[];
   sort?: Document;
   c?: Document;
+  collation?: Document;
 }
 
 export function applyStatement(
@@ -99,9 +101,10 @@ export function applyStatement(
       ErrorCode.FailedToParse,
       "BSON field 'update.updates.u' is missing but a required field",
     );
-  let targets = matching(coll, st.q, opts.txn);
+  const collation = parseCollation(st.collation);
+  let targets = matching(coll, st.q, opts.txn, collation);
   const sortSpec = parseSort(sort ?? st.sort);
-  if (sortSpec) targets = sortDocuments(targets, sortSpec);
+  if (sortSpec) targets = sortDocuments(targets, sortSpec, (a, b) => collatedCompare(a, b, collation));
   if (!st.multi) targets = targets.slice(0, 1);
   else if (!Array.isArray(st.u) && !isOperatorUpdate(st.u)) {
     throw new CommandError(
@@ -124,8 +127,11 @@ export function applyStatement(
   let modified = 0;
   let before: Document | undefined;
   let after: Document | undefined;
+  // The query is handed to the updater for the positional `$` only (it re-tests it): under a collation it would
+  // re-test binary, so it is left out unless the update needs it.
+  const condition = collation && !JSON.stringify(st.u).includes('.$') ? undefined : st.q;
   for (const doc of targets) {
-    const next = computeUpdate(doc, st.u, st.q, st.arrayFilters, false, st.c);
+    const next = computeUpdate(doc, st.u, condition, st.arrayFilters, false, st.c);
     before = doc;
     after = next;
     if (Buffer.compare(encode(doc), encode(next)) === 0) continue;
@@ -192,7 +198,7 @@ export const del: Handler = (ctx) => {
         `The limit field in delete objects must be 0 or 1. Got ${limit}`,
       );
     if (!coll) return;
-    let targets = matching(coll, st.q, viewer(ctx));
+    let targets = matching(coll, st.q, viewer(ctx), parseCollation((st as Document).collation));
     if (limit === 1) targets = targets.slice(0, 1);
     for (const doc of targets) coll.remove(doc, writeOptions(ctx));
     n += targets.length;
@@ -217,9 +223,10 @@ export const findAndModify: Handler = (ctx) => {
   const sort = optionalDoc(ctx, 'sort');
   if (remove) {
     const coll = existing(ctx, name);
-    let targets = matching(coll, query, viewer(ctx));
+    const collation = parseCollation(ctx.cmd.collation);
+    let targets = matching(coll, query, viewer(ctx), collation);
     const s = parseSort(sort);
-    if (s) targets = sortDocuments(targets, s);
+    if (s) targets = sortDocuments(targets, s, (a, b) => collatedCompare(a, b, collation));
     const doc = targets[0];
     if (!doc || !coll) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
     coll.remove(doc, writeOptions(ctx));
@@ -236,6 +243,7 @@ export const findAndModify: Handler = (ctx) => {
       multi: false,
       arrayFilters: ctx.cmd.arrayFilters as Document[] | undefined,
       c: ctx.cmd.let as Document | undefined,
+      collation: ctx.cmd.collation as Document | undefined,
     },
     writeOptions(ctx),
     sort,

@@ -3,6 +3,8 @@ import { Long } from 'bson';
 import type { Document } from 'bson';
 import { compareBson, keyOf, toNumber } from '../bson-order';
 import { checkTimeLimit, SCAN_PAUSE } from '../cursors';
+import { collatedCompare, compileCollated, parseCollation } from '../collation';
+import type { Collation } from '../collation';
 import { rawSchemaCheck } from '../raw-schema';
 import type { RawSchemaCheck } from '../raw-schema';
 import { CommandError, ErrorCode } from '../errors';
@@ -38,8 +40,14 @@ export function matching(
   coll: Collection | undefined,
   filter: Document | undefined,
   who?: string,
+  collation?: Collation,
 ): Document[] {
   if (!coll) return [];
+  if (collation) {
+    // indexes order strings binary: a collated query reads every document
+    const pred = compileCollated(filter, collation);
+    return Array.from(timed(coll.rawCandidates({}, who).bufs), (b) => decode(b)).filter(pred);
+  }
   const { bufs, plan } = coll.rawCandidates(filter, who);
   const out: Document[] = [];
   for (const buf of rawMatching(bufs, filter, plan.exact === true)) out.push(decode(buf));
@@ -165,6 +173,17 @@ export const find: Handler = (ctx) => {
   const ns = `${ctx.dbName}.${name}`;
   if (!coll) return { cursor: { firstBatch: [], id: Long.fromNumber(0), ns }, ok: 1 };
   if (projection) project({}, projection);
+  const collation = parseCollation(ctx.cmd.collation);
+  if (collation) {
+    let found = matching(coll, filter, viewer(ctx), collation);
+    if (sort) found = sortDocuments(found, sort, (a, b) => collatedCompare(a, b, collation));
+    return ctx.cursors.open(ns, skipLimitProject(found, skip, limit, projection), {
+      batchSize,
+      limit,
+      singleBatch,
+      sessionKey: sessionKey(ctx),
+    });
+  }
   const { bufs, plan } = coll.rawCandidates(filter, viewer(ctx), sort);
   // Reject a bad filter now rather than at the first batch; an exact plan (equality or `$in` on scalars) needs no check.
   if (!plan.exact) compileFilter(filter);
@@ -207,8 +226,10 @@ export const count: Handler = (ctx) => {
   const skip = optionalInt(ctx, 'skip') ?? 0;
   const limit = Math.abs(optionalInt(ctx, 'limit') ?? 0);
   const coll = existing(ctx, name);
+  const collation = parseCollation(ctx.cmd.collation);
   let n: number;
-  if ((!filter || Object.keys(filter).length === 0) && !ctx.txn && coll?.uncommitted.size === 0)
+  if (collation) n = matching(coll, filter, viewer(ctx), collation).length;
+  else if ((!filter || Object.keys(filter).length === 0) && !ctx.txn && coll?.uncommitted.size === 0)
     n = coll.size;
   else {
     n = 0;
@@ -230,15 +251,23 @@ export const distinct: Handler = (ctx) => {
       ErrorCode.FailedToParse,
       "BSON field 'distinct.key' is missing but a required field",
     );
+  const collation = parseCollation(ctx.cmd.collation);
   const seen = new Map<string, unknown>();
-  for (const doc of matching(existing(ctx, name), optionalDoc(ctx, 'query'), viewer(ctx))) {
+  const collated: unknown[] = [];
+  for (const doc of matching(existing(ctx, name), optionalDoc(ctx, 'query'), viewer(ctx), collation)) {
     for (const v of pathValues(doc, key)) {
       for (const x of Array.isArray(v) ? v : [v]) {
+        if (collation) {
+          // equal under the collation: one value (the first met), as mongod returns
+          if (!collated.some((y) => collatedCompare(x, y, collation) === 0)) collated.push(x);
+          continue;
+        }
         const k = keyOf(x);
         if (!seen.has(k)) seen.set(k, x);
       }
     }
   }
+  if (collation) return { values: collated.sort((a, b) => collatedCompare(a, b, collation)), ok: 1 };
   return { values: [...seen.values()].sort(compareBson), ok: 1 };
 };
 
@@ -387,6 +416,7 @@ export const aggregate: Handler = (ctx) => {
   }
   const coll = existing(ctx, target);
   const ns = `${ctx.dbName}.${target}`;
+  const collation = parseCollation(ctx.cmd.collation);
   if (ctx.cmd.explain) {
     const first = stages[0]?.$match as Document | undefined;
     const plan = coll?.plan(first) ?? { stage: 'EOF' };
@@ -413,7 +443,10 @@ export const aggregate: Handler = (ctx) => {
     input = [stats];
     rest = stages.slice(1);
   } else if (!coll) input = [];
-  else if (stages[0] && '$match' in stages[0]) {
+  else if (collation && stages[0] && '$match' in stages[0]) {
+    input = matching(coll, stages[0].$match as Document, viewer(ctx), collation);
+    rest = stages.slice(1);
+  } else if (stages[0] && '$match' in stages[0]) {
     const match = stages[0].$match as Document;
     const { bufs, plan } = coll.rawCandidates(match, viewer(ctx));
     input = Array.from(rawMatching(bufs, match, plan.exact === true), (b) => decode(b));
@@ -424,7 +457,7 @@ export const aggregate: Handler = (ctx) => {
   const isWrite = lastName === '$out' || lastName === '$merge';
   const body = isWrite ? rest.slice(0, -1) : rest;
   const out = body.length
-    ? runPipeline(input, body, resolver(ctx), ctx.cmd.let as Document | undefined)
+    ? runPipeline(input, body, resolver(ctx), ctx.cmd.let as Document | undefined, collation?.spec)
     : [...input];
   if (isWrite) {
     writeOut(ctx, lastName, last[lastName], out);
