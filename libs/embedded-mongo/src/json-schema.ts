@@ -102,6 +102,17 @@ export const FAMILY_KEYS = {
   combinator: ['allOf', 'anyOf', 'oneOf', 'not'],
 };
 
+/** A rule `operatorName: spec` that `value` fails, in mongod's errInfo shape. */
+function ruleFailure(
+  operatorName: string,
+  spec: unknown,
+  reason: string,
+  value: unknown,
+  extra: Document = {},
+): SchemaRuleFailure {
+  return { operatorName, specifiedAs: { [operatorName]: spec }, reason, consideredValue: value, ...extra };
+}
+
 /** The scalar keywords of validateSchema. */
 function scalarFailures(
   k: string,
@@ -114,37 +125,24 @@ function scalarFailures(
     case 'bsonType': {
       const types = Array.isArray(spec) ? spec : [spec];
       if (!types.some((t) => matchesBsonType(value, t))) {
-        failures.push({
-          operatorName: 'bsonType',
-          specifiedAs: { bsonType: spec },
-          reason: 'type did not match',
-          consideredValue: value,
-          consideredType: bsonTypeName(value),
-        });
+        failures.push(
+          ruleFailure('bsonType', spec, 'type did not match', value, { consideredType: bsonTypeName(value) }),
+        );
       }
       break;
     }
     case 'type': {
       const types = (Array.isArray(spec) ? spec : [spec]) as string[];
       if (!types.some((t) => jsonTypes[t]?.(value))) {
-        failures.push({
-          operatorName: 'type',
-          specifiedAs: { type: spec },
-          reason: 'type did not match',
-          consideredValue: value,
-          consideredType: bsonTypeName(value),
-        });
+        failures.push(
+          ruleFailure('type', spec, 'type did not match', value, { consideredType: bsonTypeName(value) }),
+        );
       }
       break;
     }
     case 'enum':
       if (!(spec as unknown[]).some((e) => compareBson(e, value) === 0 && keyOf(e) === keyOf(value))) {
-        failures.push({
-          operatorName: 'enum',
-          specifiedAs: { enum: spec },
-          reason: 'value was not found in enum',
-          consideredValue: value,
-        });
+        failures.push(ruleFailure('enum', spec, 'value was not found in enum', value));
       }
       break;
     case 'minimum':
@@ -155,23 +153,14 @@ function scalarFailures(
         const bound = toNumber(spec);
         const ok =
           k === 'minimum' ? (exclusive ? v > bound : v >= bound) : exclusive ? v < bound : v <= bound;
-        if (!ok)
-          failures.push({
-            operatorName: k,
-            specifiedAs: { [k]: spec },
-            reason: 'comparison failed',
-            consideredValue: value,
-          });
+        if (!ok) failures.push(ruleFailure(k, spec, 'comparison failed', value));
       }
       break;
     case 'multipleOf':
       if (isNumeric(value) && toNumber(value) % toNumber(spec) !== 0) {
-        failures.push({
-          operatorName: 'multipleOf',
-          specifiedAs: { multipleOf: spec },
-          reason: 'considered value is not a multiple of the specified value',
-          consideredValue: value,
-        });
+        failures.push(
+          ruleFailure('multipleOf', spec, 'considered value is not a multiple of the specified value', value),
+        );
       }
       break;
     case 'minLength':
@@ -179,23 +168,13 @@ function scalarFailures(
       if (typeof value === 'string') {
         const len = [...value].length;
         if (k === 'minLength' ? len < toNumber(spec) : len > toNumber(spec)) {
-          failures.push({
-            operatorName: k,
-            specifiedAs: { [k]: spec },
-            reason: 'specified string length was not satisfied',
-            consideredValue: value,
-          });
+          failures.push(ruleFailure(k, spec, 'specified string length was not satisfied', value));
         }
       }
       break;
     case 'pattern':
       if (typeof value === 'string' && !compileRegex(String(spec)).test(value)) {
-        failures.push({
-          operatorName: 'pattern',
-          specifiedAs: { pattern: spec },
-          reason: 'regular expression did not match',
-          consideredValue: value,
-        });
+        failures.push(ruleFailure('pattern', spec, 'regular expression did not match', value));
       }
       break;
     default:
@@ -218,12 +197,7 @@ function arrayFailures(
         Array.isArray(value) &&
         (k === 'minItems' ? value.length < toNumber(spec) : value.length > toNumber(spec))
       ) {
-        failures.push({
-          operatorName: k,
-          specifiedAs: { [k]: spec },
-          reason: 'array did not match specified length',
-          consideredValue: value,
-        });
+        failures.push(ruleFailure(k, spec, 'array did not match specified length', value));
       }
       break;
     case 'uniqueItems':
@@ -236,13 +210,9 @@ function arrayFailures(
           return false;
         });
         if (dup !== undefined) {
-          failures.push({
-            operatorName: 'uniqueItems',
-            specifiedAs: { uniqueItems: true },
-            reason: 'found a duplicate item',
-            consideredValue: value,
-            duplicatedValue: dup,
-          });
+          failures.push(
+            ruleFailure('uniqueItems', true, 'found a duplicate item', value, { duplicatedValue: dup }),
+          );
         }
       }
       break;
