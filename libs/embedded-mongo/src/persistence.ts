@@ -138,6 +138,12 @@ export function applyRecord(store: Store, r: Document): void {
       dst.collections.set(r.toColl as string, src);
       break;
     }
+    case 'createView':
+      db.views.set(r.coll as string, { viewOn: r.viewOn as string, pipeline: r.pipeline as Document[] });
+      break;
+    case 'dropView':
+      db.views.delete(r.coll as string);
+      break;
     case 'dropDatabase':
       store.dbs.delete(r.db as string);
       break;
@@ -255,6 +261,8 @@ export class FileJournal implements JournalSink {
         for (const buf of coll.docs.values())
           write({ op: 'put', db: db.name, coll: coll.name, doc: new Binary(buf) });
       }
+      for (const [name, view] of db.views)
+        write({ op: 'createView', db: db.name, coll: name, viewOn: view.viewOn, pipeline: view.pipeline });
     }
     fs.fsyncSync(fd);
     fs.closeSync(fd);

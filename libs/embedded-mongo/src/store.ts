@@ -1,13 +1,21 @@
 /** Databases and the store of an embedded server: collections by name, transactions, the journal. */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Binary, ObjectId } from 'bson';
 import type { Document, UUID } from 'bson';
+import { keyOf } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
 import { Collection } from './storage';
 import type { CollectionOptions, JournalSink } from './storage';
 
+/** A view: a pipeline over another collection or view of the same database (mongod keeps these in system.views). */
+export interface ViewDefinition {
+  viewOn: string;
+  pipeline: Document[];
+}
+
 export class Database {
   readonly collections = new Map<string, Collection>();
+  readonly views = new Map<string, ViewDefinition>();
   constructor(
     readonly store: Store,
     readonly name: string,
@@ -26,7 +34,7 @@ export class Database {
 
   create(name: string, options: CollectionOptions, uuid?: UUID): Collection {
     validateCollectionName(name);
-    if (this.collections.has(name))
+    if (this.collections.has(name) || this.views.has(name))
       throw new CommandError(ErrorCode.NamespaceExists, `Collection ${this.name}.${name} already exists.`);
     const coll = new Collection(this, name, options, uuid);
     this.collections.set(name, coll);
@@ -62,6 +70,27 @@ export class Database {
   drop(name: string): boolean {
     const existed = this.collections.delete(name);
     if (existed) this.store.record({ op: 'dropCollection', db: this.name, coll: name });
+    return existed;
+  }
+
+  /** Define (or, with `replace`, redefine) the view `name`. */
+  defineView(name: string, view: ViewDefinition, replace = false): void {
+    validateCollectionName(name);
+    if (!replace && (this.collections.has(name) || this.views.has(name)))
+      throw new CommandError(ErrorCode.NamespaceExists, `Namespace ${this.name}.${name} already exists`);
+    this.views.set(name, view);
+    this.store.record({
+      op: 'createView',
+      db: this.name,
+      coll: name,
+      viewOn: view.viewOn,
+      pipeline: view.pipeline,
+    });
+  }
+
+  dropView(name: string): boolean {
+    const existed = this.views.delete(name);
+    if (existed) this.store.record({ op: 'dropView', db: this.name, coll: name });
     return existed;
   }
 }
@@ -103,8 +132,38 @@ export interface Transaction {
   abortReason?: string;
 }
 
+// The uid of a session without authentication: SHA-256 of the empty user name, as mongod computes it.
+const NO_USER_UID = new Binary(createHash('sha256').update('').digest());
+
+/** The sessions commands have used, as mongod's logical session cache keeps them for `$listLocalSessions`. */
+export class LocalSessions {
+  /** Sessions kept at most (the least recently used go first), so that a client minting ids cannot grow it. */
+  static readonly LIMIT = 10_000;
+  /** mongod's localLogicalSessionTimeoutMinutes default. */
+  static readonly TIMEOUT_MS = 30 * 60_000;
+  private readonly used = new Map<string, { id: unknown; lastUse: Date }>();
+
+  touch(id: unknown): void {
+    const key = keyOf(id);
+    this.used.delete(key);
+    this.used.set(key, { id, lastUse: new Date() });
+    if (this.used.size > LocalSessions.LIMIT) this.used.delete(this.used.keys().next().value!);
+  }
+
+  end(key: string): void {
+    this.used.delete(key);
+  }
+
+  list(now = Date.now()): Document[] {
+    for (const [key, s] of this.used)
+      if (now - s.lastUse.getTime() > LocalSessions.TIMEOUT_MS) this.used.delete(key);
+    return [...this.used.values()].map((s) => ({ _id: { id: s.id, uid: NO_USER_UID }, lastUse: s.lastUse }));
+  }
+}
+
 export class Store {
   readonly dbs = new Map<string, Database>();
+  readonly sessions = new LocalSessions();
   journal?: JournalSink;
   readonly transactions = new Map<string, Transaction>();
   readonly processId = new ObjectId();

@@ -4,6 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { CorruptDataError, DbPathLockedError, EmbeddedMongo } from '@odtp/embedded-mongo';
+import { FileJournal } from '../src/persistence';
+import { Store } from '../src/store';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-embedded-'));
@@ -43,6 +45,42 @@ describe('dbPath persistence', () => {
       await expect(db.collection('v').insertOne({ a: 1 })).rejects.toMatchObject({ code: 11000 });
     });
     await server.stop();
+  });
+
+  it('keeps views across a restart, and after a compaction rewrote the journal as a snapshot', async () => {
+    const dir = tempDir();
+    let server = await EmbeddedMongo.create({ dbPath: dir });
+    await withClient(server, async (c) => {
+      const db = c.db('p');
+      await db.collection('steps').insertMany([
+        { _id: 1, ok: true },
+        { _id: 2, ok: false },
+      ] as never[]);
+      await db.createCollection('good', { viewOn: 'steps', pipeline: [{ $match: { ok: true } }] });
+      await db.createCollection('gone', { viewOn: 'steps', pipeline: [] });
+      await db.collection('gone').drop();
+    });
+    await server.stop();
+    const reopened = async (): Promise<void> => {
+      server = await EmbeddedMongo.create({ dbPath: dir });
+      await withClient(server, async (c) => {
+        const db = c.db('p');
+        const views = await db.listCollections({ type: 'view' }).toArray();
+        expect(views.map((v) => [v.name, (v as { options?: unknown }).options])).toEqual([
+          ['good', { viewOn: 'steps', pipeline: [{ $match: { ok: true } }] }],
+        ]);
+        expect(await db.collection('good').find({}).toArray()).toEqual([{ _id: 1, ok: true }]);
+      });
+      await server.stop();
+    };
+    await reopened();
+    // compaction writes the store as a snapshot: the view must be in it
+    const journal = FileJournal.open(dir, new Store());
+    journal.compact();
+    journal.close();
+    expect(fs.statSync(path.join(dir, 'journal.bson')).size).toBe(0);
+    expect(fs.statSync(path.join(dir, 'snapshot.bson')).size).toBeGreaterThan(0);
+    await reopened();
   });
 
   it('journals a transaction at commit and never an aborted one', async () => {

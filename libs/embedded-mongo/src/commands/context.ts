@@ -5,7 +5,7 @@ import { keyOf, toNumber } from '../bson-order';
 import type { CursorRegistry } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
 import { validateCollectionName } from '../store';
-import type { Collection } from '../storage';
+import type { Collection, WriteOptions } from '../storage';
 import type { Database, Store, Transaction } from '../store';
 
 export interface ServerInfo {
@@ -131,4 +131,12 @@ export function prepareInsert(doc: unknown): Document {
   if (!('_id' in d)) return { _id: new ObjectId(), ...d };
   checkId(d._id);
   return idFirst(d);
+}
+
+export function optionalNum(v: unknown): number | undefined {
+  return v === undefined || v === null ? undefined : toNumber(v);
+}
+
+export function writeOptions(ctx: CommandContext): WriteOptions {
+  return { bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true, txn: ctx.txn?.owner };
 }

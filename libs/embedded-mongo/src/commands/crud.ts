@@ -7,8 +7,17 @@ import { parseSort, project, sortDocuments } from '../query-engine';
 import { encode } from '../storage';
 import type { WriteOptions, Collection } from '../storage';
 import type { CommandContext, Handler } from './context';
-import { db, existing, optionalDoc, prepareInsert, requireCollectionName, viewer } from './context';
-import { matching } from './read';
+import {
+  db,
+  existing,
+  optionalDoc,
+  prepareInsert,
+  requireCollectionName,
+  viewer,
+  writeOptions,
+} from './context';
+import { matching } from './scan';
+import { isView, refuseView, viewError } from './views';
 import { computeUpdate, isOperatorUpdate, upsertSeed } from './update-operators';
 
 export interface WriteOutcome {
@@ -28,10 +37,6 @@ export function writeSequence(ctx: CommandContext, field: string): Document[] {
       `BSON field '${Object.keys(ctx.cmd)[0]}.${field}' is missing but a required field`,
     );
   return items as Document[];
-}
-
-export function writeOptions(ctx: CommandContext): WriteOptions {
-  return { bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true, txn: ctx.txn?.owner };
 }
 
 export function runWrites<T>(items: T[], ordered: boolean, fn: (item: T, index: number) => void): Document[] {
@@ -57,10 +62,25 @@ export function writeReply(out: WriteOutcome, extra: Document = {}): Document {
   return reply;
 }
 
+/** A write to a view: every statement fails with CommandNotSupportedOnView (the first only, when ordered). */
+function onView(
+  ctx: CommandContext,
+  name: string,
+  items: unknown[],
+  ordered: boolean,
+  extra: Document = {},
+): Document {
+  const writeErrors = runWrites(items, ordered, () => {
+    throw viewError(ctx, name);
+  });
+  return writeReply({ n: 0, writeErrors }, extra);
+}
+
 export const insert: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'insert');
   const docs = writeSequence(ctx, 'documents');
   const ordered = ctx.cmd.ordered !== false;
+  if (isView(ctx, name)) return onView(ctx, name, docs, ordered);
   const coll = ensureWritable(ctx, name);
   const opts = writeOptions(ctx);
   let n = 0;
@@ -148,6 +168,7 @@ export const update: Handler = (ctx) => {
   if (statements.some((st) => st !== null && typeof st === 'object' && 'sort' in st))
     throw new CommandError(ErrorCode.Location40415, "BSON field 'update.updates.sort' is an unknown field.");
   const ordered = ctx.cmd.ordered !== false;
+  if (isView(ctx, name)) return onView(ctx, name, statements, ordered, { nModified: 0 });
   // Only an upsert creates a missing collection, as in mongod (an update matching nothing writes nothing).
   const coll = statements.some((st) => st?.upsert === true) ? ensureWritable(ctx, name) : existing(ctx, name);
   if (!coll) {
@@ -183,6 +204,7 @@ export const del: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'delete');
   const statements = writeSequence(ctx, 'deletes') as { q?: Document; limit?: number }[];
   const ordered = ctx.cmd.ordered !== false;
+  if (isView(ctx, name)) return onView(ctx, name, statements, ordered);
   const coll = existing(ctx, name);
   let n = 0;
   const writeErrors = runWrites(statements, ordered, (st) => {
@@ -221,6 +243,7 @@ export const findAndModify: Handler = (ctx) => {
   if (remove && (upsert || returnNew))
     throw new CommandError(ErrorCode.FailedToParse, 'Cannot specify both upsert=true and remove=true');
   const sort = optionalDoc(ctx, 'sort');
+  refuseView(ctx, name);
   if (remove) {
     const coll = existing(ctx, name);
     const collation = parseCollation(ctx.cmd.collation);

@@ -7,8 +7,8 @@ import { compileFilter } from '../query-engine';
 import { toStoredOptions, validateCollectionName } from '../store';
 import type { CollectionOptions, IndexSpec, ValidationAction, ValidationLevel, Collection } from '../storage';
 import type { CommandContext, Handler } from './context';
-import { db, existing, optionalDoc, requireCollectionName } from './context';
-import { collStatsDoc, optionalNum } from './read';
+import { db, existing, optionalDoc, optionalNum, requireCollectionName } from './context';
+import { createView, isView, modifyView, refuseView, viewInfo } from './views';
 
 export function parseCollectionOptions(ctx: CommandContext, base: CollectionOptions): CollectionOptions {
   const out: CollectionOptions = { ...base };
@@ -49,8 +49,6 @@ export function parseCollectionOptions(ctx: CommandContext, base: CollectionOpti
 }
 
 export const UNSUPPORTED_CREATE = [
-  'viewOn',
-  'pipeline',
   'capped',
   'timeseries',
   'clusteredIndex',
@@ -60,6 +58,7 @@ export const UNSUPPORTED_CREATE = [
 
 export const create: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'create');
+  if (ctx.cmd.viewOn !== undefined || ctx.cmd.pipeline !== undefined) return createView(ctx, name);
   for (const k of UNSUPPORTED_CREATE) {
     if (ctx.cmd[k] !== undefined && ctx.cmd[k] !== false)
       throw new CommandError(
@@ -69,7 +68,7 @@ export const create: Handler = (ctx) => {
   }
   const options = parseCollectionOptions(ctx, {});
   const database = db(ctx);
-  const found = database.get(name);
+  const found = database.get(name) ?? database.views.get(name);
   if (found) {
     throw new CommandError(ErrorCode.NamespaceExists, `Collection ${ctx.dbName}.${name} already exists.`);
   }
@@ -79,6 +78,7 @@ export const create: Handler = (ctx) => {
 
 export const collMod: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'collMod');
+  if (isView(ctx, name)) return modifyView(ctx, name);
   const coll = existing(ctx, name);
   if (!coll) throw new CommandError(ErrorCode.NamespaceNotFound, `ns does not exist: ${ctx.dbName}.${name}`);
   const options = parseCollectionOptions(ctx, coll.options);
@@ -101,7 +101,12 @@ export const listCollections: Handler = (ctx) => {
   const filter = optionalDoc(ctx, 'filter');
   const pred = compileFilter(filter);
   const database = ctx.store.existingDb(ctx.dbName);
-  const infos = database ? [...database.collections.values()].map(collectionInfo).filter(pred) : [];
+  const infos = database
+    ? [
+        ...[...database.collections.values()].map(collectionInfo),
+        ...[...database.views].map(([name, view]) => viewInfo(name, view)),
+      ].filter(pred)
+    : [];
   const out = ctx.cmd.nameOnly === true ? infos.map((i) => ({ name: i.name, type: i.type })) : infos;
   const batchSize = optionalNum((ctx.cmd.cursor as Document | undefined)?.batchSize);
   return ctx.cursors.open(`${ctx.dbName}.$cmd.listCollections`, out, {
@@ -113,7 +118,10 @@ export const drop: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'drop');
   const coll = existing(ctx, name);
   const ns = `${ctx.dbName}.${name}`;
-  if (!coll) return { ns, ok: 1 };
+  if (!coll) {
+    ctx.store.existingDb(ctx.dbName)?.dropView(name);
+    return { ns, ok: 1 };
+  }
   const nIndexesWas = coll.indexSpecs().length;
   db(ctx).drop(name);
   return { nIndexesWas, ns, ok: 1 };
@@ -140,10 +148,20 @@ export const renameCollection: Handler = (ctx) => {
   validateCollectionName(to.coll);
   const srcDb = ctx.store.existingDb(from.db);
   const src = srcDb?.get(from.coll);
+  if (srcDb?.views.has(from.coll))
+    throw new CommandError(
+      ErrorCode.CommandNotSupportedOnView,
+      `cannot rename view: ${from.db}.${from.coll}`,
+    );
   if (!srcDb || !src) throw new CommandError(ErrorCode.NamespaceNotFound, 'source namespace does not exist');
   if (from.db === to.db && from.coll === to.coll)
     throw new CommandError(ErrorCode.IllegalOperation, "Can't rename a collection to itself");
   const dstDb = ctx.store.db(to.db);
+  if (dstDb.views.has(to.coll))
+    throw new CommandError(
+      ErrorCode.NamespaceExists,
+      `a view already exists with that name: ${to.db}.${to.coll}`,
+    );
   if (dstDb.get(to.coll)) {
     if (ctx.cmd.dropTarget !== true)
       throw new CommandError(ErrorCode.NamespaceExists, 'target namespace exists');
@@ -211,6 +229,7 @@ export const createIndexes: Handler = (ctx) => {
   if (!Array.isArray(specs) || specs.length === 0)
     throw new CommandError(ErrorCode.BadValue, 'Must specify at least one index to create');
   const parsed = specs.map(validateIndexSpec);
+  refuseView(ctx, name);
   const { coll, created } = db(ctx).ensure(name);
   const before = coll.indexSpecs().length;
   const toBuild: IndexSpec[] = [];
@@ -259,6 +278,7 @@ export const createIndexes: Handler = (ctx) => {
 
 export const listIndexes: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'listIndexes');
+  refuseView(ctx, name);
   const coll = existing(ctx, name);
   if (!coll) throw new CommandError(ErrorCode.NamespaceNotFound, `ns does not exist: ${ctx.dbName}.${name}`);
   return ctx.cursors.open(`${ctx.dbName}.${name}`, coll.indexSpecs(), { batchSize: Number.MAX_SAFE_INTEGER });
@@ -266,6 +286,7 @@ export const listIndexes: Handler = (ctx) => {
 
 export const dropIndexes: Handler = (ctx) => {
   const name = requireCollectionName(ctx, Object.keys(ctx.cmd)[0]);
+  refuseView(ctx, name);
   const coll = existing(ctx, name);
   if (!coll) throw new CommandError(ErrorCode.NamespaceNotFound, `ns not found ${ctx.dbName}.${name}`);
   const nIndexesWas = coll.indexSpecs().length;
@@ -300,6 +321,7 @@ export const dropIndexes: Handler = (ctx) => {
 
 export const collStats: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'collStats');
+  refuseView(ctx, name);
   const scale = toNumber(ctx.cmd.scale ?? 1) || 1;
   return { ...collStatsDoc(ctx, existing(ctx, name), name, scale), ok: 1 };
 };
@@ -350,3 +372,30 @@ export const dropDatabase: Handler = (ctx) => {
   ctx.store.dropDb(ctx.dbName);
   return { ok: 1 };
 };
+
+export function collStatsDoc(
+  ctx: CommandContext,
+  coll: Collection | undefined,
+  name: string,
+  scale = 1,
+): Document {
+  const count = coll?.size ?? 0;
+  const size = coll?.bytes ?? 0;
+  const indexSizes = coll?.indexBytes() ?? {};
+  const totalIndexSize = Object.values(indexSizes).reduce((a: number, b) => a + Number(b), 0);
+  return {
+    ns: `${ctx.dbName}.${name}`,
+    size: Math.floor(size / scale),
+    count,
+    avgObjSize: count ? Math.floor(size / count) : 0,
+    storageSize: Math.floor(size / scale),
+    freeStorageSize: 0,
+    capped: false,
+    nindexes: coll ? coll.indexSpecs().length : 0,
+    indexBuilds: [],
+    totalIndexSize: Math.floor(totalIndexSize / scale),
+    totalSize: Math.floor((size + totalIndexSize) / scale),
+    indexSizes,
+    scaleFactor: scale,
+  };
+}

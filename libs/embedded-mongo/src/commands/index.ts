@@ -1,5 +1,5 @@
 /** The command table of the embedded server, assembled from one module per command family, and its dispatcher. */
-import { ObjectId } from 'bson';
+import { UUID } from 'bson';
 import type { Document } from 'bson';
 import { TimeLimit, withTimeLimit } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
@@ -8,7 +8,8 @@ import type { Transaction } from '../store';
 import type { CommandContext, Handler } from './context';
 import { GENERIC_FIELDS } from './context';
 import { bindLet } from './let';
-import { aggregate, count, distinct, explain, find, getMore, killCursors } from './read';
+import { aggregate } from './aggregate';
+import { count, distinct, explain, find, getMore, killCursors } from './read';
 import { del, findAndModify, insert, update } from './crud';
 import {
   collMod,
@@ -71,7 +72,7 @@ export const HANDLERS: Record<string, Handler> = {
   commitTransaction,
   abortTransaction,
   killAllSessionsByPattern: () => ({ ok: 1 }),
-  startSession: () => ({ id: { id: new ObjectId() }, timeoutMinutes: 30, ok: 1 }),
+  startSession: () => ({ id: { id: new UUID() }, timeoutMinutes: 30, ok: 1 }),
   refreshSessions: () => ({ ok: 1 }),
   saslStart: () => ({ ok: 1, done: true, conversationId: 1, payload: Buffer.alloc(0) }),
   logout: () => ({ ok: 1 }),
@@ -88,6 +89,8 @@ export function runCommand(ctx: Omit<CommandContext, 'cmd'> & { cmd: Document })
     return new CommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`).toReply();
   }
   let txn: Transaction | undefined;
+  const lsid = ctx.cmd.lsid as Document | undefined;
+  if (lsid?.id !== undefined && handlerName !== 'endSessions') ctx.store.sessions.touch(lsid.id);
   try {
     txn = resolveTransaction(ctx, handlerName!);
     const run = { ...ctx, cmd: bindLet(ctx.cmd), txn };

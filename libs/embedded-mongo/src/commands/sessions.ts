@@ -11,6 +11,7 @@ export const endSessions: Handler = (ctx) => {
   for (const s of ids) {
     if (!s?.id) continue;
     ctx.cursors.killSession(keyOf(s.id));
+    ctx.store.sessions.end(keyOf(s.id));
     ctx.store.endSession(keyOf(s.id));
   }
   return { ok: 1 };
