@@ -154,10 +154,11 @@ export async function importDump(
   return { inserted };
 }
 
-/** Every collection of the database as `{"<collection>": [documents]}` in relaxed Extended JSON. */
+/** Every collection of the database as `{"<collection>": [documents]}` in relaxed Extended JSON (views are not data: left out). */
 export async function exportDump(db: Db): Promise<string> {
   const out: Document = {};
   const names = (await db.listCollections({}, { nameOnly: true }).toArray())
+    .filter((c) => c.type !== 'view')
     .map((c) => c.name)
     .filter((n) => !n.startsWith('system.'))
     .sort();

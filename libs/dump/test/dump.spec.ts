@@ -97,9 +97,15 @@ describe('export and import', () => {
     await source
       .collection('logs')
       .insertOne({ _id: new ObjectId(), stepRef: new ObjectId(), logstring: 'é ☃' });
+    // a view is not data: a dump that held its documents would import them as a collection
+    await source.createCollection('deprecatedUsers', {
+      viewOn: 'users',
+      pipeline: [{ $match: { deprecated: true } }],
+    });
     const dir = tmp();
     const file = path.join(dir, 'dump.json');
     fs.writeFileSync(file, await exportDump(source));
+    expect([...readDump(file).keys()]).toEqual(['logs', 'users']);
     const target = mongo.db();
     await importDump(target, readDump(file));
     for (const c of ['users', 'logs']) {
@@ -108,6 +114,7 @@ describe('export and import', () => {
       );
     }
     expect(await exportDump(target)).toBe(await exportDump(source));
+    expect(await target.listCollections({ name: 'deprecatedUsers' }).toArray()).toEqual([]);
   });
 
   it('reads a folder of mongoexport files (one document per line, or an array)', async () => {
