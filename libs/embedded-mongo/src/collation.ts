@@ -80,6 +80,22 @@ export function parseCollation(spec: unknown): Collation | undefined {
   return { spec: s, collator };
 }
 
+/**
+ * The key a string has in an index that declares this collation: strings the collation calls equal get the same key
+ * for the scripts whose equality is case and accents (strength 1 folds case and strips accents, strength 2 folds
+ * case, 3 and above keep both; `caseLevel` keeps case; `alternate: shifted` drops punctuation and spaces), all in
+ * Unicode NFC. Used for unique-key checks; such indexes never serve binary queries.
+ */
+export function collationKey(c: Collation, s: string): string {
+  const strength = c.spec.strength === undefined ? 3 : Number(c.spec.strength);
+  const locale = String(c.spec.locale).replace(/_/g, '-');
+  let k = s.normalize('NFD');
+  if (strength === 1) k = k.replace(/\p{M}/gu, '');
+  if (strength <= 2 && c.spec.caseLevel !== true) k = k.toLocaleLowerCase(locale);
+  if (c.spec.alternate === 'shifted') k = k.replace(/[\p{P}\p{Z}\s]/gu, '');
+  return k.normalize('NFC');
+}
+
 const isPlainObject = (v: unknown): v is Document =>
   v !== null && typeof v === 'object' && !Array.isArray(v) && (v as Document).constructor === Object;
 

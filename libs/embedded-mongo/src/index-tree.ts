@@ -3,6 +3,8 @@ import type { Document } from 'bson';
 import BTree from 'sorted-btree';
 import { compareBson, isNumeric, keyOf, toNumber, typeRank } from './bson-order';
 import { CommandError, ErrorCode } from './errors';
+import { collationKey, parseCollation } from './collation';
+import type { Collation } from './collation';
 import { compileFilter, pathValues } from './query-engine';
 
 export interface IndexSpec extends Document {
@@ -102,9 +104,13 @@ export class Index {
   /** Whether some document ever had more than one key in this index (array values). */
   private multikey = false;
 
+  /** The index's collation: its string keys are collation keys, so it only checks uniqueness, never serves a query. */
+  readonly collation?: Collation;
+
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.entries(spec.key) as [string, number | string][];
     if (spec.partialFilterExpression) this.partial = compileFilter(spec.partialFilterExpression);
+    this.collation = parseCollation(spec.collation);
   }
 
   get name(): string {
@@ -143,6 +149,11 @@ export class Index {
         ErrorCode.BadValue,
         `cannot index parallel arrays [${this.fields.map(([p]) => p).join('] [')}]`,
       );
+    }
+    if (this.collation) {
+      const c = this.collation;
+      for (const vals of perField)
+        vals.forEach((v, i) => typeof v === 'string' && (vals[i] = collationKey(c, v)));
     }
     if (perField.every((vals) => vals.length === 1))
       return [perField.map((vals) => (vals[0] === undefined ? null : vals[0]))];

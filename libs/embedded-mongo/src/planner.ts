@@ -39,6 +39,7 @@ export function planQuery(coll: PlannerView, filter: Document | undefined, sort?
     };
   }
   for (const index of coll.indexes.values()) {
+    if (index.collation) continue;
     const cond = f[index.firstField];
     const eq = equalityValues(cond);
     if (eq && (index.complete || (!index.spec.partialFilterExpression && eq.every((v) => v !== null)))) {
@@ -75,7 +76,7 @@ export function planQuery(coll: PlannerView, filter: Document | undefined, sort?
     const index =
       field === '_id'
         ? coll.idIndex()
-        : [...coll.indexes.values()].find((i) => i.firstField === field && i.complete);
+        : [...coll.indexes.values()].find((i) => i.firstField === field && i.complete && !i.collation);
     if (index)
       return { stage: 'IXSCAN', indexName: index.name, ids: unique(index.ordered(dir < 0)), sorted: true };
   }

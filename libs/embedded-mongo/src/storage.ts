@@ -21,6 +21,8 @@ export interface CollectionOptions {
   validator?: Document;
   validationLevel?: ValidationLevel;
   validationAction?: ValidationAction;
+  /** The collection's default collation (operations without their own, and indexes created without one). */
+  collation?: Document;
 }
 
 /** A journal receives every state change so that a persistent store can replay it. */

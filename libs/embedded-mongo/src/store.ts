@@ -100,6 +100,7 @@ export function toStoredOptions(options: CollectionOptions): Document {
   if (options.validator) out.validator = options.validator;
   if (options.validationLevel) out.validationLevel = options.validationLevel;
   if (options.validationAction) out.validationAction = options.validationAction;
+  if (options.collation) out.collation = options.collation;
   return out;
 }
 

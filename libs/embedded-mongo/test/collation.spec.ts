@@ -94,6 +94,56 @@ describe('collation', () => {
     );
   });
 
+  it("a collection's default collation applies to operations without their own, and to its new indexes", async () => {
+    const db = mongo.db();
+    await db.createCollection('names', { collation: CASE_INSENSITIVE });
+    const names = db.collection<Doc>('names');
+    await names.insertMany([
+      { _id: 1, x: 'Alpha' },
+      { _id: 2, x: 'alpha' },
+      { _id: 3, x: 'beta' },
+    ]);
+    expect((await names.find({ x: 'ALPHA' }).toArray()).map((d) => d._id)).toEqual([1, 2]);
+    expect(await names.countDocuments({ x: 'ALPHA' })).toBe(2);
+    expect(await names.find({ x: 'ALPHA' }, { collation: { locale: 'simple' } }).toArray()).toEqual([]);
+    expect((await names.updateMany({ x: 'ALPHA' }, { $set: { x: 'gamma' } })).modifiedCount).toBe(2);
+    expect((await names.deleteMany({ x: 'GAMMA' })).deletedCount).toBe(2);
+    await names.createIndex({ x: 1 }, { name: 'x_1' });
+    const [index] = (await names.indexes()).filter((i) => i.name === 'x_1');
+    expect(index.collation).toMatchObject({ locale: 'en_US', strength: 2 });
+  });
+
+  it('a unique index with a collation refuses collation-equal keys; it never answers a binary query', async () => {
+    const people = mongo.db().collection<Doc>('people');
+    await people.insertOne({ _id: 1, x: 'anna' });
+    await people.createIndex({ x: 1 }, { unique: true, collation: CASE_INSENSITIVE });
+    await expect(people.insertOne({ _id: 2, x: 'ANNA' })).rejects.toMatchObject({ code: 11000 });
+    await expect(people.updateOne({ _id: 1 }, { $set: { x: 'Anna' } })).resolves.toMatchObject({
+      modifiedCount: 1,
+    });
+    // strength 2 tells accents apart
+    await people.insertOne({ _id: 3, x: 'ánna' });
+    expect(await people.find({ x: 'ANNA' }).toArray()).toEqual([]);
+    expect(await people.find({ x: 'anna' }).toArray()).toEqual([]);
+    expect(
+      (await people.find({ x: 'ANNA' }, { collation: CASE_INSENSITIVE }).toArray()).map((d) => d._id),
+    ).toEqual([1]);
+    // documents that already collide: the index is not built
+    const tags = mongo.db().collection<Doc>('tags');
+    await tags.insertMany([
+      { _id: 1, x: 'Red' },
+      { _id: 2, x: 'red' },
+    ]);
+    await expect(
+      tags.createIndex({ x: 1 }, { unique: true, collation: CASE_INSENSITIVE }),
+    ).rejects.toMatchObject({
+      code: 11000,
+    });
+    await tags.createIndex({ x: 1 }, { unique: true, collation: { locale: 'simple' } });
+    await tags.insertOne({ _id: 3, x: 'RED' });
+    expect(await tags.countDocuments()).toBe(3);
+  });
+
   it('refuses an unknown locale and unknown options', async () => {
     const e = (await coll
       .find({}, { collation: { locale: 'xx-nope-123' } })

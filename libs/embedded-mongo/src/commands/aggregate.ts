@@ -10,7 +10,16 @@ import type { CollectionResolver } from '../query-engine';
 import { Collection, decode } from '../storage';
 import { validateCollectionName } from '../store';
 import type { CommandContext, Handler } from './context';
-import { existing, idFirst, optionalNum, prepareInsert, sessionKey, viewer, writeOptions } from './context';
+import {
+  collationOf,
+  existing,
+  idFirst,
+  optionalNum,
+  prepareInsert,
+  sessionKey,
+  viewer,
+  writeOptions,
+} from './context';
 import { resolveView, viewError } from './views';
 import type { ResolvedView } from './views';
 import { collStatsDoc } from './ddl';
@@ -178,7 +187,7 @@ export const aggregate: Handler = (ctx) => {
   let stages = checkStages(ctx, pipeline);
   let input: Iterable<Document>;
   let ns: string;
-  const collation = parseCollation(ctx.cmd.collation);
+  let collation = parseCollation(ctx.cmd.collation);
   if (typeof target !== 'string') {
     input = collectionlessInput(ctx, stages);
     stages = stages.slice(1);
@@ -190,6 +199,7 @@ export const aggregate: Handler = (ctx) => {
     if (ctx.cmd.explain) return explainAggregate(ctx, view?.base ?? target, ns, stages);
     const source = view ? view.base : target;
     if (view) stages = [...view.pipeline, ...stages];
+    collation = collationOf(ctx.cmd.collation, existing(ctx, source));
     ({ input, rest: stages } = aggregateInput(ctx, source, ns, stages, collation));
   }
   const last = stages[stages.length - 1];

@@ -2,6 +2,8 @@
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { keyOf, toNumber } from '../bson-order';
+import { parseCollation } from '../collation';
+import type { Collation } from '../collation';
 import type { CursorRegistry } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
 import { validateCollectionName } from '../store';
@@ -139,4 +141,9 @@ export function optionalNum(v: unknown): number | undefined {
 
 export function writeOptions(ctx: CommandContext): WriteOptions {
   return { bypassDocumentValidation: ctx.cmd.bypassDocumentValidation === true, txn: ctx.txn?.owner };
+}
+
+/** The collation an operation runs under: its own, else the collection's default (`simple` or none: binary). */
+export function collationOf(explicit: unknown, coll: Collection | undefined): Collation | undefined {
+  return parseCollation(explicit !== undefined ? explicit : coll?.options.collation);
 }

@@ -1,13 +1,14 @@
 /** Writes: insert, update, delete and findAndModify. */
 import type { Document } from 'bson';
 import { toNumber } from '../bson-order';
-import { collatedCompare, parseCollation } from '../collation';
+import { collatedCompare } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
 import { parseSort, project, sortDocuments } from '../query-engine';
 import { encode } from '../storage';
 import type { WriteOptions, Collection } from '../storage';
 import type { CommandContext, Handler } from './context';
 import {
+  collationOf,
   db,
   existing,
   optionalDoc,
@@ -121,7 +122,7 @@ export function applyStatement(
       ErrorCode.FailedToParse,
       "BSON field 'update.updates.u' is missing but a required field",
     );
-  const collation = parseCollation(st.collation);
+  const collation = collationOf(st.collation, coll);
   let targets = matching(coll, st.q, opts.txn, collation);
   const sortSpec = parseSort(sort ?? st.sort);
   if (sortSpec) targets = sortDocuments(targets, sortSpec, (a, b) => collatedCompare(a, b, collation));
@@ -220,7 +221,7 @@ export const del: Handler = (ctx) => {
         `The limit field in delete objects must be 0 or 1. Got ${limit}`,
       );
     if (!coll) return;
-    let targets = matching(coll, st.q, viewer(ctx), parseCollation((st as Document).collation));
+    let targets = matching(coll, st.q, viewer(ctx), collationOf((st as Document).collation, coll));
     if (limit === 1) targets = targets.slice(0, 1);
     for (const doc of targets) coll.remove(doc, writeOptions(ctx));
     n += targets.length;
@@ -246,7 +247,7 @@ export const findAndModify: Handler = (ctx) => {
   refuseView(ctx, name);
   if (remove) {
     const coll = existing(ctx, name);
-    const collation = parseCollation(ctx.cmd.collation);
+    const collation = collationOf(ctx.cmd.collation, coll);
     let targets = matching(coll, query, viewer(ctx), collation);
     const s = parseSort(sort);
     if (s) targets = sortDocuments(targets, s, (a, b) => collatedCompare(a, b, collation));

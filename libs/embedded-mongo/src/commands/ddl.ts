@@ -2,6 +2,7 @@
 import type { Document } from 'bson';
 import { keyOf, toNumber } from '../bson-order';
 import { CommandError, ErrorCode } from '../errors';
+import { parseCollation } from '../collation';
 import { checkSchema } from '../json-schema';
 import { compileFilter } from '../query-engine';
 import { toStoredOptions, validateCollectionName } from '../store';
@@ -67,6 +68,8 @@ export const create: Handler = (ctx) => {
       );
   }
   const options = parseCollectionOptions(ctx, {});
+  // `simple` is the binary default: stored as no collation
+  if (parseCollation(ctx.cmd.collation)) options.collation = ctx.cmd.collation as Document;
   const database = db(ctx);
   const found = database.get(name) ?? database.views.get(name);
   if (found) {
@@ -219,6 +222,7 @@ export function sameOptions(a: IndexSpec, b: IndexSpec): boolean {
       sparse: s.sparse === true,
       pfe: s.partialFilterExpression ?? null,
       ttl: s.expireAfterSeconds ?? null,
+      collation: s.collation ?? null,
     });
   return pick(a) === pick(b);
 }
@@ -231,6 +235,11 @@ export const createIndexes: Handler = (ctx) => {
   const parsed = specs.map(validateIndexSpec);
   refuseView(ctx, name);
   const { coll, created } = db(ctx).ensure(name);
+  for (const spec of parsed) {
+    // an index without a collation takes the collection's; `simple` asks for binary keys
+    if (spec.collation === undefined && coll.options.collation) spec.collation = coll.options.collation;
+    else if (spec.collation !== undefined && !parseCollation(spec.collation)) delete spec.collation;
+  }
   const before = coll.indexSpecs().length;
   const toBuild: IndexSpec[] = [];
   for (const spec of parsed) {

@@ -2,13 +2,14 @@
 import { Long } from 'bson';
 import type { Document } from 'bson';
 import { compareBson, keyOf } from '../bson-order';
-import { collatedCompare, parseCollation } from '../collation';
+import { collatedCompare } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
 import { compileFilter, parseSort, pathValues, project, sortDocuments } from '../query-engine';
 import { decode } from '../storage';
 import type { Handler } from './context';
 import {
   SERVER_VERSION,
+  collationOf,
   existing,
   optionalDoc,
   optionalInt,
@@ -40,7 +41,7 @@ export const find: Handler = (ctx) => {
   const coll = existing(ctx, name);
   const ns = `${ctx.dbName}.${name}`;
   if (projection) project({}, projection);
-  const collation = parseCollation(ctx.cmd.collation);
+  const collation = collationOf(ctx.cmd.collation, coll);
   const view = resolveView(ctx, name);
   if (view) {
     // mongod runs a find on a view as an aggregation: the view's pipeline, then the filter and the sort
@@ -108,7 +109,7 @@ export const count: Handler = (ctx) => {
   const skip = optionalInt(ctx, 'skip') ?? 0;
   const limit = Math.abs(optionalInt(ctx, 'limit') ?? 0);
   const coll = existing(ctx, name);
-  const collation = parseCollation(ctx.cmd.collation);
+  const collation = collationOf(ctx.cmd.collation, coll);
   const view = resolveView(ctx, name);
   let n: number;
   if (view)
@@ -141,7 +142,7 @@ export const distinct: Handler = (ctx) => {
       ErrorCode.FailedToParse,
       "BSON field 'distinct.key' is missing but a required field",
     );
-  const collation = parseCollation(ctx.cmd.collation);
+  const collation = collationOf(ctx.cmd.collation, existing(ctx, name));
   const seen = new Map<string, unknown>();
   const collated: unknown[] = [];
   const query = optionalDoc(ctx, 'query');
