@@ -62,6 +62,7 @@ function special(
   path: string,
   entities: Entities,
   root = false,
+  lenient = false,
 ): Mismatch | 'not-special' {
   const keys = Object.keys(expected);
   if (keys.length !== 1 || !keys[0].startsWith('$$')) return 'not-special';
@@ -74,9 +75,11 @@ function special(
         ? undefined
         : `${path}: ${show(actual)} is not of type ${show(arg)}`;
     case '$$unsetOrMatches':
-      return !present || actual === undefined ? undefined : matchValue(arg, actual, path, entities, root);
+      return !present || actual === undefined
+        ? undefined
+        : matchValue(arg, actual, path, entities, root, lenient);
     case '$$matchesEntity':
-      return matchValue(entities.get(String(arg)), actual, path, entities, root);
+      return matchValue(entities.get(String(arg)), actual, path, entities, root, lenient);
     case '$$matchesHexBytes':
       return actual instanceof Binary &&
         Buffer.from(actual.buffer).toString('hex') === String(arg).toLowerCase()
@@ -97,29 +100,34 @@ function special(
   }
 }
 
-/** Whether `actual` matches `expected` under the unified format's rules (`root`: extra fields allowed). */
+/**
+ * Whether `actual` matches `expected` under the unified format's rules (`root`: extra fields allowed). `lenient`
+ * allows extra fields at every depth: for command events, where drivers differ in the defaults they spell out
+ * (`limit: 0`, `multi: false`) and which say nothing about the server.
+ */
 export function matchValue(
   expected: unknown,
   actual: unknown,
   path = '',
   entities: Entities = new Map(),
   root = true,
+  lenient = false,
 ): Mismatch {
   if (isDoc(expected)) {
-    const s = special(expected, actual, actual !== undefined, path, entities, root);
+    const s = special(expected, actual, actual !== undefined, path, entities, root, lenient);
     if (s !== 'not-special') return s;
     if (!isDoc(actual)) return `${path || '(root)'}: expected a document, got ${show(actual)}`;
     for (const [k, v] of Object.entries(expected)) {
       const p = path ? `${path}.${k}` : k;
       if (isDoc(v)) {
-        const s2 = special(v, actual[k], k in actual && actual[k] !== undefined, p, entities);
+        const s2 = special(v, actual[k], k in actual && actual[k] !== undefined, p, entities, false, lenient);
         if (s2 !== 'not-special') {
           if (s2) return s2;
           continue;
         }
       }
       if (!(k in actual)) return `${p}: missing`;
-      const m = matchValue(v, actual[k], p, entities, false);
+      const m = matchValue(v, actual[k], p, entities, lenient, lenient);
       if (m) return m;
     }
     if (!root) {
@@ -133,7 +141,7 @@ export function matchValue(
     if (actual.length !== expected.length)
       return `${path}: expected ${expected.length} elements, got ${actual.length} (${show(actual)})`;
     for (let i = 0; i < expected.length; i++) {
-      const m = matchValue(expected[i], actual[i], `${path}[${i}]`, entities, false);
+      const m = matchValue(expected[i], actual[i], `${path}[${i}]`, entities, lenient, lenient);
       if (m) return m;
     }
     return undefined;

@@ -265,7 +265,7 @@ function checkEvents(expected: Document[] | undefined, state: TestState): void {
         reply: (event as CommandSucceededEvent).reply,
       };
       for (const [k, v] of Object.entries(spec)) {
-        const m = matchValue(v, actual[k], `event ${i}.${k}`, state.entities, true);
+        const m = matchValue(v, actual[k], `event ${i}.${k}`, state.entities, true, true);
         if (m) throw new Failure(m);
       }
     });
