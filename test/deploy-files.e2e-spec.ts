@@ -10,6 +10,7 @@ interface Step {
   uses?: string;
   run?: string;
   if?: string;
+  with?: Record<string, string>;
 }
 interface Job {
   'runs-on': string;
@@ -36,6 +37,12 @@ describe('deploy files', () => {
         'npm run lint',
         'npm run test:install',
       ]),
+    );
+    // the unified CRUD tests come from MongoDB's specifications repository, checked out beside the project
+    const specs = test.steps.find((s) => s.with?.repository)!;
+    expect(specs.with).toMatchObject({ repository: 'mongodb/specifications', path: 'specifications' });
+    expect(runs).toContain(
+      'npm run conformance:unified -- --specs specifications/source/crud/tests/unified --json test-artifacts/unified-crud.json',
     );
     const mongo = test.steps.find((s) => s.if === 'matrix.image')!.run!;
     // a replica set (transactions) with test commands (fail points), and the URI every test then uses

@@ -35,6 +35,8 @@ async function collectionOp(coll: Collection, name: string, a: Args, entities: E
       return coll.findOne(a.filter as Document, o('filter'));
     case 'aggregate':
       return coll.aggregate(a.pipeline as Document[], o('pipeline')).toArray();
+    case 'count':
+      return coll.count(a.filter as Document, o('filter'));
     case 'countDocuments':
       return coll.countDocuments(a.filter as Document, o('filter'));
     case 'estimatedDocumentCount':

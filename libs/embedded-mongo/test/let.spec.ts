@@ -71,6 +71,21 @@ describe('let variables in find, update, delete and findAndModify', () => {
     ).toBe(2);
   });
 
+  it('aggregate evaluates them once: in a leading $match $expr, and as values ($literal, $rand) in later stages', async () => {
+    const [row] = await coll()
+      .aggregate(
+        [
+          { $match: { $expr: { $eq: ['$_id', '$$id'] } } },
+          { $project: { _id: 0, x: '$$x', y: '$$y', rand: '$$rand' } },
+        ],
+        { let: { id: 1, x: 'foo', y: { $literal: '$bar' }, rand: { $rand: {} } } },
+      )
+      .toArray();
+    expect({ ...row, rand: typeof row.rand }).toEqual({ x: 'foo', y: '$bar', rand: 'number' });
+    expect(row.rand).toBeGreaterThanOrEqual(0);
+    expect(row.rand).toBeLessThan(1);
+  });
+
   it('refuses variable names a user may not define', async () => {
     const e = (await coll()
       .find({ $expr: { $eq: ['$_id', '$$Id'] } }, { let: { Id: 1 } })

@@ -6,9 +6,10 @@ import { runPipeline } from '../query-engine';
  * Command-level `let` (MongoDB 5.0+) for find, update, delete and findAndModify: the variables are evaluated once
  * (they may be expressions, `$$NOW` included) and bound where MongoDB binds them, in `$expr` of the filters and in
  * pipeline updates. Binding is by substitution: `$$name` (or `$$name.path`) becomes `{$literal: <value>}`.
- * aggregate binds `let` itself (as pipeline variables).
+ * aggregate gets the evaluated values as pipeline variables, and its leading `$match` (which the server answers
+ * before the pipeline engine runs) bound like a filter.
  */
-const LET_COMMANDS = new Set(['find', 'update', 'delete', 'findAndModify', 'findandmodify']);
+const LET_COMMANDS = new Set(['find', 'update', 'delete', 'findAndModify', 'findandmodify', 'aggregate']);
 const USER_VARIABLE = /^[a-z][A-Za-z0-9_]*$/;
 
 function evaluate(spec: Document): Document {
@@ -71,7 +72,15 @@ export function bindLet(cmd: Document): Document {
   const values = evaluate(cmd.let as Document);
   const bound: Document = { ...cmd };
   if (name === 'find') bound.filter = bindFilter(cmd.filter, values);
-  else if (name === 'delete' && Array.isArray(cmd.deletes))
+  else if (name === 'aggregate') {
+    bound.let = values;
+    const first = Array.isArray(cmd.pipeline) ? (cmd.pipeline[0] as Document | undefined) : undefined;
+    if (first && typeof first === 'object' && '$match' in first)
+      bound.pipeline = [
+        { $match: bindFilter(first.$match, values) },
+        ...(cmd.pipeline as Document[]).slice(1),
+      ];
+  } else if (name === 'delete' && Array.isArray(cmd.deletes))
     bound.deletes = (cmd.deletes as Document[]).map((d) => ({ ...d, q: bindFilter(d?.q, values) }));
   else if (name === 'update' && Array.isArray(cmd.updates))
     bound.updates = (cmd.updates as Document[]).map((u) => ({
