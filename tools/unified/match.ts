@@ -143,7 +143,8 @@ export function matchValue(
     if (actual.length !== expected.length)
       return `${path}: expected ${expected.length} elements, got ${actual.length} (${show(actual)})`;
     for (let i = 0; i < expected.length; i++) {
-      const m = matchValue(expected[i], actual[i], `${path}[${i}]`, entities, lenient, lenient);
+      // the elements of a root-level array (a find's documents) are root-level documents too
+      const m = matchValue(expected[i], actual[i], `${path}[${i}]`, entities, root || lenient, lenient);
       if (m) return m;
     }
     return undefined;
