@@ -43,6 +43,11 @@ describe('unified test format runner', () => {
         'failed',
         'outcome: steps[0]: unexpected fields ms',
       ],
+      [
+        "a command the driver did not send as expected is the driver's",
+        'driver',
+        'event 0.command.comment: missing',
+      ],
       ['what the runner does not implement is counted apart', 'unsupported', 'collection operation watch'],
     ]);
   });
