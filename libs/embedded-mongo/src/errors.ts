@@ -15,6 +15,7 @@ export const ErrorCode = {
   PathNotViable: 28,
   ConflictingUpdateOperators: 40,
   CursorNotFound: 43,
+  DollarPrefixedFieldName: 52,
   MaxTimeMSExpired: 50,
   NamespaceExists: 48,
   CommandNotFound: 59,

@@ -30,4 +30,11 @@ describe('dollar-prefixed and dotted field names', () => {
       1,
     );
   });
+  it('an _id may hold dotted names but no $-prefixed one, at any depth (DollarPrefixedFieldName, 52)', async () => {
+    const coll = mongo.db().collection<{ _id: unknown }>('ids');
+    await expect(coll.insertOne({ _id: { $a: 1 } })).rejects.toMatchObject({ code: 52 });
+    await expect(coll.insertOne({ _id: { a: { $b: 1 } } })).rejects.toMatchObject({ code: 52 });
+    await coll.insertOne({ _id: { 'a.b': 1 } });
+    expect(await coll.find({}).toArray()).toEqual([{ _id: { 'a.b': 1 } }]);
+  });
 });

@@ -123,6 +123,23 @@ export function checkId(id: unknown): void {
     throw new CommandError(ErrorCode.BadValue, `can't use a regex for _id`);
   }
   if (id === undefined) throw new CommandError(ErrorCode.BadValue, `can't use undefined for _id`);
+  const dollar = dollarField(id);
+  if (dollar)
+    throw new CommandError(
+      ErrorCode.DollarPrefixedFieldName,
+      `_id fields may not contain '$'-prefixed fields: ${dollar} is not valid for storage.`,
+    );
+}
+
+/** The first `$`-prefixed field name inside an `_id` document (at any depth), which mongod refuses to store. */
+function dollarField(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object' || (v as object).constructor !== Object) return undefined;
+  for (const [k, x] of Object.entries(v as Document)) {
+    if (k.startsWith('$')) return k;
+    const inner = dollarField(x);
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 export function prepareInsert(doc: unknown): Document {
