@@ -26,6 +26,8 @@ module.exports = {
   ],
   // Builds dist/ once per run: the process tests spawn the built CLI and server.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  // Temp folders made with test/support/temp-dirs.ts are removed after each test file.
+  setupFilesAfterEnv: ['<rootDir>/test/support/after-env.ts'],
   // A skipped test fails the run unless its name says what it needs ("[needs MONGODB_URI]").
   reporters: ['default', '<rootDir>/test/support/no-skips-reporter.js'],
   // An upper bound for hangs, never a verdict on speed (machines differ 3-4x; test:slow runs beside CPU hogs).

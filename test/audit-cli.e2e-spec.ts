@@ -7,6 +7,7 @@ import { LeaseLock } from '@odtp/database';
 import { defectsFixture, fixtureId } from './fixtures/defects';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
+import { tempDir } from './support/temp-dirs';
 
 // Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
 jest.setTimeout(180_000);
@@ -41,7 +42,7 @@ describe('odtp-db audit and repair', () => {
   it('exits 3 on errors with only JSON on stdout, writes JUnit, and repair apply --yes then undo round-trips', async () => {
     const db = mongo.db();
     for (const [c, docs] of Object.entries(defectsFixture())) await db.collection(c).insertMany(docs);
-    const junit = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-audit-')), 'audit.xml');
+    const junit = path.join(tempDir('odtp-audit-'), 'audit.xml');
     const html = path.join(path.dirname(junit), 'audit.html');
     const audit = await cli(db, mongo.uri, ['audit', '--json', '--junit', junit, '--html', html]);
     expect([audit.code, audit.stderr]).toEqual([3, '']);

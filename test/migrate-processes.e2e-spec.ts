@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ObjectId } from 'bson';
 import type { Db } from 'mongodb';
@@ -9,6 +8,7 @@ import { importDump, readDump } from '@odtp/dump';
 import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
+import { tempDir } from './support/temp-dirs';
 
 // Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
 jest.setTimeout(180_000);
@@ -103,7 +103,7 @@ describe('odtp-db migrate in processes', () => {
 
   it('ODTP_MIGRATIONS_DIR names a folder of .js migrations: the built CLI loads and checksums exactly those files; a .ts one there is refused', async () => {
     const db = mongo.db();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-own-migrations-'));
+    const dir = tempDir('odtp-own-migrations-');
     const file = path.join(dir, '20270101000000-mark.js');
     fs.writeFileSync(
       file,

@@ -1,10 +1,8 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { hashKey } from '@odtp/auth';
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { MongoClient } from 'mongodb';
 import { finished, spawnCli, spawnServer, waitFor } from './support/processes';
+import { tempDir } from './support/temp-dirs';
 
 // Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
 jest.setTimeout(180_000);
@@ -66,7 +64,7 @@ describe('process entry points', () => {
   });
 
   it('npm start on an empty database applies validators and loads the demo; a restart on the same dbPath only starts', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-start-'));
+    const dir = tempDir('odtp-start-');
     const key = 'odtp_start-test-key';
     const port = 33000 + (process.pid % 900);
     const env = {

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { configLine, generateKey, hashKey, parseApiKeys, verifyKey } from './api-keys';
 import { ensureDevelopmentKey } from './dev-key';
+import { tempDir } from '../../../test/support/temp-dirs';
 
 describe('API keys', () => {
   const admin = 'odtp_admin-key';
@@ -45,7 +44,7 @@ describe('API keys', () => {
   });
 
   it('keeps a development key: generated once (the file holds only its hash), then reused', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-devkey-'));
+    const dir = tempDir('odtp-devkey-');
     const first = ensureDevelopmentKey(dir);
     expect(first.generatedKey).toMatch(/^odtp_/);
     expect(fs.readFileSync(first.file, 'utf8')).toBe(`dev:admin:${hashKey(first.generatedKey!)}\n`);

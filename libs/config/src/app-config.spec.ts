@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, loadConfig } from './app-config';
+import { tempDir } from '../../../test/support/temp-dirs';
 
 function emptyDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-config-'));
+  return tempDir('odtp-config-');
 }
 
 describe('loadConfig', () => {

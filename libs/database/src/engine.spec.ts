@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '@odtp/config';
 import { chooseEngine, EngineUnavailableError } from './engine';
+import { tempDir } from '../../../test/support/temp-dirs';
 
 /** A sandbox: a fake HOME and project folder, so the binary lookup runs against real files. */
 function sandbox(): { home: string; cwd: string; env: NodeJS.ProcessEnv } {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-engine-'));
+  const root = tempDir('odtp-engine-');
   const home = path.join(root, 'home');
   const cwd = path.join(root, 'project');
   fs.mkdirSync(home);

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { DumpError, exportDump, importDump, parseLegacyDate, readDump } from '@odtp/dump';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
+import { tempDir } from '../../../test/support/temp-dirs';
 
 const FIXTURE = path.join(__dirname, '../../../test/fixtures/odtp-mock-2023-12.json');
 let mongo: TestMongo;
@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-dump-'));
+  return tempDir('odtp-dump-');
 }
 
 /** Every leaf of a plain JSON value with its path. */

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import mongoose, { Schema, Types } from 'mongoose';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
+import { tempDir } from '../../../test/support/temp-dirs';
 
 const run = promisify(execFile);
 const ESC = String.fromCharCode(27);
@@ -72,7 +72,7 @@ describe('mongoose 9 with default options (autoCreate, autoIndex)', () => {
 
 describe('migrate-mongo 14 CLI', () => {
   it('runs up, status and down with its changelog and lock collections', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-'));
+    const dir = tempDir('mm-');
     const dbName = `mm_${process.pid}`;
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     fs.mkdirSync(path.join(dir, 'migrations'));

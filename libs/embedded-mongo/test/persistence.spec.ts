@@ -1,14 +1,14 @@
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { CorruptDataError, DbPathLockedError, EmbeddedMongo } from '@odtp/embedded-mongo';
 import { FileJournal } from '../src/persistence';
 import { Store } from '../src/store';
+import { tempDir } from '../../../test/support/temp-dirs';
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-embedded-'));
+function dbDir(): string {
+  return tempDir('odtp-embedded-');
 }
 
 async function withClient<T>(server: EmbeddedMongo, fn: (c: MongoClient) => Promise<T>): Promise<T> {
@@ -22,7 +22,7 @@ async function withClient<T>(server: EmbeddedMongo, fn: (c: MongoClient) => Prom
 
 describe('dbPath persistence', () => {
   it('keeps documents, indexes and validators across a restart', async () => {
-    const dir = tempDir();
+    const dir = dbDir();
     let server = await EmbeddedMongo.create({ dbPath: dir });
     await withClient(server, async (c) => {
       const db = c.db('p');
@@ -48,7 +48,7 @@ describe('dbPath persistence', () => {
   });
 
   it('keeps views across a restart, and after a compaction rewrote the journal as a snapshot', async () => {
-    const dir = tempDir();
+    const dir = dbDir();
     let server = await EmbeddedMongo.create({ dbPath: dir });
     await withClient(server, async (c) => {
       const db = c.db('p');
@@ -84,7 +84,7 @@ describe('dbPath persistence', () => {
   });
 
   it('journals a transaction at commit and never an aborted one', async () => {
-    const dir = tempDir();
+    const dir = dbDir();
     let server = await EmbeddedMongo.create({ dbPath: dir });
     await withClient(server, async (c) => {
       const coll = c.db('p').collection('t');
@@ -110,7 +110,7 @@ describe('dbPath persistence', () => {
   });
 
   it('a second server on the same dbPath is refused', async () => {
-    const dir = tempDir();
+    const dir = dbDir();
     const server = await EmbeddedMongo.create({ dbPath: dir });
     await expect(EmbeddedMongo.create({ dbPath: dir })).rejects.toBeInstanceOf(DbPathLockedError);
     await server.stop();
@@ -119,7 +119,7 @@ describe('dbPath persistence', () => {
   });
 
   it('drops a torn last record and loads everything before it', async () => {
-    const dir = tempDir();
+    const dir = dbDir();
     const server = await EmbeddedMongo.create({ dbPath: dir });
     await withClient(server, (c) =>
       c
@@ -140,7 +140,7 @@ describe('dbPath persistence', () => {
   });
 
   it('refuses to start on a corrupt record in the middle, naming the file and offset', async () => {
-    const dir = tempDir();
+    const dir = dbDir();
     const server = await EmbeddedMongo.create({ dbPath: dir });
     await withClient(server, async (c) => {
       await c
@@ -165,7 +165,7 @@ describe('dbPath persistence', () => {
   });
 
   it('SIGKILL after 300 acknowledged writes: the restarted server holds exactly 300', async () => {
-    const dir = tempDir();
+    const dir = dbDir();
     const child = fork(path.join(__dirname, 'fixtures/crash-writer.ts'), [dir, '300'], {
       execArgv: ['-r', require.resolve('@swc-node/register')],
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

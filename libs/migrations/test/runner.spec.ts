@@ -9,6 +9,7 @@ import { LeaseLock } from '@odtp/database';
 import { MigrationError, MigrationErrorCode, Migrator } from '@odtp/migrations';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
+import { tempDir } from '../../../test/support/temp-dirs';
 
 /* The runner against a folder of small migrations that record themselves in a `journal` document. */
 
@@ -64,7 +65,7 @@ interface Fixture {
 }
 
 function fixture(names: string[] = []): Fixture {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odtp-migrations-'));
+  const dir = tempDir('odtp-migrations-');
   const db = mongo.db();
   const f: Fixture = {
     dir,
