@@ -51,6 +51,22 @@ function schemaProblems(plan: Awaited<ReturnType<typeof planSchema>>): string[] 
   ]);
 }
 
+/** Every value of the fixture is still in the database (the null entries of authorized_users may go). */
+async function expectLeavesKept(
+  db: ReturnType<TestMongo['db']>,
+  source: string,
+  leafCount: number,
+): Promise<void> {
+  const raw = EJSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, Document[]>;
+  const leaves = await checkLeaves(
+    db,
+    raw,
+    (c, p, v) => c === 'outputs' && p.join('.').startsWith('access_control.authorized_users.') && v === null,
+  );
+  expect(leaves.missing).toEqual([]);
+  expect(leaves.checked).toBe(leafCount);
+}
+
 // file, documents per collection after migrating, number of leaves (values) in the fixture
 const generations: [string, Record<string, number>, number][] = [
   ['gen1-2023-12.json', { logs: 2, outputs: 1, output: 0 }, 90],
@@ -66,28 +82,17 @@ describe('every ODTP generation migrates to what ODTP 0.5 reads, then to the tar
     '%s: migrate up under odtp-0.5, then under target: 0 schema violations at each level, all indexes, every value kept',
     async (file, counts, leafCount) => {
       const source = path.join(fixtures, file);
-      const raw = EJSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, Document[]>;
-      const leavesKept = async (db: ReturnType<TestMongo['db']>) => {
-        const leaves = await checkLeaves(
-          db,
-          raw,
-          (c, p, v) =>
-            c === 'outputs' && p.join('.').startsWith('access_control.authorized_users.') && v === null,
-        );
-        expect(leaves.missing).toEqual([]);
-        expect(leaves.checked).toBe(leafCount);
-      };
       const { db, run, plan, migrator } = await migrate(source, false, 'odtp-0.5');
       expect(run.migrations).toHaveLength(migrator.files().length - HELD_FOR_ODTP_05.length);
       expect(run.held.map((h) => h.name)).toEqual(HELD_FOR_ODTP_05);
       expect(schemaProblems(plan)).toEqual([]);
-      await leavesKept(db);
+      await expectLeavesKept(db, source, leafCount);
       const target = await moveToTarget(db);
       expect(target.run.migrations.map((m) => m.name)).toEqual(HELD_FOR_ODTP_05);
       expect(schemaProblems(target.plan)).toEqual([]);
       for (const [c, n] of Object.entries(counts))
         expect([c, await db.collection(c).countDocuments()]).toEqual([c, n]);
-      await leavesKept(db);
+      await expectLeavesKept(db, source, leafCount);
       // A second run finds nothing to do.
       expect((await target.migrator.up()).migrations).toEqual([]);
       expect((await target.migrator.status()).every((s) => s.state === 'applied')).toBe(true);
@@ -103,15 +108,7 @@ describe('every ODTP generation migrates to what ODTP 0.5 reads, then to the tar
       expect(schemaProblems(plan)).toEqual([]);
       for (const [c, n] of Object.entries(counts))
         expect([c, await db.collection(c).countDocuments()]).toEqual([c, n]);
-      const raw = EJSON.parse(fs.readFileSync(source, 'utf8')) as Record<string, Document[]>;
-      const leaves = await checkLeaves(
-        db,
-        raw,
-        (c, p, v) =>
-          c === 'outputs' && p.join('.').startsWith('access_control.authorized_users.') && v === null,
-      );
-      expect(leaves.missing).toEqual([]);
-      expect(leaves.checked).toBe(leafCount);
+      await expectLeavesKept(db, source, leafCount);
     },
   );
 
