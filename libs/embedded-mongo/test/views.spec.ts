@@ -139,10 +139,22 @@ describe('views', () => {
       code: 93,
       codeName: 'GraphContainsCycle',
     });
+    // a cycle through the namespaces a pipeline reads counts too
+    await expect(
+      db.createCollection('self', {
+        viewOn: 'steps',
+        pipeline: [{ $lookup: { from: 'self', localField: '_id', foreignField: '_id', as: 'x' } }],
+      }),
+    ).rejects.toMatchObject({ code: 93 });
+    await expect(
+      db.command({ collMod: 'b', viewOn: 'steps', pipeline: [{ $unionWith: { coll: 'a' } }] }),
+    ).rejects.toMatchObject({ code: 93 });
     await expect(
       db.createCollection('w', { viewOn: 'steps', pipeline: [{ $out: 'elsewhere' }] }),
     ).rejects.toMatchObject({ code: 167, codeName: 'OptionNotSupportedOnView' });
-    expect((await db.listCollections({ name: { $in: ['w', 'elsewhere'] } }).toArray()).length).toBe(0);
+    expect((await db.listCollections({ name: { $in: ['w', 'elsewhere', 'self'] } }).toArray()).length).toBe(
+      0,
+    );
   });
 
   it('collMod redefines a view; drop removes it and leaves the collection', async () => {

@@ -20,7 +20,7 @@ import {
   viewer,
   writeOptions,
 } from './context';
-import { resolveView, viewError } from './views';
+import { MAX_VIEW_DEPTH, resolveView, viewError } from './views';
 import type { ResolvedView } from './views';
 import { collStatsDoc } from './ddl';
 import { matching, planDoc, rawMatching, timed } from './scan';
@@ -44,6 +44,9 @@ export function resolver(ctx: CommandContext): CollectionResolver {
   });
 }
 
+/** Views being read right now, one inside another (commands run one at a time, so a counter is exact). */
+let viewReads = 0;
+
 /** The documents of a view: its pipeline, then `stages`, over the collection it finally reads. */
 export function viewDocuments(
   ctx: CommandContext,
@@ -51,15 +54,26 @@ export function viewDocuments(
   stages: Document[],
   collation?: Collation,
 ): Document[] {
+  // a view whose pipeline reads itself again ($lookup, $unionWith, $graphLookup from the view) would recurse forever
+  if (viewReads >= MAX_VIEW_DEPTH)
+    throw new CommandError(
+      ErrorCode.ViewDepthLimitExceeded,
+      `View depth too deep or view cycle detected. Maximum depth is ${MAX_VIEW_DEPTH}`,
+    );
   const coll = existing(ctx, view.base);
   const input = coll ? timed(coll.scan(viewer(ctx))) : [];
-  return runPipeline(
-    input,
-    [...view.pipeline, ...stages],
-    resolver(ctx),
-    ctx.cmd.let as Document,
-    collation?.spec,
-  );
+  viewReads++;
+  try {
+    return runPipeline(
+      input,
+      [...view.pipeline, ...stages],
+      resolver(ctx),
+      ctx.cmd.let as Document,
+      collation?.spec,
+    );
+  } finally {
+    viewReads--;
+  }
 }
 
 export function writeOut(ctx: CommandContext, stageName: string, spec: unknown, docs: Document[]): void {

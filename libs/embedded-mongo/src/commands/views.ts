@@ -102,18 +102,60 @@ export function parseViewDefinition(ctx: CommandContext, name: string, command: 
         `${stageName} cannot be used in a view definition (stage ${i} of the pipeline of ${ctx.dbName}.${name})`,
       );
   });
-  // a cycle: following viewOn from the new definition comes back to the view itself
+  const definition = { viewOn, pipeline: pipeline as Document[] };
+  const cycle = cycleThrough(ctx, name, definition);
+  if (cycle)
+    throw new CommandError(
+      ErrorCode.GraphContainsCycle,
+      `View cycle detected: [${cycle.map((n) => `${ctx.dbName}.${n}`).join(', ')}]`,
+    );
+  return definition;
+}
+
+/** The namespaces a view reads: the one it is on, and those its pipeline reads ($lookup, $graphLookup, $unionWith, in $facet too). */
+export function dependencies(view: ViewDefinition): string[] {
+  const out = [view.viewOn];
+  const walk = (stages: unknown): void => {
+    if (!Array.isArray(stages)) return;
+    for (const stage of stages as unknown[]) {
+      if (!stage || typeof stage !== 'object') continue;
+      for (const [k, v] of Object.entries(stage as Document)) {
+        const spec = (v ?? {}) as Document;
+        if (k === '$lookup' || k === '$graphLookup') {
+          if (typeof spec.from === 'string') out.push(spec.from);
+          walk(spec.pipeline);
+        } else if (k === '$unionWith') {
+          if (typeof v === 'string') out.push(v);
+          else if (typeof spec.coll === 'string') out.push(spec.coll);
+          walk(spec.pipeline);
+        } else if (k === '$facet') for (const sub of Object.values(spec)) walk(sub);
+      }
+    }
+  };
+  walk(view.pipeline);
+  return out;
+}
+
+/** The path back to `name` when the view graph, with `name` defined as `view`, has a cycle through it. */
+function cycleThrough(ctx: CommandContext, name: string, view: ViewDefinition): string[] | undefined {
   const views = ctx.store.existingDb(ctx.dbName)?.views;
-  const path = [name, viewOn];
-  for (let next = viewOn; views?.has(next); next = views.get(next)!.viewOn) {
-    if (next === name || path.length > MAX_VIEW_DEPTH + 1)
-      throw new CommandError(
-        ErrorCode.GraphContainsCycle,
-        `View cycle detected: [${path.map((n) => `${ctx.dbName}.${n}`).join(', ')}]`,
-      );
-    path.push(views.get(next)!.viewOn);
+  const seen = new Set<string>();
+  const search = (node: string, path: string[]): string[] | undefined => {
+    if (node === name) return [...path, node];
+    const def = views?.get(node);
+    if (!def || seen.has(node)) return undefined;
+    seen.add(node);
+    for (const next of dependencies(def)) {
+      const found = search(next, [...path, node]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const next of dependencies(view)) {
+    const found = search(next, [name]);
+    if (found) return found;
   }
-  return { viewOn, pipeline: pipeline as Document[] };
+  return undefined;
 }
 
 export function createView(ctx: CommandContext, name: string): Document {
@@ -122,7 +164,10 @@ export function createView(ctx: CommandContext, name: string): Document {
       ErrorCode.OperationNotSupportedInTransaction,
       'Cannot create a view in a multi-document transaction.',
     );
-  db(ctx).defineView(name, parseViewDefinition(ctx, name, 'create'));
+  const database = db(ctx);
+  if (database.get(name) || database.views.has(name))
+    throw new CommandError(ErrorCode.NamespaceExists, `Namespace ${ctx.dbName}.${name} already exists`);
+  database.defineView(name, parseViewDefinition(ctx, name, 'create'));
   return { ok: 1 };
 }
 
