@@ -139,6 +139,9 @@ describe('views', () => {
       code: 93,
       codeName: 'GraphContainsCycle',
     });
+    await expect(db.createCollection('bad', { viewOn: 'a$b', pipeline: [] })).rejects.toMatchObject({
+      code: 73,
+    });
     // a cycle through the namespaces a pipeline reads counts too
     await expect(
       db.createCollection('self', {

@@ -1,6 +1,7 @@
 /** Views: their definition (create and collMod with viewOn/pipeline), their resolution to a collection and a pipeline, and the refusal of writes. */
 import type { Document } from 'bson';
 import { CommandError, ErrorCode } from '../errors';
+import { validateCollectionName } from '../store';
 import type { ViewDefinition } from '../store';
 import type { CommandContext } from './context';
 import { GENERIC_FIELDS, db } from './context';
@@ -76,6 +77,7 @@ export function parseViewDefinition(ctx: CommandContext, name: string, command: 
         : `BSON field '${command}.viewOn' is the wrong type, expected type 'string'`,
     );
   if (viewOn.length === 0) throw new CommandError(ErrorCode.BadValue, "'viewOn' cannot be empty");
+  validateCollectionName(viewOn);
   if (!Array.isArray(pipeline))
     throw new CommandError(
       ErrorCode.TypeMismatch,
