@@ -23,7 +23,7 @@ import {
 import { MAX_VIEW_DEPTH, resolveView, viewError } from './views';
 import type { ResolvedView } from './views';
 import { collStatsDoc } from './ddl';
-import { matching, planDoc, rawMatching, timed } from './scan';
+import { checkHint, matching, planDoc, rawMatching, timed } from './scan';
 
 export function resolver(ctx: CommandContext): CollectionResolver {
   const resolve = (name: string): Document[] => {
@@ -213,6 +213,7 @@ export const aggregate: Handler = (ctx) => {
     if (ctx.cmd.explain) return explainAggregate(ctx, view?.base ?? target, ns, stages);
     const source = view ? view.base : target;
     if (view) stages = [...view.pipeline, ...stages];
+    checkHint(existing(ctx, source), ctx.cmd.hint);
     collation = collationOf(ctx.cmd.collation, existing(ctx, source));
     ({ input, rest: stages } = aggregateInput(ctx, source, ns, stages, collation));
   }

@@ -17,7 +17,7 @@ import {
   viewer,
   writeOptions,
 } from './context';
-import { matching } from './scan';
+import { checkHint, matching } from './scan';
 import { isView, refuseView, viewError } from './views';
 import { computeUpdate, isOperatorUpdate, upsertSeed } from './update-operators';
 
@@ -109,6 +109,7 @@ export interface UpdateStatement {
   sort?: Document;
   c?: Document;
   collation?: Document;
+  hint?: unknown;
 }
 
 export function applyStatement(
@@ -122,6 +123,7 @@ export function applyStatement(
       ErrorCode.FailedToParse,
       "BSON field 'update.updates.u' is missing but a required field",
     );
+  checkHint(coll, st.hint);
   const collation = collationOf(st.collation, coll);
   let targets = matching(coll, st.q, opts.txn, collation);
   const sortSpec = parseSort(sort ?? st.sort);
@@ -214,6 +216,7 @@ export const del: Handler = (ctx) => {
         ErrorCode.FailedToParse,
         "BSON field 'delete.deletes.q' is missing but a required field",
       );
+    checkHint(coll, (st as Document).hint);
     const limit = toNumber(st.limit ?? 0);
     if (limit !== 0 && limit !== 1)
       throw new CommandError(
@@ -245,6 +248,7 @@ export const findAndModify: Handler = (ctx) => {
     throw new CommandError(ErrorCode.FailedToParse, 'Cannot specify both upsert=true and remove=true');
   const sort = optionalDoc(ctx, 'sort');
   refuseView(ctx, name);
+  checkHint(existing(ctx, name), ctx.cmd.hint);
   if (remove) {
     const coll = existing(ctx, name);
     const collation = collationOf(ctx.cmd.collation, coll);

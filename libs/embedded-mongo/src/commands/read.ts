@@ -18,7 +18,7 @@ import {
   viewer,
 } from './context';
 import { resolveView } from './views';
-import { matching, planDoc, rawMatching, skipLimitProject, skipLimitRaw } from './scan';
+import { checkHint, matching, planDoc, rawMatching, skipLimitProject, skipLimitRaw } from './scan';
 import { viewDocuments } from './aggregate';
 
 export const find: Handler = (ctx) => {
@@ -39,6 +39,7 @@ export const find: Handler = (ctx) => {
   const singleBatch = ctx.cmd.singleBatch === true || rawLimit < 0;
   const limit = Math.abs(rawLimit);
   const coll = existing(ctx, name);
+  checkHint(coll, ctx.cmd.hint);
   const ns = `${ctx.dbName}.${name}`;
   if (projection) project({}, projection);
   const collation = collationOf(ctx.cmd.collation, coll);
@@ -109,6 +110,7 @@ export const count: Handler = (ctx) => {
   const skip = optionalInt(ctx, 'skip') ?? 0;
   const limit = Math.abs(optionalInt(ctx, 'limit') ?? 0);
   const coll = existing(ctx, name);
+  checkHint(coll, ctx.cmd.hint);
   const collation = collationOf(ctx.cmd.collation, coll);
   const view = resolveView(ctx, name);
   let n: number;
@@ -142,6 +144,9 @@ export const distinct: Handler = (ctx) => {
       ErrorCode.FailedToParse,
       "BSON field 'distinct.key' is missing but a required field",
     );
+  // distinct took `hint` in MongoDB 7.1; this server is 7.0, which refuses it as mongod 7.0 does
+  if (ctx.cmd.hint !== undefined)
+    throw new CommandError(ErrorCode.Location40415, "BSON field 'distinct.hint' is an unknown field.");
   const collation = collationOf(ctx.cmd.collation, existing(ctx, name));
   const seen = new Map<string, unknown>();
   const collated: unknown[] = [];

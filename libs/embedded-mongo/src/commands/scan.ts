@@ -1,5 +1,7 @@
 /** Reading documents out of a collection: filtering raw BSON, time limits, skip/limit/projection, and plans. */
 import type { Document } from 'bson';
+import { keyOf } from '../bson-order';
+import { CommandError, ErrorCode } from '../errors';
 import { checkTimeLimit, SCAN_PAUSE } from '../cursors';
 import { compileCollated } from '../collation';
 import type { Collation } from '../collation';
@@ -138,4 +140,20 @@ export function planDoc(
   else doc = { stage: plan.stage };
   if (sort && !plan.sorted) doc = { stage: 'SORT', sortPattern: sort, inputStage: doc };
   return doc;
+}
+
+/**
+ * A `hint` must name an index the collection has (by name or key pattern) or be `{$natural: ±1}`: mongod answers
+ * BadValue otherwise. A missing collection takes any hint (it has no plan to make).
+ */
+export function checkHint(coll: Collection | undefined, hint: unknown): void {
+  if (hint === undefined || hint === null || !coll) return;
+  if (typeof hint === 'string') {
+    if (hint === '_id_' || coll.indexes.has(hint)) return;
+  } else if (typeof hint === 'object' && !Array.isArray(hint)) {
+    const key = keyOf(hint);
+    if (Object.keys(hint)[0] === '$natural' || key === keyOf({ _id: 1 })) return;
+    if ([...coll.indexes.values()].some((i) => keyOf(i.spec.key) === key)) return;
+  } else throw new CommandError(ErrorCode.FailedToParse, 'hint must be a string or an object');
+  throw new CommandError(ErrorCode.BadValue, 'hint provided does not correspond to an existing index');
 }
