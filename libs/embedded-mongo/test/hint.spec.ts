@@ -40,7 +40,7 @@ describe('hint', () => {
     await expect(coll.updateOne({ _id: 1 }, { $set: { y: 1 } }, { hint: 'nope' })).rejects.toMatchObject(bad);
     await expect(coll.deleteOne({ _id: 1 }, { hint: 'nope' })).rejects.toMatchObject(bad);
     await expect(
-      coll.findOneAndUpdate({ _id: 1 }, { $set: { y: 1 } }, { hint: 'nope' }),
+      coll.findOneAndUpdate({ _id: 1 }, { $set: { y: 1 } }, { hint: { y: 1 } }),
     ).rejects.toMatchObject(bad);
     expect(await coll.find({}).sort({ _id: 1 }).toArray()).toEqual([
       { _id: 1, x: 1 },
