@@ -15,6 +15,7 @@ export const ErrorCode = {
   PathNotViable: 28,
   ConflictingUpdateOperators: 40,
   CursorNotFound: 43,
+  EmptyFieldName: 56,
   DollarPrefixedFieldName: 52,
   MaxTimeMSExpired: 50,
   NamespaceExists: 48,
@@ -54,6 +55,7 @@ export const ErrorCode = {
   /** IDLUnknownField: a field the command does not have (in that server version). */
   Location40415: 40415,
   Location40601: 40601,
+  Location51246: 51246,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -435,9 +435,9 @@ export function engineOptions(
   };
 }
 
-const OPTIONS = engineOptions();
+export const OPTIONS = engineOptions();
 
-function wrapEngineError(e: unknown): CommandError {
+export function wrapEngineError(e: unknown): CommandError {
   if (e instanceof CommandError) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new CommandError(ErrorCode.BadValue, message);
@@ -479,45 +479,6 @@ export function hasOperator(name: string): boolean {
 }
 
 /** Apply a projection (inclusion, exclusion, `$slice`, `$elemMatch`, expressions) to one document. */
-export function project(doc: Document, projection: Document | undefined): Document {
-  if (!projection || Object.keys(projection).length === 0) return doc;
-  const fields = simpleInclusion(projection);
-  if (fields) {
-    const out: Document = {};
-    if (fields.withId && doc._id !== undefined) out._id = doc._id;
-    for (const f of fields.names) if (doc[f] !== undefined) out[f] = doc[f];
-    return out;
-  }
-  try {
-    return new Aggregator([{ $project: projection }], OPTIONS).run([doc])[0] as Document;
-  } catch (e) {
-    throw wrapEngineError(e);
-  }
-}
-
-const inclusionCache = new WeakMap<Document, { names: string[]; withId: boolean } | null>();
-
-/** Top-level field names of a plain inclusion projection (`{a: 1, b: true, _id: 0}`), else null. */
-export function simpleInclusion(projection: Document): { names: string[]; withId: boolean } | null {
-  const cached = inclusionCache.get(projection);
-  if (cached !== undefined) return cached;
-  let withId = true;
-  const names: string[] = [];
-  let result: { names: string[]; withId: boolean } | null = { names, withId };
-  for (const [k, v] of Object.entries(projection)) {
-    if (k.includes('.') || k.startsWith('$')) result = null;
-    else if (k === '_id' && (v === 0 || v === false)) withId = false;
-    else if (v === 1 || v === true) {
-      if (k !== '_id') names.push(k);
-    } else result = null;
-    if (!result) break;
-  }
-  // `{_id: 1}` keeps only the id; `{_id: 0}` alone is an exclusion projection.
-  if (result) result = names.length || withId ? { names, withId } : null;
-  inclusionCache.set(projection, result);
-  return result;
-}
-
 export function runPipeline(
   docs: Iterable<Document>,
   pipeline: Document[],
@@ -554,6 +515,11 @@ export function applyUpdate(
     const err = wrapEngineError(e);
     if (/non-numeric|numeric type/i.test(err.message))
       throw new CommandError(ErrorCode.TypeMismatch, err.message);
+    if (/include the array field for '\.\$'/.test(err.message))
+      throw new CommandError(
+        ErrorCode.BadValue,
+        'The positional operator did not find the match needed from the query.',
+      );
     throw err;
   }
 }

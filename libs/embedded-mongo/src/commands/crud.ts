@@ -3,7 +3,8 @@ import type { Document } from 'bson';
 import { toNumber } from '../bson-order';
 import { collatedCompare } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
-import { parseSort, project, sortDocuments } from '../query-engine';
+import { project } from '../projection';
+import { parseSort, sortDocuments } from '../query-engine';
 import { encode } from '../storage';
 import type { WriteOptions, Collection } from '../storage';
 import type { CommandContext, Handler } from './context';
@@ -258,7 +259,7 @@ export const findAndModify: Handler = (ctx) => {
     const doc = targets[0];
     if (!doc || !coll) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
     coll.remove(doc, writeOptions(ctx));
-    return { lastErrorObject: { n: 1 }, value: project(doc, fields), ok: 1 };
+    return { lastErrorObject: { n: 1 }, value: project(doc, fields, query), ok: 1 };
   }
   const coll = upsert ? ensureWritable(ctx, name) : existing(ctx, name);
   if (!coll) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
@@ -282,5 +283,5 @@ export const findAndModify: Handler = (ctx) => {
   };
   if (r.upsertedId !== undefined) lastErrorObject.upserted = r.upsertedId;
   const value = returnNew ? r.after : r.upsertedId !== undefined ? undefined : r.before;
-  return { lastErrorObject, value: value ? project(value, fields) : null, ok: 1 };
+  return { lastErrorObject, value: value ? project(value, fields, query) : null, ok: 1 };
 };

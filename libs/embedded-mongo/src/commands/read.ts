@@ -4,7 +4,8 @@ import type { Document } from 'bson';
 import { compareBson, keyOf } from '../bson-order';
 import { collatedCompare } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
-import { compileFilter, parseSort, pathValues, project, sortDocuments } from '../query-engine';
+import { project } from '../projection';
+import { compileFilter, parseSort, pathValues, sortDocuments } from '../query-engine';
 import { decode } from '../storage';
 import type { Handler } from './context';
 import {
@@ -61,7 +62,7 @@ export const find: Handler = (ctx) => {
   if (collation) {
     let found = matching(coll, filter, viewer(ctx), collation);
     if (sort) found = sortDocuments(found, sort, (a, b) => collatedCompare(a, b, collation));
-    return ctx.cursors.open(ns, skipLimitProject(found, skip, limit, projection), {
+    return ctx.cursors.open(ns, skipLimitProject(found, skip, limit, projection, filter), {
       batchSize,
       limit,
       singleBatch,
@@ -78,8 +79,15 @@ export const find: Handler = (ctx) => {
       Array.from(found, (b) => decode(b)),
       sort,
     );
-    docs = skipLimitProject(sorted, skip, limit, projection);
-  } else docs = skipLimitRaw(rawMatching(bufs, filter, plan.exact === true, true), skip, limit, projection);
+    docs = skipLimitProject(sorted, skip, limit, projection, filter);
+  } else
+    docs = skipLimitRaw(
+      rawMatching(bufs, filter, plan.exact === true, true),
+      skip,
+      limit,
+      projection,
+      filter,
+    );
   return ctx.cursors.open(ns, docs, { batchSize, limit, singleBatch, sessionKey: sessionKey(ctx) });
 };
 

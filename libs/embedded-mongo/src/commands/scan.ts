@@ -7,7 +7,8 @@ import { compileCollated } from '../collation';
 import type { Collation } from '../collation';
 import { rawSchemaCheck } from '../raw-schema';
 import type { RawSchemaCheck } from '../raw-schema';
-import { compileFilter, project, simpleInclusion } from '../query-engine';
+import { project, simpleInclusion } from '../projection';
+import { compileFilter } from '../query-engine';
 import type { SortSpec } from '../query-engine';
 import { decodeFields, filterFields, pickFields, RawDocument } from '../raw-bson';
 import type { Collection } from '../storage';
@@ -88,6 +89,7 @@ export function* skipLimitRaw(
   skip: number,
   limit: number,
   projection: Document | undefined,
+  filter?: Document,
 ): Generator<Document> {
   const inclusion = projection && Object.keys(projection).length ? simpleInclusion(projection) : undefined;
   const names = inclusion ? new Set(inclusion.names) : undefined;
@@ -106,7 +108,7 @@ export function* skipLimitRaw(
     given++;
     if (!projection || Object.keys(projection).length === 0) yield new RawDocument(buf);
     else if (inclusion) yield new RawDocument(pickFields(buf, names!, inclusion.withId));
-    else yield project(decode(buf), projection);
+    else yield project(decode(buf), projection, filter);
   }
 }
 
@@ -115,6 +117,7 @@ export function* skipLimitProject(
   skip: number,
   limit: number,
   projection: Document | undefined,
+  filter?: Document,
 ): Generator<Document> {
   let skipped = 0;
   let given = 0;
@@ -125,7 +128,7 @@ export function* skipLimitProject(
     }
     if (limit > 0 && given >= limit) return;
     given++;
-    yield project(doc, projection);
+    yield project(doc, projection, filter);
   }
 }
 

@@ -1,5 +1,5 @@
 /** Update documents: operator and pipeline updates, their checks, and the seed document of an upsert. */
-import { ObjectId } from 'bson';
+import { ObjectId, Timestamp } from 'bson';
 import type { Document } from 'bson';
 import { keyOf, toNumber } from '../bson-order';
 import { CommandError, ErrorCode } from '../errors';
@@ -52,8 +52,22 @@ export function checkUpdateOperators(u: Document): void {
       );
     }
     for (const [path, v] of Object.entries(spec as Document)) {
+      checkPath(path);
       paths.push(path);
-      if (op === '$rename') paths.push(String(v));
+      if (op === '$rename') {
+        if (typeof v !== 'string')
+          throw new CommandError(
+            ErrorCode.BadValue,
+            `The 'to' field for $rename must be a string: ${path}: ${String(v)}`,
+          );
+        checkPath(v);
+        if (v === path)
+          throw new CommandError(
+            ErrorCode.BadValue,
+            `The source and target field for $rename must differ: ${path}: "${v}"`,
+          );
+        paths.push(v);
+      }
       if (
         (op === '$inc' || op === '$mul') &&
         !['number', 'bigint'].includes(typeof v) &&
@@ -79,6 +93,49 @@ export function checkUpdateOperators(u: Document): void {
     }
   }
 }
+
+/** An update path with an empty part (`a..b`, a trailing dot) is refused, as mongod refuses it (EmptyFieldName). */
+function checkPath(path: string): void {
+  if (path === '') throw new CommandError(ErrorCode.EmptyFieldName, 'An empty update path is not valid.');
+  if (path.split('.').some((p) => p === ''))
+    throw new CommandError(
+      ErrorCode.EmptyFieldName,
+      `The update path '${path}' contains an empty field name, which is not allowed.`,
+    );
+}
+
+/** Every `$[identifier]` of the update names one of the arrayFilters (mongod: BadValue otherwise). */
+function checkArrayFilterIdentifiers(u: Document, arrayFilters: Document[] | undefined): void {
+  const known = new Set(
+    (arrayFilters ?? []).flatMap((f) => Object.keys(f ?? {}).map((k) => k.split('.')[0])),
+  );
+  for (const spec of Object.values(u))
+    for (const path of Object.keys((spec ?? {}) as Document))
+      for (const [, id] of path.matchAll(/\$\[([^\]]+)\]/g))
+        if (!known.has(id))
+          throw new CommandError(
+            ErrorCode.BadValue,
+            `No array filter found for identifier '${id}' in path '${path}'`,
+          );
+}
+
+/** `$currentDate` as `$set` of the current date, or of a BSON Timestamp with `{$type: 'timestamp'}`. */
+function currentDates(spec: Document): Document {
+  const now = new Date();
+  const out: Document = {};
+  for (const [path, v] of Object.entries(spec)) {
+    const type = v && typeof v === 'object' ? (v as Document).$type : v === true ? 'date' : undefined;
+    if (type !== 'date' && type !== 'timestamp')
+      throw new CommandError(
+        ErrorCode.BadValue,
+        `The '$type' string field is required to be 'date' or 'timestamp': {$currentDate: {field : {$type: 'date'}}}`,
+      );
+    out[path] =
+      type === 'date' ? now : new Timestamp({ t: Math.floor(now.getTime() / 1000), i: ++timestampCounter });
+  }
+  return out;
+}
+let timestampCounter = 0;
 
 export function checkNumericTargets(doc: Document, u: Document): void {
   for (const op of ['$inc', '$mul'] as const) {
@@ -132,11 +189,14 @@ export function computeUpdate(
     if (!('_id' in next) && '_id' in doc) next = { _id: doc._id, ...next };
   } else if (isOperatorUpdate(u)) {
     checkUpdateOperators(u);
+    checkArrayFilterIdentifiers(u, arrayFilters);
     checkNumericTargets(doc, u);
     const modifier: Document = {};
     for (const [op, rawSpec] of Object.entries(u)) {
       const spec = withoutIdNoOp(op, rawSpec as Document, doc, isInsert);
-      if (op === '$setOnInsert') {
+      if (op === '$currentDate') {
+        modifier.$set = { ...(modifier.$set as Document), ...currentDates(spec as Document) };
+      } else if (op === '$setOnInsert') {
         if (isInsert) modifier.$set = { ...(modifier.$set as Document), ...(spec as Document) };
       } else if (op === '$set' && modifier.$set)
         modifier.$set = { ...(modifier.$set as Document), ...(spec as Document) };
