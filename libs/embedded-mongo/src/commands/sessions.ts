@@ -17,31 +17,29 @@ export const endSessions: Handler = (ctx) => {
   return { ok: 1 };
 };
 
-export const commitTransaction: Handler = (ctx) => {
+/** The session's open transaction that commitTransaction/abortTransaction name (admin database only). */
+function namedTransaction(
+  ctx: CommandContext,
+  command: string,
+): { owner: string; txn: Transaction; txnNumber: number } {
   if (ctx.dbName !== 'admin')
-    throw new CommandError(
-      ErrorCode.Unauthorized,
-      'commitTransaction may only be run against the admin database.',
-    );
+    throw new CommandError(ErrorCode.Unauthorized, `${command} may only be run against the admin database.`);
   const owner = sessionKey(ctx);
   const txn = owner ? ctx.store.transactions.get(owner) : undefined;
   const txnNumber = toNumber(ctx.cmd.txnNumber);
   if (!owner || !txn || txn.txnNumber !== txnNumber) throw noSuchTransaction(txnNumber);
+  return { owner, txn, txnNumber };
+}
+
+export const commitTransaction: Handler = (ctx) => {
+  const { owner, txn, txnNumber } = namedTransaction(ctx, 'commitTransaction');
   if (txn.state === 'aborted') throw noSuchTransaction(txnNumber, txn.abortReason);
   ctx.store.commitTransaction(owner);
   return { ok: 1 };
 };
 
 export const abortTransaction: Handler = (ctx) => {
-  if (ctx.dbName !== 'admin')
-    throw new CommandError(
-      ErrorCode.Unauthorized,
-      'abortTransaction may only be run against the admin database.',
-    );
-  const owner = sessionKey(ctx);
-  const txn = owner ? ctx.store.transactions.get(owner) : undefined;
-  const txnNumber = toNumber(ctx.cmd.txnNumber);
-  if (!owner || !txn || txn.txnNumber !== txnNumber) throw noSuchTransaction(txnNumber);
+  const { owner, txn, txnNumber } = namedTransaction(ctx, 'abortTransaction');
   if (txn.state === 'committed')
     throw new CommandError(
       ErrorCode.TransactionCommitted,
