@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { runUnifiedFile, serverFacts, unmetRequirement } from '../tools/unified/runner';
 import { matchValue } from '../tools/unified/match';
 import { startTestMongo } from './support/mongo';
+import { tempDir } from './support/temp-dirs';
 import type { TestMongo } from './support/mongo';
 
 /**
@@ -79,5 +81,23 @@ describe('unified test format runner', () => {
     expect(matchValue({ a: { $$unsetOrMatches: 2 } }, { a: 3 })).toBe('a: expected 2, got 3');
     expect(matchValue({ n: { $$lte: 5 } }, { n: 5 })).toBeUndefined();
     expect(matchValue([1, 2], [1])).toBe(': expected 2 elements, got 1 ([1])');
+  });
+  it('a careless command line is refused with exit 2 and a message naming the flag, before any server starts', () => {
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['-r', '@swc-node/register', 'tools/unified-crud.ts', ...args], {
+        cwd: path.join(__dirname, '..'),
+        encoding: 'utf8',
+      });
+    const empty = tempDir('odtp-unified-');
+    const cases: [string[], string][] = [
+      [[], '--specs DIR is required'],
+      [['--specs', path.join(empty, 'missing')], 'is not a folder'],
+      [['--specs', empty], 'no .json files in'],
+      [['--specs', empty, '--min-pass-rate', '101'], '--min-pass-rate expects 0-100'],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      expect([r.status, r.stderr.includes(message)]).toEqual([2, true]);
+    }
   });
 });

@@ -55,4 +55,12 @@ describe('hint', () => {
     if (major > 7 || (major === 7 && minor >= 1)) expect(await distinct).toEqual([1, 2]);
     else await expect(distinct).rejects.toMatchObject({ code: 40415 });
   });
+  it('a hint of the wrong type is refused before anything runs', async () => {
+    await expect(mongo.db(coll.dbName).command({ find: 'c', hint: [1] })).rejects.toMatchObject({ ok: 0 });
+    await expect(mongo.db(coll.dbName).command({ find: 'c', hint: 5 })).rejects.toMatchObject({ ok: 0 });
+    await expect(
+      mongo.db(coll.dbName).command({ delete: 'c', deletes: [{ q: {}, limit: 0, hint: 7 }] }),
+    ).rejects.toMatchObject({ code: 14 });
+    expect(await coll.countDocuments()).toBe(2);
+  });
 });

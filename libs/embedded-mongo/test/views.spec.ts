@@ -180,4 +180,23 @@ describe('views', () => {
     await other.collection('done').insertOne({ _id: 1 } as never);
     expect(await other.collection('done').countDocuments()).toBe(1);
   });
+  it('hostile view definitions are refused by name and nothing is defined', async () => {
+    const create = (spec: Record<string, unknown>) => db.command({ create: 'evil', ...spec });
+    await expect(create({ viewOn: 42, pipeline: [] })).rejects.toMatchObject({ code: 14 });
+    await expect(create({ viewOn: 'steps', pipeline: { $match: {} } })).rejects.toMatchObject({ code: 14 });
+    await expect(create({ viewOn: 'steps', pipeline: [{ $match: {}, $limit: 1 }] })).rejects.toMatchObject({
+      code: 40323,
+    });
+    await expect(create({ viewOn: '', pipeline: [] })).rejects.toMatchObject({ code: 2 });
+    await expect(create({ viewOn: 'steps', pipeline: [], validator: {} })).rejects.toMatchObject({
+      code: 167,
+    });
+    await expect(
+      create({ viewOn: 'steps', pipeline: [{ $merge: { into: 'steps' } }] }),
+    ).rejects.toMatchObject({
+      code: 167,
+    });
+    expect(await db.listCollections({ name: 'evil' }).toArray()).toEqual([]);
+    expect(await db.collection('steps').countDocuments()).toBe(4);
+  });
 });

@@ -18,7 +18,7 @@ import {
   viewer,
   writeOptions,
 } from './context';
-import { checkHint, matching } from './scan';
+import { checkHint, checkHintTypes, matching } from './scan';
 import { isView, refuseView, viewError } from './views';
 import { computeUpdate, isOperatorUpdate, upsertSeed } from './update-operators';
 
@@ -172,6 +172,7 @@ export const update: Handler = (ctx) => {
   if (statements.some((st) => st !== null && typeof st === 'object' && 'sort' in st))
     throw new CommandError(ErrorCode.Location40415, "BSON field 'update.updates.sort' is an unknown field.");
   const ordered = ctx.cmd.ordered !== false;
+  checkHintTypes(statements);
   if (isView(ctx, name)) return onView(ctx, name, statements, ordered, { nModified: 0 });
   // Only an upsert creates a missing collection, as in mongod (an update matching nothing writes nothing).
   const coll = statements.some((st) => st?.upsert === true) ? ensureWritable(ctx, name) : existing(ctx, name);
@@ -208,6 +209,7 @@ export const del: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'delete');
   const statements = writeSequence(ctx, 'deletes') as { q?: Document; limit?: number }[];
   const ordered = ctx.cmd.ordered !== false;
+  checkHintTypes(statements);
   if (isView(ctx, name)) return onView(ctx, name, statements, ordered);
   const coll = existing(ctx, name);
   let n = 0;

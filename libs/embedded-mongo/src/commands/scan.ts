@@ -157,6 +157,23 @@ export function checkHint(coll: Collection | undefined, hint: unknown): void {
     const key = keyOf(hint);
     if (Object.keys(hint)[0] === '$natural' || key === keyOf({ _id: 1 })) return;
     if ([...coll.indexes.values()].some((i) => keyOf(i.spec.key) === key)) return;
-  } else throw new CommandError(ErrorCode.FailedToParse, 'hint must be a string or an object');
+  } else throw hintTypeError(hint);
   throw new CommandError(ErrorCode.BadValue, 'hint provided does not correspond to an existing index');
+}
+
+function hintTypeError(hint: unknown): CommandError {
+  const type = Array.isArray(hint) ? 'array' : typeof hint;
+  return new CommandError(
+    ErrorCode.TypeMismatch,
+    `BSON field 'hint' is the wrong type '${type}', expected types '[string, object]'`,
+  );
+}
+
+/** The hints of update or delete statements have the right type (a wrong one fails the whole command, as parsing does in mongod). */
+export function checkHintTypes(statements: unknown[]): void {
+  for (const st of statements) {
+    const hint = (st as { hint?: unknown } | null)?.hint;
+    if (hint === undefined || hint === null || typeof hint === 'string') continue;
+    if (typeof hint !== 'object' || Array.isArray(hint)) throw hintTypeError(hint);
+  }
 }
