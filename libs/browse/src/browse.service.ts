@@ -4,7 +4,13 @@ import type { AppConfig } from '@odtp/config';
 import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { DatabaseService } from '@odtp/database';
-import { COLLECTION_NAMES, derivedValidator, referencedId, referenceGraph } from '@odtp/schema';
+import {
+  COLLECTION_NAMES,
+  derivedValidator,
+  referencedId,
+  referenceGraph,
+  valuesAt as schemaValuesAt,
+} from '@odtp/schema';
 import type { SchemaOptions, ValidatorState } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
 import type { Filter } from 'mongodb';
@@ -67,21 +73,9 @@ function relaxed(doc: Document): Document {
   return EJSON.serialize(doc, { relaxed: true }) as Document;
 }
 
-/** Values at a dotted path, arrays expanded. */
+/** Values at a dotted path, arrays expanded, nulls left out. */
 function valuesAt(doc: unknown, path: string): unknown[] {
-  let current: unknown[] = [doc];
-  for (const part of path.split('.')) {
-    const next: unknown[] = [];
-    for (const v of current) {
-      const items = Array.isArray(v) ? v : [v];
-      for (const item of items) {
-        if (item && typeof item === 'object' && !(item instanceof ObjectId) && part in (item as Document))
-          next.push((item as Document)[part]);
-      }
-    }
-    current = next;
-  }
-  return current.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== undefined && v !== null);
+  return schemaValuesAt(doc, path).filter((v) => v !== null);
 }
 
 /** Read-only browsing of the target collections, with typed filters and reference resolution. */

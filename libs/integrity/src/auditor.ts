@@ -9,16 +9,17 @@ import {
   deriveIndexes,
   derivedValidator,
   isHexId,
+  ownershipOf,
   queriesOn,
   referenceGraph,
   referencedId,
+  valuesAt,
   writesStringReference,
 } from '@odtp/schema';
 import type { AppContract, CollectionName, Edge } from '@odtp/schema';
 import { CHECKS, FindingCollector } from './findings';
 import { Inflight } from './inflight';
 import type { AuditReport, CheckName, Finding, Violation } from './findings';
-import { valuesAt } from './values';
 
 export interface AuditOptions {
   /**
@@ -57,17 +58,6 @@ export class AuditCancelledError extends Error {
   }
 }
 
-/** Which parents reach a child: a child no parent lists is an orphan. Logs are orphans when their step is missing. */
-const ORPHAN_PARENTS: Partial<Record<CollectionName, { collection: CollectionName; path: string }[]>> = {
-  steps: [{ collection: 'executions', path: 'steps' }],
-  outputs: [
-    { collection: 'steps', path: 'output' },
-    { collection: 'results', path: 'output' },
-  ],
-  versions: [{ collection: 'components', path: 'versions' }],
-};
-const LOG_PARENT = { from: 'logs', path: 'stepRef' };
-
 /** Parents before children, so an orphan check knows whether its parents hold string ids. */
 const PASS_ORDER: readonly CollectionName[] = [
   ...COLLECTION_NAMES.filter((c) => c !== 'outputs' && c !== 'logs'),
@@ -75,9 +65,23 @@ const PASS_ORDER: readonly CollectionName[] = [
   'logs',
 ];
 
+/** The parents that list a child, when its orphans are found by asking them (not logs: they name their step). */
+function listingParents(collection: CollectionName): readonly { collection: CollectionName; path: string }[] {
+  const o = ownershipOf(collection);
+  return o?.kind === 'lists' ? o.parents : [];
+}
+
+/** The orphan finding's path: the parents' paths, or the child's own reference to its parent. */
 function orphanPath(collection: CollectionName): string | undefined {
-  if (collection === LOG_PARENT.from) return LOG_PARENT.path;
-  return ORPHAN_PARENTS[collection]?.map((p) => `${p.collection}.${p.path}`).join('|');
+  const o = ownershipOf(collection);
+  if (!o) return undefined;
+  return o.kind === 'refersTo' ? o.path : o.parents.map((p) => `${p.collection}.${p.path}`).join('|');
+}
+
+/** The path by which a child names its parent, when orphans are found by resolving it (logs' stepRef). */
+function parentReference(collection: CollectionName): string | undefined {
+  const o = ownershipOf(collection);
+  return o?.kind === 'refersTo' ? o.path : undefined;
 }
 
 /**
@@ -87,7 +91,7 @@ function orphanPath(collection: CollectionName): string | undefined {
 async function unindexedOrphanScan(ctx: Ctx, collection: CollectionName): Promise<string | undefined> {
   const children = await ctx.db.collection(collection).estimatedDocumentCount();
   const batches = Math.ceil(children / ctx.batchSize);
-  for (const parent of ORPHAN_PARENTS[collection] ?? []) {
+  for (const parent of listingParents(collection)) {
     const exists = (await ctx.db.listCollections({ name: parent.collection }, { nameOnly: true }).toArray())
       .length;
     if (!exists) continue;
@@ -176,7 +180,7 @@ interface Pass {
   /** The orphan finding's path when this collection's orphans are checked. */
   orphans?: string;
   /** Logs are orphans when their step is missing: found by resolving stepRef. */
-  logsOrphans: boolean;
+  orphansByReference: boolean;
   /** Ids are resolved only when a check needs the targets: dangling references, broken inverses, orphan logs. */
   resolving: boolean;
   /** Paths where the application writes id strings, and where it queries with them. */
@@ -190,8 +194,8 @@ async function planPass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Pr
     ['dangling-reference', 'type-drift', 'query-mismatch', 'broken-inverse'] as const
   ).filter((c) => ctx.checks.has(c));
   let orphans = ctx.checks.has('orphan') ? orphanPath(collection) : undefined;
-  const logsOrphans = orphans !== undefined && collection === LOG_PARENT.from;
-  if (orphans && !logsOrphans) {
+  const orphansByReference = orphans !== undefined && parentReference(collection) !== undefined;
+  if (orphans && !orphansByReference) {
     const why = await unindexedOrphanScan(ctx, collection);
     if (why) {
       const f = ctx.collector.declare('orphan', collection, orphans);
@@ -202,8 +206,8 @@ async function planPass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Pr
   // Orphan logs are found by resolving their stepRef, so that edge is read even when no reference check runs.
   const active = refChecks.length
     ? edges
-    : logsOrphans
-      ? edges.filter((e) => e.path === LOG_PARENT.path)
+    : orphansByReference
+      ? edges.filter((e) => e.path === parentReference(collection))
       : [];
   const declared: Finding[] = [];
   for (const e of active) declared.push(...declareEdge(ctx, collection, e));
@@ -215,8 +219,8 @@ async function planPass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Pr
     active,
     declared,
     orphans,
-    logsOrphans,
-    resolving: ctx.checks.has('dangling-reference') || ctx.checks.has('broken-inverse') || logsOrphans,
+    orphansByReference,
+    resolving: ctx.checks.has('dangling-reference') || ctx.checks.has('broken-inverse') || orphansByReference,
     stringsAllowed: new Set(
       active.filter((e) => writesStringReference(ctx.app, collection, e.path)).map((e) => e.path),
     ),
@@ -310,7 +314,7 @@ function resolveBatch(pass: Pass, edge: Edge, batch: Pending) {
             target: edge.to,
             ...pair,
           });
-        if (pass.logsOrphans && edge.path === LOG_PARENT.path)
+        if (pass.orphansByReference && edge.path === parentReference(collection))
           ctx.violation({
             check: 'orphan',
             collection,
@@ -345,7 +349,7 @@ function resolveOrphans(pass: Pass, ids: unknown[]) {
     const { ctx, collection } = pass;
     const reached = new Set<string>();
     const hexes = ids.map((i) => referencedId(i)?.toHexString()).filter((h) => h !== undefined);
-    for (const parent of ORPHAN_PARENTS[collection] ?? []) {
+    for (const parent of listingParents(collection)) {
       // Parents may list a child by its id as a string (type drift): look those up too, unless the parent's
       // own pass (run before this one) found no string there.
       const drift = ctx.collector.find('type-drift', parent.collection, parent.path);
@@ -413,7 +417,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const started = performance.now();
   const pass = await planPass(ctx, collection, edges);
   if (!pass) return 0;
-  const { active, orphans, logsOrphans } = pass;
+  const { active, orphans, orphansByReference } = pass;
   const projection: Document = { _id: 1 };
   for (const e of active) projection[e.path.split('.')[0]] = 1;
   const inflight = new Inflight(4);
@@ -437,7 +441,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
         const full = queue(pending, edge, doc._id, value, id, ctx.batchSize);
         if (full) await inflight.add(resolveBatch(pass, edge, full));
       }
-    if (orphans && !logsOrphans) {
+    if (orphans && !orphansByReference) {
       orphanBatch.push(doc._id);
       if (orphanBatch.length >= ctx.batchSize) {
         const ids = orphanBatch;

@@ -1,7 +1,7 @@
 import { EJSON, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { AuditReport, Finding } from './findings';
-import { describeRepair } from './repair';
+import { describeRepair } from './repair-rules';
 import { graphSvg, STATUS_COLOURS } from './report-graph';
 import { trendPoint, xml } from './report-store';
 import type { TrendPoint } from './report-store';

@@ -2,7 +2,6 @@ export { CHECKS, FAIL_ON_LEVELS, FindingCollector, idKey, SEVERITIES, SEVERITY }
 export type { AuditReport, AuditSummary, CheckName, FailOn, Finding, Severity, Violation } from './findings';
 export { AuditCancelledError, runAudit } from './auditor';
 export type { AuditOptions } from './auditor';
-export { valuesAt } from './values';
 export {
   newFindings,
   pageFindings,
@@ -16,14 +15,10 @@ export { renderHtmlReport } from './html-report';
 export type { HtmlReportOptions } from './html-report';
 export { edgeStates, STATUS_COLOURS } from './report-graph';
 export type { EdgeState, EdgeStatus } from './report-graph';
-export {
-  describeRepair,
-  ORPHAN_POLICIES,
-  planRepairs,
-  repair,
-  REPAIR_KINDS,
-  RepairCancelledError,
-} from './repair';
+export { describeRepair, ORPHAN_POLICIES, REPAIR_KINDS, REPAIR_RULES } from './repair-rules';
+export type { OrphanPolicy, RepairAction, RepairKind } from './repair-rules';
+export { planRepairs, repair } from './repair';
+export { RepairCancelledError } from './repair-apply';
 export {
   JOURNAL_COLLECTION,
   REPAIR_ERROR_CODES,
@@ -33,7 +28,7 @@ export {
   undoRepair,
 } from './journal';
 export type { RepairErrorCode, UndoConflict, UndoResult } from './journal';
-export type { OrphanPolicy, RepairAction, RepairKind, RepairOptions, RepairRun } from './repair';
+export type { RepairOptions, RepairRun } from './repair';
 export { AUDIT_TRIGGERS, JOB_STATUSES, RepairRunStore, STORED_ACTIONS_LIMIT } from './repair-runs';
 export type { AuditTrigger, JobStatus, RepairRunRecord, RepairRunSummary } from './repair-runs';
 export {

@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { RUNS_COLLECTION } from './journal';
-import type { RepairAction, RepairRun } from './repair';
+import type { RepairRun } from './repair';
+import type { RepairAction } from './repair-rules';
 import type { Page } from './report-store';
 
 /** How a job (audit or repair) stands. */

@@ -1,6 +1,6 @@
 import { Schema } from 'mongoose';
 import { graphToMermaid, referenceGraph } from './graph';
-import { COLLECTIONS } from './registry';
+import { COLLECTIONS, OWNERSHIP, ownershipOf } from './registry';
 
 describe('referenceGraph', () => {
   const edges = referenceGraph();
@@ -56,5 +56,25 @@ describe('referenceGraph', () => {
     expect(graphToMermaid(edges.slice(0, 2))).toBe(
       'flowchart LR\n  users -->|"digitalTwins[]"| digitalTwins\n  digitalTwins -->|"userRef"| users',
     );
+  });
+});
+
+describe('ownership (which parent owns which child)', () => {
+  it('is declared in the registry and every owning path is an edge of the graph, in its direction', () => {
+    expect(OWNERSHIP.map((o) => o.child)).toEqual(['steps', 'outputs', 'versions', 'logs']);
+    expect(ownershipOf('logs')).toEqual({
+      child: 'logs',
+      kind: 'refersTo',
+      path: 'stepRef',
+      parent: 'steps',
+    });
+    expect(ownershipOf('users')).toBeUndefined();
+    const edges = referenceGraph();
+    for (const o of OWNERSHIP)
+      if (o.kind === 'lists')
+        for (const p of o.parents)
+          expect(edges.some((e) => e.from === p.collection && e.path === p.path && e.to === o.child)).toBe(
+            true,
+          );
   });
 });

@@ -1,5 +1,5 @@
 import type { SchemaType } from 'mongoose';
-import { COLLECTIONS, INVERSE_PAIRS } from './registry';
+import { COLLECTIONS, INVERSE_PAIRS, OWNERSHIP } from './registry';
 import type { CollectionDefinition, CollectionName } from './registry';
 
 /** One reference path: documents of `from` hold at `path` the `_id` of a document of `to` (an array of them when `many`). */
@@ -55,7 +55,26 @@ export function referenceGraph(definitions: readonly CollectionDefinition[] = CO
     ea.inverse = b.path;
     eb.inverse = a.path;
   }
+  checkOwnership(edges, names);
   return edges;
+}
+
+/** Every ownership declared in the registry must be a reference path of the schemas, in the right direction. */
+function checkOwnership(edges: readonly Edge[], names: ReadonlySet<string>): void {
+  const has = (from: string, path: string, to: string): boolean =>
+    edges.some((e) => e.from === from && e.path === path && e.to === to);
+  for (const o of OWNERSHIP) {
+    if (!names.has(o.child)) continue;
+    const links =
+      o.kind === 'lists'
+        ? o.parents.map((p) => [p.collection, p.path, o.child] as const)
+        : [[o.child, o.path, o.parent] as const];
+    for (const [from, path, to] of links)
+      if (names.has(from) && names.has(to) && !has(from, path, to))
+        throw new Error(
+          `ownership of ${o.child}: ${from}.${path} -> ${to} is not a reference of the schemas`,
+        );
+  }
 }
 
 /** The graph as a Mermaid flowchart (for docs/schema.md). */

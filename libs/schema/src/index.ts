@@ -1,5 +1,14 @@
-export { COLLECTION_NAMES, COLLECTIONS, collectionDefinition, INVERSE_PAIRS } from './registry';
-export type { CollectionDefinition, CollectionName } from './registry';
+export {
+  COLLECTION_NAMES,
+  COLLECTIONS,
+  collectionDefinition,
+  INVERSE_PAIRS,
+  OWNERSHIP,
+  ownershipOf,
+} from './registry';
+export type { CollectionDefinition, CollectionName, Ownership } from './registry';
+export { mapAt, valuesAt } from './paths';
+export type { PathSegments } from './paths';
 export { graphToMermaid, graphToTable, referenceGraph } from './graph';
 export type { Edge } from './graph';
 export { deriveJsonSchema } from './json-schema';
@@ -43,7 +52,7 @@ export type {
 export { SchemaModule, SchemaService, unknownCollections } from './schema.service';
 export type { SchemaOverview } from './schema.service';
 export { renderSchemaDoc } from './schema-doc';
-export { idStringsToObjectIds, isHexId, referencedId } from './references';
+export { idStringsToObjectIds, isHexId, objectIdsToStrings, referencedId } from './references';
 export {
   allContracts,
   appContract,

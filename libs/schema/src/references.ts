@@ -1,5 +1,6 @@
 import { ObjectId } from 'bson';
-import type { Document } from 'bson';
+import { mapAt } from './paths';
+import type { PathSegments } from './paths';
 
 const HEX24 = /^[0-9a-fA-F]{24}$/;
 
@@ -22,19 +23,18 @@ export function referencedId(v: unknown): ObjectId | undefined {
  */
 export function idStringsToObjectIds(
   value: unknown,
-  segments: readonly string[],
+  segments: PathSegments,
   invalid: (v: string) => void = () => undefined,
 ): unknown {
-  if (Array.isArray(value)) return value.map((v) => idStringsToObjectIds(v, segments, invalid));
-  if (segments.length === 0) {
-    if (typeof value !== 'string') return value;
-    const id = referencedId(value);
-    if (!id) invalid(value);
-    return id ?? value;
-  }
-  if (value === null || typeof value !== 'object' || value instanceof ObjectId || value instanceof Date)
-    return value;
-  const [head, ...rest] = segments;
-  if (!(head in (value as Document))) return value;
-  return { ...(value as Document), [head]: idStringsToObjectIds((value as Document)[head], rest, invalid) };
+  return mapAt(value, segments, (v) => {
+    if (typeof v !== 'string') return v;
+    const id = referencedId(v);
+    if (!id) invalid(v);
+    return id ?? v;
+  });
+}
+
+/** `value` with every ObjectId at the path `segments` (arrays traversed) as its hex string. */
+export function objectIdsToStrings(value: unknown, segments: PathSegments): unknown {
+  return mapAt(value, segments, (v) => (v instanceof ObjectId ? v.toHexString() : v));
 }

@@ -67,6 +67,34 @@ export const INVERSE_PAIRS: readonly [
   ],
 ];
 
+/**
+ * Which parents own which children: a child that no owner reaches is an orphan. `lists`: a parent holds the
+ * child's id at `path` (the child is reached when some parent lists it); `refersTo`: the child holds its parent's id
+ * at `path` (the child is an orphan when that parent is missing).
+ */
+export type Ownership =
+  | { child: CollectionName; kind: 'lists'; parents: readonly { collection: CollectionName; path: string }[] }
+  | { child: CollectionName; kind: 'refersTo'; path: string; parent: CollectionName };
+
+export const OWNERSHIP: readonly Ownership[] = [
+  { child: 'steps', kind: 'lists', parents: [{ collection: 'executions', path: 'steps' }] },
+  {
+    child: 'outputs',
+    kind: 'lists',
+    parents: [
+      { collection: 'steps', path: 'output' },
+      { collection: 'results', path: 'output' },
+    ],
+  },
+  { child: 'versions', kind: 'lists', parents: [{ collection: 'components', path: 'versions' }] },
+  { child: 'logs', kind: 'refersTo', path: 'stepRef', parent: 'steps' },
+];
+
+/** How `collection`'s documents are owned, if they are. */
+export function ownershipOf(collection: string): Ownership | undefined {
+  return OWNERSHIP.find((o) => o.child === collection);
+}
+
 export function collectionDefinition(name: string): CollectionDefinition | undefined {
   return COLLECTIONS.find((c) => c.name === name);
 }

@@ -4,6 +4,7 @@ import { DomainError, HTTP } from '@odtp/errors';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { referenceGraph } from '../graph';
+import { mapAt } from '../paths';
 import { COLLECTION_NAMES, COLLECTIONS } from '../registry';
 import type { CollectionName } from '../registry';
 import odtp05 from './odtp-0.5.contract.json';
@@ -252,15 +253,6 @@ export function referenceValue(
   id: ObjectId,
 ): ObjectId | string {
   return idForm(contract, collection, path) === 'string' ? id.toHexString() : id;
-}
-
-function mapAt(value: unknown, segments: readonly string[], fn: (v: unknown) => unknown): unknown {
-  if (Array.isArray(value)) return value.map((v) => mapAt(v, segments, fn));
-  if (segments.length === 0) return fn(value);
-  if (!isRecord(value) || value instanceof ObjectId || value instanceof Date) return value;
-  const [head, ...rest] = segments;
-  if (!(head in value)) return value;
-  return { ...value, [head]: mapAt(value[head], rest, fn) };
 }
 
 /**
