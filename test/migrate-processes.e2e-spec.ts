@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ObjectId } from 'bson';
 import type { Db } from 'mongodb';
 import { importDump, readDump } from '@odtp/dump';
-import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
+import { defaultMigrationsDir, MigrationFiles } from '@odtp/migrations';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
 import { tempDir } from './support/temp-dirs';
@@ -56,7 +56,7 @@ async function changelogNames(db: Db): Promise<string[]> {
 }
 
 describe('odtp-db migrate in processes', () => {
-  const all = Migrator.listFiles(defaultMigrationsDir());
+  const all = new MigrationFiles(defaultMigrationsDir()).list();
   // Under the default ODTP_APP (odtp-0.5) the migrations that change what ODTP 0.5 reads are held.
   const held = [
     '20261126081600-rename-camelcase-timestamps.ts',
@@ -128,6 +128,57 @@ module.exports = defineMigration({
     const refused = await migrate(db, mongo.uri, ['up'], env).done;
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('20270101000100-typed.ts is TypeScript, which this build cannot load');
+  });
+
+  it('a .js migrations folder: down --to by name with and without extension, create writes .js, a file with a syntax error is broken and up exits 2 naming it', async () => {
+    const db = mongo.db();
+    const dir = tempDir('odtp-js-migrations-');
+    const library = JSON.stringify(path.join(root, 'dist', 'libs', 'migrations', 'src'));
+    const mark = (label: string): string => `const { defineMigration } = require(${library});
+module.exports = defineMigration({
+  description: '${label}',
+  up: [{ title: 'mark', run: async (ctx) => (ctx.dryRun ? { marks: 1 } : (await ctx.db.collection('marks').insertOne({ _id: '${label}' }), { marks: 1 })) }],
+  down: [{ title: 'unmark', run: async (ctx) => (await ctx.db.collection('marks').deleteOne({ _id: '${label}' }), { marks: 1 }) }],
+});
+`;
+    const names = ['20270101000000-a', '20270101000100-b', '20270101000200-c'];
+    for (const n of names) fs.writeFileSync(path.join(dir, `${n}.js`), mark(n));
+    const env = { ODTP_MIGRATIONS_DIR: dir };
+    const marks = async (): Promise<string[]> =>
+      (await db.collection('marks').find({}).sort({ _id: 1 }).toArray()).map((m) => String(m._id));
+    expect((await migrate(db, mongo.uri, ['up'], env).done).code).toBe(0);
+    expect(await marks()).toEqual(names);
+    for (const to of [names[0], `${names[0]}.js`]) {
+      const down = await migrate(db, mongo.uri, ['down', '--to', to], env).done;
+      expect([to, down.code]).toEqual([to, 0]);
+      expect(down.stderr).toMatch(/^rolling back 20270101000200-c\.js.*\nrolling back 20270101000100-b\.js/);
+      expect(await marks()).toEqual([names[0]]);
+      expect(await changelogNames(db)).toEqual([`${names[0]}.js`]);
+      expect((await migrate(db, mongo.uri, ['up'], env).done).code).toBe(0);
+      expect(await marks()).toEqual(names);
+    }
+    new MigrationFiles(dir).create('next-step');
+    const made = fs.readdirSync(dir).filter((f) => f.includes('next-step'));
+    expect(made).toHaveLength(1);
+    expect(made[0]).toMatch(/^\d{14}-next-step\.js$/);
+    expect(fs.readFileSync(path.join(dir, made[0]), 'utf8')).toMatch(
+      /^const \{ defineMigration \} = require\(".*migrations.*"\);$/m,
+    );
+    fs.rmSync(path.join(dir, made[0]));
+    const broken = '20270101000300-broken.js';
+    fs.writeFileSync(path.join(dir, broken), 'module.exports = {\n  up: (,\n};\n');
+    const status = await migrate(db, mongo.uri, ['status', '--json'], env).done;
+    expect(status.code).toBe(0);
+    const rows = JSON.parse(status.stdout) as { name: string; state: string; error?: string }[];
+    expect(rows.map((r) => [r.name, r.state])).toEqual([
+      ...names.map((n) => [`${n}.js`, 'applied']),
+      [broken, 'broken'],
+    ]);
+    expect(rows[3].error).toMatch(/^Unexpected token .*\(20270101000300-broken\.js:2\)$/);
+    const up = await migrate(db, mongo.uri, ['up'], env).done;
+    expect(up.code).toBe(2);
+    expect(up.stderr).toContain(`cannot be loaded, nothing ran: ${broken} (Unexpected token`);
+    expect(await changelogNames(db)).toEqual(names.map((n) => `${n}.js`));
   });
 
   it('a run killed midway through moving embedded logs is finished by the next run, without duplicating anything', async () => {

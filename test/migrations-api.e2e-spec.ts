@@ -3,12 +3,12 @@ import request from 'supertest';
 import { DatabaseService } from '@odtp/database';
 import { importDump, readDump } from '@odtp/dump';
 import { LeaseLock } from '@odtp/database';
-import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
+import { defaultMigrationsDir, MigrationFiles } from '@odtp/migrations';
 import { createTestApp } from './support/app';
 import type { TestApp } from './support/app';
 
 const fixture = path.join(__dirname, '..', 'libs', 'migrations', 'test', 'fixtures', 'gen1-2023-12.json');
-const files = Migrator.listFiles(defaultMigrationsDir());
+const files = new MigrationFiles(defaultMigrationsDir()).list();
 /** The migrations ODTP 0.5 (the default ODTP_APP) cannot live with. */
 const HELD = [
   '20261126081600-rename-camelcase-timestamps.ts',

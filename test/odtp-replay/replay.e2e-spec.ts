@@ -8,7 +8,7 @@ import { DatabaseService } from '@odtp/database';
 import { importDump, readDump } from '@odtp/dump';
 import { runAudit } from '@odtp/integrity';
 import type { Violation } from '@odtp/integrity';
-import { defaultMigrationsDir, Migrator } from '@odtp/migrations';
+import { defaultMigrationsDir, MigrationFiles, Migrator } from '@odtp/migrations';
 import { appContract, applySchema, idForm } from '@odtp/schema';
 import { initializeDevelopmentDatabase } from '../../apps/admin-api/src/prepare-database';
 import { createTestApp } from '../support/app';
@@ -159,7 +159,7 @@ describe('ODTP 0.5 on databases odtp-db prepared (ODTP_APP=odtp-0.5)', () => {
       },
     });
     table['c) written, then migrated'] = results;
-    expect(migrated).toBe(Migrator.listFiles(defaultMigrationsDir()).length - 3);
+    expect(migrated).toBe(new MigrationFiles(defaultMigrationsDir()).list().length - 3);
     expect(failures(results)).toEqual([]);
     for (const c of ['steps', 'outputs', 'logs', 'executions'])
       expect([c, await db.collection(c).countDocuments()]).toEqual([c, 0]);

@@ -12,6 +12,8 @@ export enum MigrationErrorCode {
   Failed = 'FAILED',
   /** The migration's checks found data it must not change (duplicates before a unique index; exit 1). */
   Blocked = 'BLOCKED',
+  /** A migration file cannot be loaded (a syntax error, a missing export): nothing runs (exit 2). */
+  Broken = 'MIGRATION_BROKEN',
 }
 
 /** HTTP status and exit code per code: refusals (nothing ran) are 409 / exit 2, failures 500 or 409 / exit 1. */
@@ -20,6 +22,7 @@ const REPORTS: Record<MigrationErrorCode, { httpStatus: number; exitCode: number
   [MigrationErrorCode.ChangedFiles]: { httpStatus: HTTP.conflict, exitCode: 2 },
   [MigrationErrorCode.Refused]: { httpStatus: HTTP.conflict, exitCode: 2 },
   [MigrationErrorCode.Blocked]: { httpStatus: HTTP.conflict, exitCode: 1 },
+  [MigrationErrorCode.Broken]: { httpStatus: HTTP.conflict, exitCode: 2 },
   [MigrationErrorCode.Failed]: { httpStatus: HTTP.internal, exitCode: 1 },
 };
 

@@ -6,6 +6,7 @@ export type { Changes, MigrationContext, MigrationDefinition, MigrationModule, S
 export { DocumentFailure, getPath, rewriteDocuments } from './documents';
 export type { DocumentChange, Rewriter } from './documents';
 export { MIGRATION_STATES, Migrator } from './runner';
+export { BrokenMigrationError, migrationBase, MigrationFiles } from './migration-files';
 export type {
   AppliedMigration,
   ChangelogEntry,

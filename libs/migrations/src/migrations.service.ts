@@ -3,6 +3,7 @@ import { APP_CONFIG } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
 import { defaultMigrationsDir } from './paths';
+import { MigrationFiles } from './migration-files';
 import { Migrator } from './runner';
 import type { DownOptions, MigrationStatus, MigratorOptions, RunResult, UpOptions } from './runner';
 
@@ -50,7 +51,7 @@ export class MigrationsService {
 
   /** Write a new migration file from the template (no database needed); returns its path. */
   create(name: string, dir?: string): string {
-    return Migrator.createFile(dir ?? defaultMigrationsDir(this.config.migrationsDir), name);
+    return new MigrationFiles(dir ?? defaultMigrationsDir(this.config.migrationsDir)).create(name);
   }
 
   /** Called after every applied run (metrics). */

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
 import { DocumentFailure } from './documents';
 import { MigrationError, MigrationErrorCode } from './errors';
@@ -16,12 +13,15 @@ import { appContract, effectConflicts, lowestSafeLevel } from '@odtp/schema';
 import type { AppContract } from '@odtp/schema';
 import type { AppLevel } from '@odtp/config';
 import type { Changes, MigrationContext, MigrationModule } from './migration';
-import { defaultMigrationsDir } from './paths';
+import { BrokenMigrationError, migrationBase, MigrationFiles } from './migration-files';
 import { MigrationReport } from './report';
 import type { ReportSummary } from './report';
 
-/** `held`: pending, but unsafe for the application that runs on the database (see `heldBecause`). */
-export const MIGRATION_STATES = ['applied', 'pending', 'held', 'changed', 'missing'] as const;
+/**
+ * `held`: pending, but unsafe for the application that runs on the database (see `heldBecause`); `broken`: the file
+ * cannot be loaded (see `error`), so nothing runs until it is fixed.
+ */
+export const MIGRATION_STATES = ['applied', 'pending', 'held', 'changed', 'missing', 'broken'] as const;
 export type MigrationState = (typeof MIGRATION_STATES)[number];
 
 /** migrate-mongo's changelog entry (`useFileHash: true` shape), plus what odtp-db records about the run. */
@@ -56,6 +56,8 @@ export interface MigrationStatus {
   requires: AppLevel;
   /** Why it is held: what the configured application writes or queries that the migration would change. */
   heldBecause?: string[];
+  /** Why a broken file cannot be loaded (a syntax error with its line, a missing export). */
+  error?: string;
 }
 
 export interface AppliedMigration {
@@ -106,25 +108,13 @@ export interface DownOptions {
   waitMs?: number;
 }
 
-const NAME = /^\d{14}-[a-z0-9][a-z0-9-]*\.(ts|js)$/;
-
-function sha256(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-function hasTypeScriptLoader(): boolean {
-  // This file runs as TypeScript source only under a loader that compiles .ts on require (jest's transform,
-  // @swc-node/register); the built runner is dist/.../runner.js and loads the compiled migrations. (An environment
-  // variable such as JEST_WORKER_ID would leak into the processes a test spawns.)
-  return __filename.endsWith('.ts');
-}
-
 /** Runs the migrations of a folder against one database, with the lease lock, checksums and plans. */
 export class Migrator {
   private readonly changelog: Collection<ChangelogEntry>;
   private readonly lock: LeaseLock;
   private readonly log: (line: string) => void;
   private readonly app: AppContract;
+  private readonly migrationFiles: MigrationFiles;
 
   constructor(
     private readonly db: Db,
@@ -135,32 +125,12 @@ export class Migrator {
     this.lock = new LeaseLock(db, options.lock);
     this.log = options.log ?? (() => undefined);
     this.app = appContract(options.app ?? 'target');
+    this.migrationFiles = new MigrationFiles(options.dir, options.compiledDir);
   }
 
   /** Migration file names in order (the timestamp prefix orders them). */
   files(): string[] {
-    return Migrator.listFiles(this.options.dir);
-  }
-
-  /**
-   * The migration files of a folder, in order (not a migration: specs, templates, anything without the prefix). A
-   * folder holds `.ts` migrations (the project's, compiled to dist/migrations by the build) or `.js` ones; a name
-   * present as both is refused, since which one ran would be ambiguous.
-   */
-  static listFiles(dir: string): string[] {
-    if (!fs.existsSync(dir)) return [];
-    const files = fs
-      .readdirSync(dir)
-      .filter((f) => NAME.test(f))
-      .sort();
-    const bases = files.map((f) => f.slice(0, -3));
-    const twice = bases.filter((b, i) => bases.indexOf(b) !== i);
-    if (twice.length)
-      throw new MigrationError(
-        MigrationErrorCode.Refused,
-        `${dir} holds ${twice.map((b) => `${b}.ts and ${b}.js`).join(', ')}: keep one form of each migration`,
-      );
-    return files;
+    return this.migrationFiles.list();
   }
 
   private async entries(): Promise<ChangelogEntry[]> {
@@ -169,45 +139,45 @@ export class Migrator {
 
   async status(): Promise<MigrationStatus[]> {
     const entries = await this.entries();
-    const applied = new Map(entries.map((e) => [e.fileName, e]));
-    const out: MigrationStatus[] = [];
     const app = this.app.level;
-    for (const name of this.files()) {
-      const checksum = sha256(path.join(this.options.dir, name));
-      const entry = applied.get(name);
-      const mod = await this.load(name).catch(() => undefined);
-      const irreversible = mod?.irreversible;
+    const out: MigrationStatus[] = [];
+    const files = this.files();
+    for (const name of files) {
+      const checksum = this.migrationFiles.checksum(name);
+      const entry = entries.find((e) => MigrationFiles.same(e.fileName, name));
+      let mod: MigrationModule | undefined;
+      let error: string | undefined;
+      try {
+        mod = await this.migrationFiles.load(name);
+      } catch (e) {
+        if (!(e instanceof BrokenMigrationError)) throw e;
+        error = e.reason;
+      }
       const affects = mod?.affects ?? [];
       const requires = lowestSafeLevel(affects);
-      if (!entry) {
+      const base = { name, checksum, irreversible: mod?.irreversible, app, requires };
+      if (error !== undefined) {
+        out.push({ ...base, state: 'broken', error, ...(entry ? { appliedAt: entry.appliedAt } : {}) });
+      } else if (!entry) {
         const heldBecause = effectConflicts(this.app, affects);
         out.push({
-          name,
+          ...base,
           state: heldBecause.length ? 'held' : 'pending',
-          checksum,
-          irreversible,
-          app,
-          requires,
           ...(heldBecause.length ? { heldBecause } : {}),
         });
       } else {
         const changed = entry.fileHash !== undefined && entry.fileHash !== checksum;
         out.push({
-          name,
+          ...base,
           state: changed ? 'changed' : 'applied',
           appliedAt: entry.appliedAt,
-          checksum,
           ...(changed ? { appliedChecksum: entry.fileHash } : {}),
-          irreversible,
           ...(entry.changes ? { changes: entry.changes } : {}),
-          app,
-          requires,
         });
       }
     }
-    const files = new Set(this.files());
     for (const e of entries)
-      if (!files.has(e.fileName))
+      if (!files.some((f) => MigrationFiles.same(f, e.fileName)))
         out.push({
           name: e.fileName,
           state: 'missing',
@@ -227,7 +197,7 @@ export class Migrator {
     const status = await this.status();
     const pending = this.pendingUpTo(status, to);
     for (const p of pending) {
-      const mod = await this.load(p.name);
+      const mod = await this.migrationFiles.load(p.name);
       const report = new MigrationReport();
       p.changes = await mod.plan(this.db, {
         batchSize: this.options.batchSize ?? 1000,
@@ -238,13 +208,13 @@ export class Migrator {
       if (Object.keys(notes).length) p.notes = notes;
     }
     const held = new Set(this.held(status, to).map((h) => h.name));
-    return status.filter((s) => held.has(s.name) || pending.includes(s));
+    return status.filter((s) => held.has(s.name) || pending.includes(s) || s.state === 'broken');
   }
 
   /** The pending migrations up to `to` (held ones are left out; `to` naming a held one is refused). */
   private pendingUpTo(status: MigrationStatus[], to?: string): MigrationStatus[] {
     if (to !== undefined) {
-      const target = status.find((s) => s.name === to || s.name === `${to}.ts`);
+      const target = status.find((s) => MigrationFiles.same(s.name, to));
       if (!target || target.state === 'missing')
         throw new MigrationError(
           MigrationErrorCode.Refused,
@@ -262,14 +232,20 @@ export class Migrator {
   }
 
   private held(status: MigrationStatus[], to?: string): RunResult['held'] {
+    const limit = to === undefined ? undefined : migrationBase(to);
     return status
-      .filter(
-        (s) => s.state === 'held' && (to === undefined || s.name <= (to.endsWith('.ts') ? to : `${to}.ts`)),
-      )
+      .filter((s) => s.state === 'held' && (limit === undefined || migrationBase(s.name) <= limit))
       .map((s) => ({ name: s.name, requires: s.requires, heldBecause: s.heldBecause ?? [] }));
   }
 
   private refuseUnsafe(status: MigrationStatus[], options: UpOptions): void {
+    const broken = status.filter((s) => s.state === 'broken');
+    if (broken.length)
+      throw new MigrationError(
+        MigrationErrorCode.Broken,
+        `refusing: migration file(s) cannot be loaded, nothing ran: ${broken.map((b) => `${b.name} (${b.error})`).join('; ')}`,
+        { broken: broken.map((b) => ({ name: b.name, error: b.error })) },
+      );
     const changed = status.filter((s) => s.state === 'changed');
     if (changed.length && !options.acceptChanged)
       throw new MigrationError(
@@ -322,12 +298,12 @@ export class Migrator {
           this.log(`${c.name}: new checksum recorded (--accept-changed); not run again`);
         }
       const pending = this.pendingUpTo(status, options.to);
-      for (const p of pending) await this.load(p.name); // every file loads before anything runs
+      for (const p of pending) await this.migrationFiles.load(p.name); // every file loads before anything runs
       const migrationBlock = Date.now();
       const done: AppliedMigration[] = [];
       for (const p of pending) {
         if (await this.changelog.findOne({ fileName: p.name })) continue;
-        const mod = await this.load(p.name);
+        const mod = await this.migrationFiles.load(p.name);
         const applied = await this.runOne(
           p.name,
           mod,
@@ -366,8 +342,8 @@ export class Migrator {
       let targets: ChangelogEntry[];
       if (options.to === undefined) targets = applied.slice(0, 1);
       else {
-        const name = options.to.endsWith('.ts') ? options.to : `${options.to}.ts`;
-        const index = applied.findIndex((e) => e.fileName === name);
+        const to = options.to;
+        const index = applied.findIndex((e) => MigrationFiles.same(e.fileName, to));
         if (index < 0)
           throw new MigrationError(
             MigrationErrorCode.Refused,
@@ -377,7 +353,13 @@ export class Migrator {
       }
       const modules: MigrationModule[] = [];
       for (const t of targets) {
-        const mod = await this.load(t.fileName);
+        const file = this.migrationFiles.resolve(t.fileName);
+        if (!file)
+          throw new MigrationError(
+            MigrationErrorCode.Refused,
+            `refusing: ${t.fileName} has no file here, so it cannot be rolled back; nothing was rolled back`,
+          );
+        const mod = await this.migrationFiles.load(file);
         if (mod.irreversible)
           throw new MigrationError(
             MigrationErrorCode.Refused,
@@ -397,24 +379,9 @@ export class Migrator {
     });
   }
 
-  /** Write a new migration file from the template; returns its path. */
+  /** Write a new migration file from the template of the folder's form (.ts or .js); returns its path. */
   create(name: string, now = new Date()): string {
-    return Migrator.createFile(this.options.dir, name, now);
-  }
-
-  /** `create` without a database. */
-  static createFile(dir: string, name: string, now = new Date()): string {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
-      throw new MigrationError(
-        MigrationErrorCode.Refused,
-        `invalid migration name "${name}": use lower-case letters, digits and dashes (e.g. rename-step-fields)`,
-      );
-    const stamp = now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-    const file = path.join(dir, `${stamp}-${name}.ts`);
-    if (fs.existsSync(file)) throw new MigrationError(MigrationErrorCode.Refused, `${file} already exists`);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(file, TEMPLATE.replaceAll('NAME', name));
-    return file;
+    return this.migrationFiles.create(name, now);
   }
 
   private async supportsTransactions(): Promise<boolean> {
@@ -515,51 +482,4 @@ export class Migrator {
       await lease.release();
     }
   }
-
-  /** Load a migration module: the .ts under a TypeScript loader, otherwise its compiled .js from the build. */
-  async load(name: string): Promise<MigrationModule> {
-    const source = path.join(this.options.dir, name);
-    if (!fs.existsSync(source))
-      throw new MigrationError(MigrationErrorCode.Refused, `migration file ${name} is missing`);
-    let file = source;
-    if (name.endsWith('.ts') && !hasTypeScriptLoader()) {
-      // The project's own migrations run from the build (compiled from exactly the files checksummed here); a
-      // .ts migration elsewhere has no build, so it is refused rather than a different file being run.
-      if (path.resolve(this.options.dir) !== defaultMigrationsDir())
-        throw new MigrationError(
-          MigrationErrorCode.Refused,
-          `migration ${source} is TypeScript, which this build cannot load: compile the folder to .js migrations (same names) or run under a TypeScript loader`,
-        );
-      const compiledDir = this.options.compiledDir ?? path.join(__dirname, '..', '..', '..', 'migrations');
-      file = path.join(compiledDir, name.replace(/\.ts$/, '.js'));
-      if (!fs.existsSync(file))
-        throw new MigrationError(
-          MigrationErrorCode.Refused,
-          `migration ${name} is not built: run \`npm run build\``,
-        );
-    }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const loaded = require(file) as Partial<MigrationModule> & { default?: Partial<MigrationModule> };
-    const mod = (loaded.default ?? loaded) as Partial<MigrationModule>;
-    if (typeof mod.up !== 'function' || typeof mod.down !== 'function' || typeof mod.plan !== 'function')
-      throw new MigrationError(MigrationErrorCode.Refused, `migration ${name} must export up, down and plan`);
-    return mod as MigrationModule;
-  }
 }
-
-const TEMPLATE = `import { defineMigration } from '@odtp/migrations';
-
-/**
- * NAME: say what changes and why. Keep this file to a few lines: the work is done by step functions of
- * libs/migrations (each with a spec); add a new step there, with its spec, if none fits.
- */
-export const { description, transactional, affects, irreversible, up, down, plan } = defineMigration({
-  description: 'NAME',
-  // What it changes that ODTP writes or queries (e.g. { collection: 'outputs', path: 'stepRef',
-  // change: 'reference-to-objectid' }): held while the configured application relies on it.
-  affects: [],
-  up: [],
-  // The steps that undo \`up\`, or { irreversible: 'why it cannot be undone' }.
-  down: [],
-});
-`;

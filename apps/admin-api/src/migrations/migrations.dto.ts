@@ -18,7 +18,7 @@ export class MigrationStatusDto {
 
   @ApiProperty({
     description:
-      'applied; pending; held (pending, but the application that runs on the database, ODTP_APP, relies on what it changes: see heldBecause); changed (the file was edited after it was applied); missing (applied, but the file is gone)',
+      'applied; pending; held (pending, but the application that runs on the database, ODTP_APP, relies on what it changes: see heldBecause); changed (the file was edited after it was applied); missing (applied, but the file is gone); broken (the file cannot be loaded: see error; nothing runs until it is fixed)',
     enum: MIGRATION_STATES,
   })
   state!: string;
@@ -41,6 +41,13 @@ export class MigrationStatusDto {
     example: ['ODTP 0.5 writes executions.dt_id (a string)'],
   })
   heldBecause?: string[];
+
+  @ApiPropertyOptional({
+    description:
+      'why a broken migration file cannot be loaded (a syntax error with its line, a missing export)',
+    example: "Unexpected token ',' (20270101000000-mark.js:2)",
+  })
+  error?: string;
 
   @ApiPropertyOptional({ description: 'when it was applied', type: String, format: 'date-time' })
   appliedAt?: Date;

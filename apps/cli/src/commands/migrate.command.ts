@@ -16,7 +16,7 @@ interface MigrateFlags extends DatabaseOptions {
   wait?: number;
 }
 
-/** The `--json` shape of status and plan: [{name, state, app, requires, heldBecause?, appliedAt?, checksum, changes?}]. */
+/** The `--json` shape of status and plan: [{name, state, app, requires, heldBecause?, error?, appliedAt?, checksum, changes?}]. */
 export function statusJson(rows: MigrationStatus[]): object[] {
   return rows.map((r) => ({
     name: r.name,
@@ -24,6 +24,7 @@ export function statusJson(rows: MigrationStatus[]): object[] {
     app: r.app,
     requires: r.requires,
     ...(r.heldBecause ? { heldBecause: r.heldBecause } : {}),
+    ...(r.error ? { error: r.error } : {}),
     ...(r.appliedAt ? { appliedAt: r.appliedAt.toISOString() } : {}),
     checksum: r.checksum,
     ...(r.appliedChecksum ? { appliedChecksum: r.appliedChecksum } : {}),
@@ -105,7 +106,7 @@ abstract class LockingMigratorCommand extends MigratorCommand {
 @SubCommand({
   name: 'status',
   description:
-    'Each migration as applied, pending, held (the application, ODTP_APP or --app, relies on what it changes), changed (edited after it ran) or missing (applied, file gone)',
+    'Each migration as applied, pending, held (the application, ODTP_APP or --app, relies on what it changes), changed (edited after it ran), missing (applied, file gone) or broken (the file cannot be loaded)',
 })
 export class MigrateStatusCommand extends MigratorCommand {
   protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
@@ -119,6 +120,7 @@ export class MigrateStatusCommand extends MigratorCommand {
         ...rows.flatMap((r) => [
           `${r.name.padEnd(width)}  ${r.state.padEnd(7)}  ${r.appliedAt ? r.appliedAt.toISOString() : ''}`.trimEnd(),
           ...(r.heldBecause ?? []).map((why) => `  held (needs ${r.requires}): ${why}`),
+          ...(r.error ? [`  broken: ${r.error} (nothing runs until it is fixed)`] : []),
         ]),
       ].join('\n'),
     );
@@ -140,10 +142,12 @@ export class MigratePlanCommand extends MigratorCommand {
             .flatMap((r) =>
               r.state === 'held'
                 ? heldText([{ name: r.name, requires: r.requires, heldBecause: r.heldBecause ?? [] }])
-                : [
-                    `${r.name}: ${changesText(r.changes)}`,
-                    ...Object.entries(r.notes ?? {}).map(([kind, n]) => `  note: ${kind} (${n})`),
-                  ],
+                : r.state === 'broken'
+                  ? [`broken ${r.name}: ${r.error ?? ''}`]
+                  : [
+                      `${r.name}: ${changesText(r.changes)}`,
+                      ...Object.entries(r.notes ?? {}).map(([kind, n]) => `  note: ${kind} (${n})`),
+                    ],
             )
             .join('\n')
         : 'nothing to apply',
