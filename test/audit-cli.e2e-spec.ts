@@ -85,7 +85,7 @@ describe('odtp-db audit and repair', () => {
     const bad = await cli(db, mongo.uri, ['audit', '--checks', 'dangling']);
     expect([bad.code, bad.stderr.trim()]).toEqual([
       2,
-      'odtp-db: unknown check(s) dangling (available: dangling-reference, type-drift, query-mismatch, broken-inverse, orphan, duplicate, schema-violation)',
+      'odtp-db: unknown check(s) "dangling" in --checks (available: dangling-reference, type-drift, query-mismatch, broken-inverse, orphan, duplicate, schema-violation)',
     ]);
 
     const plan = await cli(db, mongo.uri, ['repair', 'apply', '--report', report.id]);

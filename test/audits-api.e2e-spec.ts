@@ -67,18 +67,31 @@ describe('audit and repair endpoints', () => {
     const service = t.app.get(IntegrityService);
     const job = await service.start({ batchSize: 1 });
     const res = await request(server()).delete(`/audits/${job.id}`).set('authorization', t.admin).expect(202);
-    expect(res.body.id).toBe(job.id);
+    expect([res.body.id, res.body.status, typeof res.body.cancelRequestedAt]).toEqual([
+      job.id,
+      'running',
+      'string',
+    ]);
     await service.idle();
-    expect(service.job(job.id)).toMatchObject({ status: 'cancelled', error: 'the audit was cancelled' });
-    await request(server())
-      .get(`/audits/${job.id}`)
-      .set('authorization', t.viewer)
-      .expect(200, { ...JSON.parse(JSON.stringify(service.job(job.id))) });
-    await request(server()).delete(`/audits/${job.id}`).set('authorization', t.admin).expect(409);
-    await request(server()).delete('/audits/nope').set('authorization', t.admin).expect(404);
+    const ended = await request(server()).get(`/audits/${job.id}`).set('authorization', t.viewer).expect(200);
+    expect(ended.body).toMatchObject({
+      id: job.id,
+      status: 'cancelled',
+      error: 'the audit was cancelled',
+      trigger: 'api',
+    });
+    expect(ended.body.findings).toBeUndefined();
+    await request(server()).get(`/audits/${job.id}/findings`).set('authorization', t.viewer).expect(404);
+    const again = await request(server())
+      .delete(`/audits/${job.id}`)
+      .set('authorization', t.admin)
+      .expect(409);
+    expect(again.body.details).toEqual([{ code: 'NOT_RUNNING' }]);
+    const unknown = await request(server()).delete('/audits/nope').set('authorization', t.admin).expect(404);
+    expect(unknown.body.details).toEqual([{ code: 'UNKNOWN_AUDIT' }]);
   });
 
-  it('GET /audits pages the stored reports and GET /audits/:id/findings pages and filters findings', async () => {
+  it('GET /audits pages the runs (reports and the cancelled one) and GET /audits/:id/findings pages and filters findings', async () => {
     const second = await request(server())
       .post('/audits')
       .set('authorization', t.admin)
@@ -89,9 +102,20 @@ describe('audit and repair endpoints', () => {
       .get('/audits?page=1&pageSize=1')
       .set('authorization', t.viewer)
       .expect(200);
-    expect(list.body).toMatchObject({ page: 1, pageSize: 1, total: 2 });
+    expect(list.body).toMatchObject({ page: 1, pageSize: 1, total: 3 });
     expect(list.body.items.map((r: AuditReport) => r.id)).toEqual([second.body.id]);
     expect(list.body.items[0].findings).toBeUndefined();
+    expect(list.body.items[0]).toMatchObject({
+      status: 'done',
+      trigger: 'api',
+      request: { checks: ['orphan'] },
+    });
+    const cancelled = await request(server())
+      .get('/audits?status=cancelled')
+      .set('authorization', t.viewer)
+      .expect(200);
+    expect(cancelled.body.items.map((r: { status: string }) => r.status)).toEqual(['cancelled']);
+    await request(server()).get('/audits?status=sleeping').set('authorization', t.viewer).expect(400);
     const page = await request(server())
       .get(`/audits/${second.body.id}/findings?check=orphan&collection=outputs`)
       .set('authorization', t.viewer)
@@ -123,7 +147,7 @@ describe('audit and repair endpoints', () => {
       .get('/audits?pageSize=100')
       .set('authorization', t.viewer)
       .expect(200);
-    const full = latest.body.items.find((r: AuditReport) => r.summary.errors > 0).id as string;
+    const full = latest.body.items.find((r: AuditReport) => r.summary?.errors > 0).id as string;
     await request(server())
       .post('/repairs')
       .set('authorization', t.viewer)
@@ -138,7 +162,7 @@ describe('audit and repair endpoints', () => {
     expect(plan.body).toMatchObject({ reportId: full, dryRun: true, status: 'running', trigger: 'api' });
     // one integrity job at a time: an audit (or another repair) meanwhile is refused, naming the run
     const busy = await request(server()).post('/audits').set('authorization', t.admin).send({}).expect(409);
-    expect(busy.body.details).toEqual([{ code: 'AUDIT_RUNNING', running: plan.body.runId }]);
+    expect(busy.body.details).toEqual([{ code: 'REPAIR_RUNNING', running: plan.body.runId }]);
     await service.idle();
     const planned = await request(server())
       .get(`/repairs/${plan.body.runId}`)
@@ -211,7 +235,7 @@ describe('audit and repair endpoints', () => {
       .send({ reportId: full, orphans: { outputs: 'burn' } })
       .expect(400);
     expect(badPolicy.body.details).toEqual([
-      'orphans must map collection names to quarantine, delete or keep',
+      'orphans must map collection names (users, digitalTwins, components, versions, workflows, executions, steps, outputs, results, logs) to quarantine, delete, keep',
     ]);
   });
 
@@ -221,7 +245,7 @@ describe('audit and repair endpoints', () => {
     // enough defects that the repair is still running when the DELETE arrives, on any machine
     await loadLarge(db, { scale: 2000, seed: 5, defects: 0.02 });
     const report = await service.audit();
-    const job = await service.startRepair(report.id, { dryRun: false, batchSize: 1 });
+    const job = await service.startRepair(report.id, { dryRun: false });
     const res = await request(server())
       .delete(`/repairs/${job.runId}`)
       .set('authorization', t.admin)

@@ -147,7 +147,7 @@ describeFaults(
       await next.release();
     });
 
-    it('an audit whose connection drops once is retried and reports the same; one whose reads keep failing exits 1 and stores no report', async () => {
+    it('an audit whose connection drops once is retried and reports the same; one whose reads keep failing exits 1, stored as failed with no report', async () => {
       const db = mongo.db();
       await loadLarge(db, { scale: 3000, seed: 4, defects: 0.01 });
       const reference = await runAudit(db, { batchSize: 100 });
@@ -166,7 +166,10 @@ describeFaults(
       await failPoint('off');
       expect(cli.code).toBe(1);
       expect(cli.stderr).toContain("Failing command via 'failCommand' failpoint");
-      expect(await db.collection(REPORTS_COLLECTION).countDocuments()).toBe(0);
+      const runs = await db.collection(REPORTS_COLLECTION).find({}).toArray();
+      expect(runs.map((r) => [r.status, r.trigger, r.error, r.findings])).toEqual([
+        ['failed', 'cli', 'internal error (details in the server log under this job id)', undefined],
+      ]);
       expect(await db.collection('integrity_lock').countDocuments()).toBe(0);
     });
 

@@ -174,7 +174,7 @@ describe('security: undo never loses later edits, and one integrity job runs at 
     await t.app.get(IntegrityService).idle();
   });
 
-  it('a run stored as running whose process died shows failed (interrupted), in GET /repairs and the CLI list', async () => {
+  it('a run stored as running whose process died (no heartbeat for the lease TTL) is abandoned, in GET /repairs and the CLI list', async () => {
     const run: Document = {
       _id: 'dead-run',
       reportId: 'r',
@@ -192,12 +192,12 @@ describe('security: undo never loses later edits, and one integrity job runs at 
     await db().collection(RUNS_COLLECTION).insertOne(run);
     const res = await request(server()).get('/repairs/dead-run').set('authorization', t.admin).expect(200);
     expect([res.body.status, res.body.error]).toEqual([
-      'failed',
-      'interrupted: the process running it stopped before it finished (undo dead-run restores what it changed)',
+      'abandoned',
+      'abandoned: the process running it stopped without finishing (no heartbeat for 60 s)',
     ]);
     const list = await runCli(['repair', 'list', '--json'], cliEnv());
     expect(list.code).toBe(0);
     const listed = JSON.parse(list.stdout).items.find((r: { runId: string }) => r.runId === 'dead-run');
-    expect(listed.status).toBe('failed');
+    expect(listed.status).toBe('abandoned');
   });
 });

@@ -10,14 +10,14 @@ import { SchemaModule } from '@odtp/schema';
 import { SeedingModule } from '@odtp/seeding';
 import { demoSeed } from '@odtp/seeds';
 import { ApiKeyCommand, ApiKeyCreateCommand } from './commands/apikey.command';
+import { AuditCommand, AuditListCommand } from './commands/audit.command';
 import {
-  AuditCommand,
   RepairApplyCommand,
   RepairCommand,
+  RepairListCommand,
   RepairPlanCommand,
   RepairUndoCommand,
-  RepairListCommand,
-} from './commands/audit.command';
+} from './commands/repair.command';
 import { DbCommand } from './commands/db.command';
 import { DbStartCommand } from './commands/db-start.command';
 import { ExportCommand, ImportCommand } from './commands/dump.command';
@@ -60,6 +60,7 @@ const COMMANDS = [
   MigrateDownCommand,
   MigrateCreateCommand,
   AuditCommand,
+  AuditListCommand,
   RepairCommand,
   RepairPlanCommand,
   RepairApplyCommand,

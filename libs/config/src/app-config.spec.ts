@@ -19,6 +19,8 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       logLevel: 'info',
       shutdownTimeoutMs: 10000,
+      shutdownGraceMs: 5000,
+      jobLeaseTtlMs: 60000,
       mongodSystemBinary: undefined,
       nodeEnv: 'development',
       strictCollections: [],

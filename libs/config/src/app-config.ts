@@ -51,6 +51,14 @@ export class EnvironmentVariables {
   @Min(100)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
+  @IsInt()
+  @Min(0)
+  SHUTDOWN_GRACE_MS = 5_000;
+
+  @IsInt()
+  @Min(1000)
+  JOB_LEASE_TTL_MS = 60_000;
+
   @IsOptional()
   @IsString()
   MONGOMS_SYSTEM_BINARY?: string;
@@ -148,6 +156,15 @@ export interface AppConfig {
   readonly host: string;
   readonly logLevel: LogLevel;
   readonly shutdownTimeoutMs: number;
+  /**
+   * How long shutdown waits for a running audit or repair to finish its current batch and record itself as
+   * interrupted (below SHUTDOWN_TIMEOUT_MS).
+   */
+  readonly shutdownGraceMs: number;
+  /**
+   * The integrity lease's time to live: a run whose heartbeat is older is abandoned and its lease taken over.
+   */
+  readonly jobLeaseTtlMs: number;
   readonly mongodSystemBinary?: string;
   readonly nodeEnv: string;
   /** Collections whose validators forbid undeclared fields. */
@@ -202,6 +219,8 @@ export class ConfigError extends DomainError {
 const INTEGER_VARS = new Set([
   'PORT',
   'SHUTDOWN_TIMEOUT_MS',
+  'SHUTDOWN_GRACE_MS',
+  'JOB_LEASE_TTL_MS',
   'RATE_LIMIT_PER_MINUTE',
   'AUDIT_RETENTION',
   'ADMIN_LOG_RETENTION_DAYS',
@@ -267,6 +286,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       );
     }
   }
+  if (instance.SHUTDOWN_GRACE_MS >= instance.SHUTDOWN_TIMEOUT_MS)
+    throw new ConfigError(
+      'SHUTDOWN_GRACE_MS',
+      `must be below SHUTDOWN_TIMEOUT_MS (${instance.SHUTDOWN_TIMEOUT_MS}): the grace for a running job is part of the shutdown (got ${instance.SHUTDOWN_GRACE_MS})`,
+    );
   const migrationsDir = instance.ODTP_MIGRATIONS_DIR
     ? path.resolve(cwd, instance.ODTP_MIGRATIONS_DIR)
     : undefined;
@@ -286,6 +310,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     host: instance.HOST,
     logLevel: instance.LOG_LEVEL,
     shutdownTimeoutMs: instance.SHUTDOWN_TIMEOUT_MS,
+    shutdownGraceMs: instance.SHUTDOWN_GRACE_MS,
+    jobLeaseTtlMs: instance.JOB_LEASE_TTL_MS,
     mongodSystemBinary: instance.MONGOMS_SYSTEM_BINARY,
     nodeEnv: instance.NODE_ENV ?? 'development',
     strictCollections: instance.ODTP_SCHEMA_STRICT_COLLECTIONS

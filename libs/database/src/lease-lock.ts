@@ -6,6 +6,8 @@ export interface LockOwner {
   host: string;
   pid: number;
   runId: string;
+  /** What the holder does (e.g. audit, repair), for the message of whoever finds the lease held. */
+  kind?: string;
 }
 
 export interface LockDocument {
@@ -103,8 +105,12 @@ export class LeaseLock {
   }
 
   /** Take the lease, waiting up to `waitMs` for the holder to finish; otherwise fail naming the holder. */
-  async acquire(waitMs = 0, runId: string = randomUUID()): Promise<LeaseHandle> {
-    const owner: LockOwner = { host: os.hostname(), pid: process.pid, runId };
+  async acquire(
+    waitMs = 0,
+    runId: string = randomUUID(),
+    extra: Pick<LockOwner, 'kind'> = {},
+  ): Promise<LeaseHandle> {
+    const owner: LockOwner = { host: os.hostname(), pid: process.pid, runId, ...extra };
     const deadline = Date.now() + waitMs;
     for (;;) {
       const holder = await this.tryAcquire(owner);

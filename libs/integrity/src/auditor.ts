@@ -6,8 +6,6 @@ import type { AppLevel } from '@odtp/config';
 import {
   appContract,
   COLLECTION_NAMES,
-  deriveIndexes,
-  derivedValidator,
   isHexId,
   ownershipOf,
   queriesOn,
@@ -16,7 +14,10 @@ import {
   valuesAt,
   writesStringReference,
 } from '@odtp/schema';
-import type { AppContract, CollectionName, Edge } from '@odtp/schema';
+import type { CollectionName, Edge } from '@odtp/schema';
+import { checkCancelled } from './audit-context';
+import type { Ctx } from './audit-context';
+import { allOrNothing, duplicateCheck, schemaCheck } from './collection-checks';
 import { CHECKS, FindingCollector } from './findings';
 import { Inflight } from './inflight';
 import type { AuditReport, CheckName, Finding, Violation } from './findings';
@@ -49,13 +50,6 @@ export interface AuditOptions {
    * parent collection); above it the check is skipped and says why. Default 20,000,000.
    */
   maxUnindexedScan?: number;
-}
-
-export class AuditCancelledError extends Error {
-  constructor() {
-    super('the audit was cancelled');
-    this.name = 'AuditCancelledError';
-  }
 }
 
 /** Parents before children, so an orphan check knows whether its parents hold string ids. */
@@ -104,24 +98,6 @@ async function unindexedOrphanScan(ctx: Ctx, collection: CollectionName): Promis
       return `no index on ${parent.collection}.${parent.path}: the check would read about ${reads.toLocaleString('en-US')} documents; create the schema's indexes (odtp-db migrate up) and audit again`;
   }
   return undefined;
-}
-
-interface Ctx {
-  db: Db;
-  app: AppContract;
-  checks: Set<CheckName>;
-  batchSize: number;
-  maxUnindexedScan: number;
-  readPreference?: ReadPreferenceLike;
-  maxTimeMS?: number;
-  signal?: AbortSignal;
-  collector: FindingCollector;
-  violation(v: Violation): void;
-  onProgress?: (collection: string, scanned: number) => void;
-}
-
-function checkCancelled(ctx: Ctx): void {
-  if (ctx.signal?.aborted) throw new AuditCancelledError();
 }
 
 /**
@@ -417,12 +393,11 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const started = performance.now();
   const pass = await planPass(ctx, collection, edges);
   if (!pass) return 0;
-  const { active, orphans, orphansByReference } = pass;
+  const { active } = pass;
   const projection: Document = { _id: 1 };
   for (const e of active) projection[e.path.split('.')[0]] = 1;
   const inflight = new Inflight(4);
   const pending = new Map<Edge, Pending>(active.map((e) => [e, newPending()]));
-  let orphanBatch: unknown[] = [];
   const segments = new Map(active.map((e) => [e, e.path.split('.')]));
   let scanned = 0;
   const cursor = ctx.db
@@ -431,6 +406,35 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
       {},
       { projection, batchSize: ctx.batchSize, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
     );
+  try {
+    scanned = await scanSource(pass, cursor, pending, inflight, segments);
+  } finally {
+    // a pass that stops (cancelled, failed) leaves no query of its own running behind it
+    await inflight.settle();
+  }
+  for (const [edge, batch] of pending)
+    if (batch.docIds.length) await inflight.add(resolveBatch(pass, edge, batch));
+  await inflight.drain();
+  ctx.onProgress?.(collection, scanned);
+  const durationMs = Math.round(performance.now() - started);
+  for (const f of pass.declared) {
+    f.scanned = scanned;
+    f.durationMs = durationMs;
+  }
+  return scanned;
+}
+
+/** Read the source documents: inspect each reference, queue batches to resolve, and batches of orphan candidates. */
+async function scanSource(
+  pass: Pass,
+  cursor: AsyncIterable<Document>,
+  pending: Map<Edge, Pending>,
+  inflight: Inflight,
+  segments: Map<Edge, string[]>,
+): Promise<number> {
+  const { ctx, collection, active, orphans, orphansByReference } = pass;
+  let orphanBatch: unknown[] = [];
+  let scanned = 0;
   for await (const doc of cursor) {
     scanned++;
     for (const edge of active)
@@ -454,67 +458,8 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
       ctx.onProgress?.(collection, scanned);
     }
   }
-  for (const [edge, batch] of pending)
-    if (batch.docIds.length) await inflight.add(resolveBatch(pass, edge, batch));
   if (orphanBatch.length) await inflight.add(resolveOrphans(pass, orphanBatch));
-  await inflight.drain();
-  ctx.onProgress?.(collection, scanned);
-  const durationMs = Math.round(performance.now() - started);
-  for (const f of pass.declared) {
-    f.scanned = scanned;
-    f.durationMs = durationMs;
-  }
   return scanned;
-}
-
-async function duplicateCheck(ctx: Ctx, collections: Set<CollectionName>): Promise<void> {
-  for (const index of deriveIndexes().filter((i) => i.unique && collections.has(i.collection))) {
-    const started = performance.now();
-    const fields = Object.keys(index.key);
-    const f = ctx.collector.declare('duplicate', index.collection, fields.join('+'));
-    const group: Document = {};
-    for (const field of fields) group[field.replace(/\./g, '_')] = `$${field}`;
-    const cursor = ctx.db
-      .collection(index.collection)
-      .aggregate(
-        [{ $group: { _id: group, ids: { $push: '$_id' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }],
-        { allowDiskUse: true, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
-      );
-    for await (const g of cursor) {
-      checkCancelled(ctx);
-      for (const id of g.ids as unknown[])
-        ctx.violation({
-          check: 'duplicate',
-          collection: index.collection,
-          path: f.path,
-          docId: id,
-          value: g._id as unknown,
-          detail: `${g.n} documents share ${JSON.stringify(g._id)}`,
-        });
-    }
-    f.scanned = await ctx.db.collection(index.collection).estimatedDocumentCount();
-    f.durationMs = Math.round(performance.now() - started);
-  }
-}
-
-async function schemaCheck(ctx: Ctx, collections: Set<CollectionName>): Promise<void> {
-  for (const name of COLLECTION_NAMES.filter((c) => collections.has(c))) {
-    const started = performance.now();
-    const f = ctx.collector.declare('schema-violation', name, '$jsonSchema');
-    const cursor = ctx.db
-      .collection(name)
-      .find(
-        { $nor: [derivedValidator(name, { app: ctx.app.level })] },
-        { projection: { _id: 1 }, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
-      );
-    let n = 0;
-    for await (const d of cursor) {
-      if (++n % ctx.batchSize === 0) checkCancelled(ctx);
-      ctx.violation({ check: 'schema-violation', collection: name, path: f.path, docId: d._id });
-    }
-    f.scanned = await ctx.db.collection(name).estimatedDocumentCount();
-    f.durationMs = Math.round(performance.now() - started);
-  }
 }
 
 /** Audit the database: every check of the reference graph, one finding per check and edge or collection. */
@@ -558,11 +503,12 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
       );
     }
   };
-  // The duplicate and schema checks are mostly server work: they run beside the client-side reference passes.
-  await Promise.all([
-    passes(),
-    checks.has('duplicate') ? duplicateCheck(ctx, collections) : undefined,
-    checks.has('schema-violation') ? schemaCheck(ctx, collections) : undefined,
+  // The duplicate and schema checks are mostly server work: they run beside the client-side reference passes. When
+  // one part fails the others stop at their next batch, and the audit ends only once none of them is running.
+  await allOrNothing(ctx, [
+    passes,
+    ...(checks.has('duplicate') ? [() => duplicateCheck(ctx, collections)] : []),
+    ...(checks.has('schema-violation') ? [() => schemaCheck(ctx, collections)] : []),
   ]);
   const order = new Map(CHECKS.map((c, i) => [c, i]));
   const findings = collector.all().sort((a, b) => order.get(a.check)! - order.get(b.check)!);

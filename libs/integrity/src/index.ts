@@ -1,7 +1,14 @@
 export { CHECKS, FAIL_ON_LEVELS, FindingCollector, idKey, SEVERITIES, SEVERITY } from './findings';
 export type { AuditReport, AuditSummary, CheckName, FailOn, Finding, Severity, Violation } from './findings';
-export { AuditCancelledError, runAudit } from './auditor';
+export { runAudit } from './auditor';
 export type { AuditOptions } from './auditor';
+export {
+  AuditCancelledError,
+  IntegrityError,
+  IntegrityErrorCode,
+  publicJobError,
+  RepairCancelledError,
+} from './errors';
 export {
   newFindings,
   pageFindings,
@@ -10,7 +17,7 @@ export {
   toJunit,
   trendPoint,
 } from './report-store';
-export type { Page, TrendPoint } from './report-store';
+export type { AuditProgress, AuditRun, Page, StoredReport, TrendPoint } from './report-store';
 export { renderHtmlReport } from './html-report';
 export type { HtmlReportOptions } from './html-report';
 export { edgeStates, STATUS_COLOURS } from './report-graph';
@@ -18,7 +25,7 @@ export type { EdgeState, EdgeStatus } from './report-graph';
 export { describeRepair, ORPHAN_POLICIES, REPAIR_KINDS, REPAIR_RULES } from './repair-rules';
 export type { OrphanPolicy, RepairAction, RepairKind } from './repair-rules';
 export { planRepairs, repair } from './repair';
-export { RepairCancelledError } from './repair-apply';
+export type { RepairOptions, RepairRun } from './repair';
 export {
   JOURNAL_COLLECTION,
   REPAIR_ERROR_CODES,
@@ -28,18 +35,27 @@ export {
   undoRepair,
 } from './journal';
 export type { RepairErrorCode, UndoConflict, UndoResult } from './journal';
-export type { RepairOptions, RepairRun } from './repair';
-export { AUDIT_TRIGGERS, JOB_STATUSES, RepairRunStore, STORED_ACTIONS_LIMIT } from './repair-runs';
-export type { AuditTrigger, JobStatus, RepairRunRecord, RepairRunSummary } from './repair-runs';
+export { RepairRunStore, STORED_ACTIONS_LIMIT } from './repair-runs';
+export type { RepairProgress, RepairRunRecord, RepairRunSummary } from './repair-runs';
+export { JOB_KINDS, JOB_STATUSES, JOB_TRIGGERS } from './jobs/job';
+export type { JobInstance, JobKind, JobState, JobStatus, JobTrigger } from './jobs/job';
+export { INTEGRITY_LOCK, JobRunner } from './jobs/job-runner';
+export type { JobEnd } from './jobs/job-runner';
 export {
-  IntegrityError,
-  IntegrityErrorCode,
-  IntegrityModule,
-  IntegritySchedule,
-  IntegrityScheduleModule,
-  IntegrityService,
-  postWebhook,
-  publicJobError,
-  WEBHOOK_SENDER,
-} from './integrity.service';
-export type { AuditJob, AuditRequest, RepairRequest, WebhookSender } from './integrity.service';
+  AUDIT_LIMITS,
+  failingViolations,
+  parseAuditRequest,
+  parseChecks,
+  parseFailOn,
+  parseLimit,
+  parseOrphans,
+  parseReadPreference,
+  parseRepairRequest,
+  READ_PREFERENCES,
+} from './requests';
+export type { AuditRequest, AuditRequestInput, RepairRequest, RepairRequestInput } from './requests';
+export { IntegrityModule, IntegrityService } from './integrity.service';
+export type { AuditEnd, ProgressListener } from './integrity.service';
+export { IntegritySchedule, IntegrityScheduleModule } from './schedule';
+export { postWebhook, WEBHOOK_SENDER } from './webhook';
+export type { WebhookSender } from './webhook';

@@ -17,6 +17,11 @@ export class Inflight {
     this.running.add(p);
   }
 
+  /** Wait until nothing runs, whatever failed (the failure is kept for drain). */
+  async settle(): Promise<void> {
+    await Promise.all(this.running);
+  }
+
   async drain(): Promise<void> {
     await Promise.all(this.running);
     this.check();

@@ -1,137 +1,63 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, Module } from '@nestjs/common';
-import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { CronJob } from 'cron';
+import { Inject, Injectable, Module } from '@nestjs/common';
 import { APP_CONFIG, packageInfo } from '@odtp/config';
-import { DomainError, HTTP } from '@odtp/errors';
 import type { AppConfig } from '@odtp/config';
-import { DatabaseService, LeaseLock, LockHeldError } from '@odtp/database';
-import type { LeaseHandle } from '@odtp/database';
-import { AuditCancelledError, runAudit } from './auditor';
-import { renderHtmlReport } from './html-report';
-import type { AuditOptions } from './auditor';
+import { DatabaseService } from '@odtp/database';
+import { runAudit } from './auditor';
+import { IntegrityError, IntegrityErrorCode } from './errors';
 import type { AuditReport, CheckName, Finding } from './findings';
+import { renderHtmlReport } from './html-report';
+import type { JobStatus, JobTrigger } from './jobs/job';
+import { JobRunner } from './jobs/job-runner';
+import type { JobEnd } from './jobs/job-runner';
+import type { StoredJob } from './jobs/job-store';
 import { RepairError, undoRepair } from './journal';
 import type { UndoResult } from './journal';
 import { repair } from './repair';
-import { RepairCancelledError } from './repair-apply';
-import type { RepairOptions, RepairRun } from './repair';
-import { RepairRunStore } from './repair-runs';
-import type { AuditTrigger, JobStatus, RepairRunRecord, RepairRunSummary } from './repair-runs';
-import { newFindings, pageFindings, ReportStore } from './report-store';
-import type { Page } from './report-store';
+import type { RepairRun } from './repair';
+import { cappedRun, RepairRunStore } from './repair-runs';
+import type { RepairProgress, RepairRunRecord, RepairRunSummary } from './repair-runs';
+import { pageFindings, ReportStore } from './report-store';
+import type { AuditProgress, AuditRun, Page, StoredReport } from './report-store';
+import { parseAuditRequest, parseRepairRequest } from './requests';
+import type { AuditRequest, AuditRequestInput, RepairRequestInput } from './requests';
 
-export enum IntegrityErrorCode {
-  AuditRunning = 'AUDIT_RUNNING',
-  UnknownReport = 'UNKNOWN_REPORT',
-  NotRunning = 'NOT_RUNNING',
-}
+/** Where a running audit reports each collection's progress (the CLI's progress line). */
+export type ProgressListener = (collection: string, scanned: number) => void;
 
-export class IntegrityError extends DomainError {
-  declare readonly code: IntegrityErrorCode;
+/** An audit that ended, for the metrics and the schedule: how it ended and, when done, its report. */
+export type AuditEnd = JobEnd & { report?: AuditReport };
 
-  constructor(code: IntegrityErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(
-      {
-        code,
-        httpStatus: code === IntegrityErrorCode.UnknownReport ? HTTP.notFound : HTTP.conflict,
-        exitCode: 2,
-      },
-      message,
-      details,
-    );
-  }
-}
-
-export interface AuditJob {
-  id: string;
-  status: JobStatus;
-  startedAt: Date;
-  finishedAt?: Date;
-  trigger: AuditTrigger;
-  progress: { collection?: string; scanned: number };
-  error?: string;
-  summary?: AuditReport['summary'];
-}
-
-/** Where a scheduled audit posts its new findings. */
-export type WebhookSender = (url: string, body: unknown) => Promise<void>;
-
-/** Post JSON with a 5 s timeout, retried 3 times with backoff; the URL is never logged (it may hold a token). */
-export async function postWebhook(url: string, body: unknown, attempts = 3, timeoutMs = 5000): Promise<void> {
-  let last: unknown;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      if (res.ok) return;
-      last = new Error(`HTTP ${res.status}`);
-    } catch (e) {
-      last = e;
-    }
-    if (i < attempts - 1) await new Promise((r) => setTimeout(r, 500 * 2 ** i));
-  }
-  throw new Error(
-    `webhook to ${new URL(url).host} failed after ${attempts} attempts: ${last instanceof Error ? last.message : String(last)}`,
-  );
-}
-
-export const WEBHOOK_SENDER = Symbol('WEBHOOK_SENDER');
-const LOCK = { collection: 'integrity_lock', id: 'audit' };
 const noop = (): void => undefined;
 
-/**
- * What a job's `error` says: a domain error's own message (written for users), the time limit by name, and
- * nothing of any other error (its text can hold internals; the server log has it under the job id).
- */
-export function publicJobError(e: unknown, config: Pick<AppConfig, 'queryTimeoutMs'>): string {
-  if (e instanceof DomainError) return e.message;
-  if (e instanceof AuditCancelledError || e instanceof RepairCancelledError) return e.message;
-  if (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === MAX_TIME_MS_EXPIRED)
-    return `a query ran longer than QUERY_TIMEOUT_MS (${config.queryTimeoutMs} ms)`;
-  return 'internal error (details in the server log under this job id)';
+function repairSummary(record: StoredJob<RepairProgress>): RepairRunSummary {
+  const { _id, rounds: _rounds, skipped: _skipped, truncated: _truncated, ...rest } = record;
+  return { runId: _id, ...rest } as RepairRunSummary;
 }
-const MAX_TIME_MS_EXPIRED = 50;
-
-/** What a caller may choose of a repair (the application level and time limit are the configuration's). */
-export type RepairRequest = Omit<RepairOptions, 'app' | 'maxTimeMS'> & { dryRun: boolean };
-
-/** What a caller may choose of an audit (the application level is the configuration's). */
-export type AuditRequest = Pick<AuditOptions, 'checks' | 'batchSize' | 'sampleLimit' | 'readPreference'> & {
-  onProgress?: AuditOptions['onProgress'];
-};
 
 /**
- * Audits and repairs on the configured database for the configured application: one at a time across every
- * instance and process (the API's jobs, the schedule, the CLI), through one lease lock; stored reports. The same
- * code for every caller.
+ * Audits and repairs on the configured database for the configured application, the same code for every caller
+ * (the API, the schedule, the CLI): each a job of the JobRunner (one at a time over every instance and process,
+ * stored from its start, visible and cancellable from every instance), reports and repair runs stored.
  */
 @Injectable()
-export class IntegrityService implements OnApplicationShutdown {
-  private readonly logger = new Logger('Integrity');
-  private readonly jobs = new Map<string, AuditJob>();
-  private readonly listeners: ((job: AuditJob, report?: AuditReport) => void)[] = [];
-  private readonly repairJobs = new Map<string, RepairRunSummary>();
-  /** The job (audit or repair) this instance runs, if any. */
-  private running?: {
-    kind: 'audit' | 'repair';
-    id: string;
-    controller: AbortController;
-    done: Promise<void>;
-  };
+export class IntegrityService {
+  private readonly listeners: ((end: AuditEnd) => void)[] = [];
 
   constructor(
     private readonly database: DatabaseService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    readonly jobs: JobRunner,
+  ) {
+    jobs.onEnd((end) => {
+      if (end.kind !== 'audit') return;
+      const report = end.status === 'done' ? (end.result as AuditReport) : undefined;
+      for (const l of this.listeners) l({ ...end, report });
+    });
+  }
 
-  /** Called when an audit job ends, whatever its status, with its report when it has one (metrics, schedule). */
-  onFinish(listener: (job: AuditJob, report?: AuditReport) => void): void {
+  /** Called when an audit of this instance ends, whatever its status, with its report when done. */
+  onFinish(listener: (end: AuditEnd) => void): void {
     this.listeners.push(listener);
   }
 
@@ -139,129 +65,134 @@ export class IntegrityService implements OnApplicationShutdown {
     return new ReportStore(this.database.db(), this.config.auditRetention);
   }
 
-  /** The integrity lease (audits and repairs, every instance and process), or AUDIT_RUNNING naming the holder. */
-  private async lease(runId: string): Promise<LeaseHandle> {
-    if (this.running)
-      throw new IntegrityError(
-        IntegrityErrorCode.AuditRunning,
-        `${this.running.kind === 'audit' ? 'an audit' : 'a repair'} is running: ${this.running.id}`,
-        { running: this.running.id },
-      );
-    try {
-      return await new LeaseLock(this.database.db(), LOCK).acquire(0, runId);
-    } catch (e) {
-      if (!(e instanceof LockHeldError)) throw e;
-      throw new IntegrityError(
-        IntegrityErrorCode.AuditRunning,
-        `an audit or repair is running: ${e.holder.owner.runId} (on ${e.holder.owner.host})`,
-        { running: e.holder.owner.runId },
-      );
-    }
+  repairRuns(): RepairRunStore {
+    return new RepairRunStore(this.database.db());
   }
 
-  /** Run one audit under an acquired lease and store its report; cancelled when the lease is lost. */
-  private async run(
-    id: string,
-    lease: LeaseHandle,
+  /** Runs whose process died (no heartbeat for the lease TTL) are marked abandoned before anyone reads them. */
+  private async sweep(): Promise<void> {
+    await this.store().jobs.sweep(this.jobs.staleMs);
+    await this.repairRuns().jobs.sweep(this.jobs.staleMs);
+  }
+
+  // ---- audits ----
+
+  private async launchAudit(
     request: AuditRequest,
-    signal?: AbortSignal,
-  ): Promise<AuditReport> {
-    const controller = new AbortController();
-    const abort = (): void => controller.abort();
-    lease.signal.addEventListener('abort', abort);
-    signal?.addEventListener('abort', abort);
-    const report = await runAudit(this.database.db(), {
-      ...request,
-      app: this.config.app,
-      maxTimeMS: this.config.queryTimeoutMs,
-      signal: controller.signal,
+    trigger: JobTrigger,
+    onProgress?: ProgressListener,
+  ): Promise<{ run: AuditRun; done: Promise<AuditReport> }> {
+    await this.sweep();
+    const id = randomUUID();
+    const store = this.store();
+    const { record, done } = await this.jobs.start<AuditProgress, AuditReport>({
+      kind: 'audit',
+      id,
+      trigger,
+      store: store.jobs,
+      progress: { scanned: 0 },
+      fields: { app: this.config.app, database: this.database.db().databaseName, request },
+      work: async (job) => {
+        let base = 0;
+        let last = '';
+        let lastScanned = 0;
+        const report = await runAudit(this.database.db(), {
+          ...request,
+          app: this.config.app,
+          maxTimeMS: this.config.queryTimeoutMs,
+          signal: job.signal,
+          onProgress: (collection, scanned) => {
+            if (collection !== last) {
+              base += lastScanned;
+              last = collection;
+              lastScanned = 0;
+            }
+            lastScanned = scanned;
+            job.progress({ collection, scanned: base + scanned });
+            onProgress?.(collection, scanned);
+          },
+        });
+        // the report is the run's: its id, and the start the run was stored with
+        report.id = id;
+        report.startedAt = job.startedAt;
+        return report;
+      },
+      done: ({ id: _id, startedAt: _startedAt, ...report }) => ({
+        ...report,
+        progress: { scanned: report.summary.scanned },
+      }),
+      after: () => store.prune(),
     });
-    report.id = id;
-    await this.store().save(report);
-    return report;
+    const { _id, ...rest } = record;
+    return { run: { id: _id, ...rest } as AuditRun, done };
   }
 
-  /** Audit now and return the stored report (the CLI); refused while another audit or repair runs. */
-  async audit(request: AuditRequest = {}): Promise<AuditReport> {
-    const id = randomUUID();
-    const lease = await this.lease(id);
-    try {
-      return await this.run(id, lease, request);
-    } finally {
-      await lease.release().catch(() => undefined);
-    }
+  /** Start an audit job (the API and the schedule): the run at once, its work in the background. */
+  async start(input: AuditRequestInput = {}, trigger: JobTrigger = 'api'): Promise<AuditRun> {
+    const { run, done } = await this.launchAudit(parseAuditRequest(input), trigger);
+    done.catch(noop);
+    return run;
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.running?.controller.abort();
-    await this.running?.done.catch(() => undefined);
+  /**
+   * Audit now and return the stored report (the CLI): the same job as start's. Stopped by a shutdown (Ctrl-C) it
+   * rejects with INTERRUPTED (exit 0), cancelled from the API with CANCELLED.
+   */
+  async audit(
+    input: AuditRequestInput = {},
+    options: { trigger?: JobTrigger; onProgress?: ProgressListener } = {},
+  ): Promise<AuditReport> {
+    const request = parseAuditRequest(input);
+    const { done } = await this.launchAudit(request, options.trigger ?? 'cli', options.onProgress);
+    return done;
   }
 
-  /** Start an audit job (the API and the schedule); 409-worthy when one runs here or on another instance. */
-  async start(request: AuditRequest = {}, trigger: AuditTrigger = 'api'): Promise<AuditJob> {
-    const id = randomUUID();
-    const lease = await this.lease(id);
-    const job: AuditJob = { id, status: 'running', startedAt: new Date(), trigger, progress: { scanned: 0 } };
-    this.jobs.set(id, job);
-    const controller = new AbortController();
-    let base = 0;
-    let last = '';
-    const onProgress = (collection: string, scanned: number): void => {
-      if (collection !== last) {
-        if (last) base = job.progress.scanned;
-        last = collection;
-      }
-      job.progress = { collection, scanned: base + scanned };
-      request.onProgress?.(collection, scanned);
-    };
-    const done = (async () => {
-      let report: AuditReport | undefined;
-      try {
-        report = await this.run(id, lease, { ...request, onProgress }, controller.signal);
-        job.status = 'done';
-        job.summary = report.summary;
-      } catch (e) {
-        job.status = controller.signal.aborted || lease.signal.aborted ? 'cancelled' : 'failed';
-        job.error = lease.signal.aborted ? 'the integrity lease was lost' : publicJobError(e, this.config);
-        this.logger.error(`audit ${id} ${job.status}: ${e instanceof Error ? e.message : String(e)}`);
-      } finally {
-        job.finishedAt = new Date();
-        this.running = undefined;
-        await lease.release().catch(() => undefined);
-        for (const l of this.listeners) l(job, report);
-      }
-    })();
-    this.running = { kind: 'audit', id, controller, done };
-    return job;
+  /** Wait until no audit or repair runs in this process (tests, the CLI). */
+  idle(): Promise<void> {
+    return this.jobs.idle();
   }
 
-  /** For tests and shutdown: wait for the running audit, if any. */
-  async idle(): Promise<void> {
-    await this.running?.done;
+  /** Audit runs and reports, newest first, from every instance; optionally of one status. */
+  async list(page: number, pageSize: number, status?: JobStatus): Promise<Page<AuditRun>> {
+    await this.sweep();
+    return this.store().list(page, pageSize, status);
   }
 
-  /** Cancel the running audit or repair `id` (on this instance); false when it is not running here. */
-  cancel(id: string): boolean {
-    if (this.running?.id !== id) return false;
-    this.running.controller.abort();
-    return true;
+  /** An audit: its report when done, otherwise the run with its progress (from any instance). */
+  async auditRun(id: string): Promise<AuditRun | StoredReport> {
+    await this.sweep();
+    const run = await this.store().run(id);
+    if (!run) throw new IntegrityError(IntegrityErrorCode.UnknownAudit, `no audit "${id.slice(0, 64)}"`);
+    if (run.status !== undefined && run.status !== 'done') return run;
+    return (await this.store().get(id)) ?? run;
   }
 
-  job(id: string): AuditJob | undefined {
-    return this.jobs.get(id);
+  /**
+   * Cancel a running audit from any instance: at once when it runs here, otherwise at its next heartbeat on the
+   * instance running it.
+   */
+  async cancel(id: string): Promise<AuditRun> {
+    const run = await this.auditRun(id);
+    if (!('status' in run) || run.status !== 'running')
+      throw new IntegrityError(
+        IntegrityErrorCode.NotRunning,
+        `audit ${id} is ${'status' in run ? run.status : 'done'}, not running`,
+      );
+    const store = this.store();
+    const here = this.jobs.stopHere(id, 'cancel');
+    if (!(await store.jobs.requestCancel(id)) && !here)
+      throw new IntegrityError(IntegrityErrorCode.NotRunning, `audit ${id} is not running any more`);
+    return (await store.run(id)) ?? run;
   }
 
-  list(page: number, pageSize: number): Promise<Page<Omit<AuditReport, 'findings'>>> {
-    return this.store().list(page, pageSize);
-  }
-
-  async report(id: string): Promise<AuditReport> {
+  async report(id: string): Promise<StoredReport> {
     const report = await this.store().get(id);
-    if (!report) throw new IntegrityError(IntegrityErrorCode.UnknownReport, `no audit report "${id}"`);
+    if (!report)
+      throw new IntegrityError(IntegrityErrorCode.UnknownReport, `no audit report "${id.slice(0, 64)}"`);
     return report;
   }
 
-  async latest(): Promise<AuditReport> {
+  async latest(): Promise<StoredReport> {
     const report = await this.store().latest();
     if (!report) throw new IntegrityError(IntegrityErrorCode.UnknownReport, 'no audit has finished yet');
     return report;
@@ -289,130 +220,87 @@ export class IntegrityService implements OnApplicationShutdown {
     return pageFindings(await this.report(id), filter, page, pageSize);
   }
 
-  repairRuns(): RepairRunStore {
-    return new RepairRunStore(this.database.db());
-  }
-
-  /**
-   * Start a repair job (a plan when dryRun, else journaled changes) from a stored report: the run id at once, the
-   * work in the background under the integrity lease; refused (AUDIT_RUNNING) while an audit or repair runs
-   * anywhere. The run is kept in repairRuns.
-   */
-  async startRepair(
-    reportId: string,
-    request: RepairRequest,
-    trigger: AuditTrigger = 'api',
-  ): Promise<RepairRunSummary> {
-    const { job, done } = await this.launchRepair(reportId, request, trigger);
-    done.catch(() => undefined);
-    return job;
-  }
-
-  /** Plan or apply the repairs of a stored report and wait for the result (the CLI); a job like startRepair's. */
-  async repair(reportId: string, request: RepairRequest, trigger: AuditTrigger = 'cli'): Promise<RepairRun> {
-    return (await this.launchRepair(reportId, request, trigger)).done;
-  }
+  // ---- repairs ----
 
   private async launchRepair(
     reportId: string,
-    request: RepairRequest,
-    trigger: AuditTrigger,
+    input: RepairRequestInput,
+    trigger: JobTrigger,
   ): Promise<{ job: RepairRunSummary; done: Promise<RepairRun> }> {
+    const request = parseRepairRequest(input);
     const report = await this.report(reportId);
+    await this.sweep();
     const runId = randomUUID();
-    const lease = await this.lease(runId);
-    const job: RepairRunSummary = {
-      runId,
-      reportId,
-      dryRun: request.dryRun,
-      status: 'running',
+    const { record, done } = await this.jobs.start<RepairProgress, RepairRun>({
+      kind: 'repair',
+      id: runId,
       trigger,
-      startedAt: new Date(),
+      store: this.repairRuns().jobs,
       progress: { round: 0, applied: 0 },
-      actions: 0,
-      skippedActions: 0,
-    };
-    const store = this.repairRuns();
-    try {
-      await store.started(job);
-    } catch (e) {
-      await lease.release().catch(() => undefined);
-      throw e;
-    }
-    this.repairJobs.set(runId, job);
-    const controller = new AbortController();
-    lease.signal.addEventListener('abort', () => controller.abort());
-    let result: RepairRun | undefined;
-    const done = (async (): Promise<RepairRun> => {
-      try {
-        result = await repair(this.database.db(), report, {
+      fields: {
+        reportId,
+        dryRun: request.dryRun,
+        actions: 0,
+        skippedActions: 0,
+        rounds: [],
+        skipped: [],
+        truncated: false,
+      },
+      work: (job) =>
+        repair(this.database.db(), report, {
           ...request,
           app: this.config.app,
           maxTimeMS: this.config.queryTimeoutMs,
           runId,
-          signal: controller.signal,
-          onRound: (round, applied) => (job.progress = { round, applied }),
-        });
-        Object.assign(job, {
-          status: 'done',
-          progress: { round: result.rounds.length, applied: result.applied },
-          actions: result.rounds.reduce((n, r) => n + r.length, 0),
-          skippedActions: result.skipped.length,
-          remainingErrors: result.remainingErrors,
-        });
-        return result;
-      } catch (e) {
-        job.status = controller.signal.aborted ? 'cancelled' : 'failed';
-        job.error = lease.signal.aborted ? 'the integrity lease was lost' : publicJobError(e, this.config);
-        if (job.progress.applied || job.status === 'cancelled')
-          job.error += ` (changes applied before it stopped are journaled: undo ${runId} restores them)`;
-        this.logger.error(`repair ${runId} ${job.status}: ${e instanceof Error ? e.message : String(e)}`);
-        throw e;
-      } finally {
-        job.finishedAt = new Date();
-        await store
-          .finished(job, result)
-          .catch((e: unknown) => this.logger.error(`repair ${runId}: ${String(e)}`));
-        this.running = undefined;
-        await lease.release().catch(() => undefined);
-      }
-    })();
-    this.running = { kind: 'repair', id: runId, controller, done: done.then(noop, noop) };
-    return { job, done };
+          signal: job.signal,
+          onProgress: (round, applied) => job.progress({ round, applied }),
+        }),
+      done: (run) => ({
+        ...cappedRun(run),
+        progress: { round: run.rounds.length, applied: run.applied },
+      }),
+      stoppedNote: (status, progress) =>
+        !request.dryRun && (progress.applied > 0 || status === 'cancelled' || status === 'interrupted')
+          ? `changes applied before it stopped are journaled: undo ${runId} restores them`
+          : undefined,
+    });
+    return { job: repairSummary(record), done };
   }
 
-  /** Whether the integrity lease is held, unexpired, by run `runId` (a run stored as running but not is dead). */
-  private async leaseHeldBy(runId: string): Promise<boolean> {
-    const holder = await new LeaseLock(this.database.db(), LOCK).holder();
-    return !!holder && holder.owner.runId === runId && holder.expiresAt.getTime() > Date.now();
+  /**
+   * Start a repair job (a plan when dryRun, else journaled changes) from a stored report: the run at once, the
+   * work in the background; refused while an audit or repair runs anywhere.
+   */
+  async startRepair(
+    reportId: string,
+    input: RepairRequestInput,
+    trigger: JobTrigger = 'api',
+  ): Promise<RepairRunSummary> {
+    const { job, done } = await this.launchRepair(reportId, input, trigger);
+    done.catch(noop);
+    return job;
   }
 
-  /** A stored run as it stands: live progress when it runs here, failed when its process died mid-run. */
-  private async current<T extends RepairRunSummary>(stored: T): Promise<T> {
-    const live = this.repairJobs.get(stored.runId);
-    if (live?.status === 'running') return { ...stored, ...live };
-    if (stored.status !== 'running' || (await this.leaseHeldBy(stored.runId))) return stored;
-    return {
-      ...stored,
-      status: 'failed',
-      error: `interrupted: the process running it stopped before it finished (undo ${stored.runId} restores what it changed)`,
-    };
+  /** Plan or apply the repairs of a stored report and wait for the result (the CLI); a job like startRepair's. */
+  async repair(reportId: string, input: RepairRequestInput, trigger: JobTrigger = 'cli'): Promise<RepairRun> {
+    return (await this.launchRepair(reportId, input, trigger)).done;
   }
 
   /** One repair run with its actions; UNKNOWN_REPAIR_RUN when there is none. */
   async repairRun(runId: string): Promise<RepairRunRecord> {
+    await this.sweep();
     const stored = await this.repairRuns().get(runId);
     if (!stored) throw new RepairError(`unknown repair run "${runId.slice(0, 64)}"`);
-    return this.current(stored);
+    return stored;
   }
 
-  /** Repair runs, newest first. */
+  /** Repair runs, newest first, from every instance. */
   async listRepairs(page: number, pageSize: number): Promise<Page<RepairRunSummary>> {
-    const listed = await this.repairRuns().list(page, pageSize);
-    return { ...listed, items: await Promise.all(listed.items.map((r) => this.current(r))) };
+    await this.sweep();
+    return this.repairRuns().list(page, pageSize);
   }
 
-  /** Cancel a running repair (on the instance running it); it ends cancelled, its applied changes journaled. */
+  /** Cancel a running repair from any instance; it stops between changes, its applied changes journaled. */
   async cancelRepair(runId: string): Promise<RepairRunSummary> {
     const run = await this.repairRun(runId);
     if (run.status !== 'running')
@@ -420,113 +308,20 @@ export class IntegrityService implements OnApplicationShutdown {
         IntegrityErrorCode.NotRunning,
         `repair run ${runId} is ${run.status}, not running`,
       );
-    if (!this.cancel(runId))
-      throw new IntegrityError(
-        IntegrityErrorCode.NotRunning,
-        `repair run ${runId} runs on another instance; cancel it there`,
-      );
-    return this.repairJobs.get(runId) ?? run;
+    const runs = this.repairRuns();
+    const here = this.jobs.stopHere(runId, 'cancel');
+    if (!(await runs.jobs.requestCancel(runId)) && !here)
+      throw new IntegrityError(IntegrityErrorCode.NotRunning, `repair run ${runId} is not running any more`);
+    const { rounds: _r, skipped: _s, truncated: _t, ...summary } = (await runs.get(runId)) ?? run;
+    return summary;
   }
 
   /** Undo a repair run under the integrity lease (conflicts refused unless force; see undoRepair). */
   undo(runId: string, options: { force?: boolean } = {}): Promise<UndoResult> {
-    return this.leased(() => undoRepair(this.database.db(), runId, options));
-  }
-
-  private async leased<T>(work: () => Promise<T>): Promise<T> {
-    const lease = await this.lease(randomUUID());
-    try {
-      return await work();
-    } finally {
-      await lease.release().catch(() => undefined);
-    }
-  }
-}
-
-/**
- * Scheduled audits of the admin API (AUDIT_CRON): each tick starts an audit job unless one runs anywhere (counted
- * in skippedRuns); new findings are logged and posted to AUDIT_WEBHOOK_URL.
- */
-@Injectable()
-export class IntegritySchedule implements OnModuleInit {
-  private readonly logger = new Logger('IntegritySchedule');
-  /** Ticks skipped because an audit was running (here or on another instance). */
-  skippedRuns = 0;
-
-  constructor(
-    private readonly integrity: IntegrityService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly scheduler: SchedulerRegistry,
-    @Inject(WEBHOOK_SENDER) private readonly sendWebhook: WebhookSender,
-  ) {}
-
-  onModuleInit(): void {
-    if (!this.config.auditCron) return;
-    const job = CronJob.from({
-      cronTime: this.config.auditCron,
-      onTick: () => void this.tick(),
-      start: true,
-    });
-    this.scheduler.addCronJob('integrity-audit', job);
-    this.integrity.onFinish((finished, report) => {
-      if (finished.trigger === 'schedule' && report) void this.announce(report);
-    });
-    this.logger.log(`scheduled audits: ${this.config.auditCron}`);
-  }
-
-  private async tick(): Promise<void> {
-    try {
-      await this.integrity.start({}, 'schedule');
-    } catch (e) {
-      if (e instanceof IntegrityError && e.code === IntegrityErrorCode.AuditRunning) {
-        this.skippedRuns++;
-        this.logger.debug?.(`scheduled audit skipped: ${e.message}`);
-        return;
-      }
-      this.logger.error(`scheduled audit failed to start: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-
-  private async announce(report: AuditReport): Promise<void> {
-    const fresh = newFindings(report, await this.integrity.store().previous(report));
-    for (const f of fresh)
-      this.logger.warn(
-        `new since the previous audit: ${f.check} ${f.collection}.${f.path}: ${f.violations} violation(s)`,
-      );
-    if (!fresh.length || !this.config.auditWebhookUrl) return;
-    try {
-      await this.sendWebhook(this.config.auditWebhookUrl, {
-        reportId: report.id,
-        reportPath: `/audits/${report.id}/report`,
-        ...(this.config.adminPublicUrl
-          ? { reportUrl: `${this.config.adminPublicUrl}/audits/${report.id}/report` }
-          : {}),
-        database: report.database,
-        finishedAt: report.finishedAt,
-        summary: report.summary,
-        newFindings: fresh.map((f) => ({
-          check: f.check,
-          severity: f.severity,
-          collection: f.collection,
-          path: f.path,
-          violations: f.violations,
-          samples: f.samples.map(String),
-        })),
-      });
-    } catch (e) {
-      this.logger.error(e instanceof Error ? e.message : String(e));
-    }
+    return this.jobs.leased(() => undoRepair(this.database.db(), runId, options));
   }
 }
 
 /** Audits, reports and repairs (the API, the CLI). */
-@Module({ providers: [IntegrityService], exports: [IntegrityService] })
+@Module({ providers: [IntegrityService, JobRunner], exports: [IntegrityService, JobRunner] })
 export class IntegrityModule {}
-
-/** The schedule of the admin API (needs @nestjs/schedule's ScheduleModule). */
-@Module({
-  imports: [IntegrityModule],
-  providers: [IntegritySchedule, { provide: WEBHOOK_SENDER, useValue: postWebhook }],
-  exports: [IntegritySchedule],
-})
-export class IntegrityScheduleModule {}

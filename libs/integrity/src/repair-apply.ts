@@ -2,6 +2,7 @@ import type { Document } from 'bson';
 import type { ClientSession, Collection, Db, Filter } from 'mongodb';
 import { supportsTransactions } from '@odtp/database';
 import { idStringsToObjectIds, objectIdsToStrings, referenceGraph } from '@odtp/schema';
+import { RepairCancelledError } from './errors';
 import type { RepairJournal } from './journal';
 import { hex } from './repair-rules';
 import type { RepairAction } from './repair-rules';
@@ -31,12 +32,13 @@ export async function applyActions(
   runId: string,
   actions: RepairAction[],
   skipped: RepairAction[],
-  signal?: AbortSignal,
+  control: { signal?: AbortSignal; onApplied?: (applied: number) => void } = {},
 ): Promise<number> {
   const transactions = await supportsTransactions(db);
   let applied = 0;
   for (const a of actions) {
-    if (signal?.aborted) throw new RepairCancelledError();
+    // between actions only: each action and its journal entries are written together or not at all
+    if (control.signal?.aborted) throw new RepairCancelledError();
     if (a.kind === 'manual') {
       skipped.push(a);
       continue;
@@ -51,7 +53,7 @@ export async function applyActions(
     const done = await atomically(db, transactions, journal, (session) =>
       applyJournaled(db, journal, runId, a, session),
     );
-    if (done) applied++;
+    if (done) control.onApplied?.(++applied);
   }
   return applied;
 }
@@ -151,12 +153,5 @@ async function applyOne(
       break;
     case 'manual':
       break;
-  }
-}
-
-export class RepairCancelledError extends Error {
-  constructor() {
-    super('the repair was cancelled');
-    this.name = 'RepairCancelledError';
   }
 }

@@ -8,7 +8,8 @@ import type { CollectionName } from '@odtp/schema';
 import { runAudit } from './auditor';
 import { RepairJournal } from './journal';
 import type { AuditReport, CheckName, Violation } from './findings';
-import { applyActions, RepairCancelledError } from './repair-apply';
+import { AuditCancelledError, RepairCancelledError } from './errors';
+import { applyActions } from './repair-apply';
 import { hex, REPAIR_RULES } from './repair-rules';
 import type { OrphanPolicy, PlanContext, RepairAction } from './repair-rules';
 
@@ -88,8 +89,8 @@ export async function repair(
     dryRun: boolean;
     runId?: string;
     signal?: AbortSignal;
-    /** Called after each round with the rounds done and the changes applied so far. */
-    onRound?: (round: number, applied: number) => void;
+    /** Called after each change and each round with the rounds done and the changes applied so far. */
+    onProgress?: (round: number, applied: number) => void;
   },
 ): Promise<RepairRun> {
   const runId = options.runId ?? randomUUID();
@@ -102,13 +103,7 @@ export async function repair(
   for (let round = 0; round < 5; round++) {
     if (options.signal?.aborted) throw new RepairCancelledError();
     const violations: Violation[] = [];
-    const audit = await runAudit(db, {
-      app: options.app,
-      maxTimeMS: options.maxTimeMS,
-      checks,
-      batchSize: options.batchSize,
-      onViolation: (v) => violations.push(v),
-    });
+    const audit = await reaudit(db, options, checks, (v) => violations.push(v));
     remainingErrors = audit.summary.errors;
     const actions = (await planRepairs(db, violations, options)).filter(
       (a) =>
@@ -130,13 +125,36 @@ export async function repair(
       break;
     }
     rounds.push(actions);
-    applied += await applyActions(db, journal, runId, actions, skipped, options.signal);
-    options.onRound?.(rounds.length, applied);
+    const before = applied;
+    applied += await applyActions(db, journal, runId, actions, skipped, {
+      signal: options.signal,
+      onApplied: (n) => options.onProgress?.(rounds.length - 1, before + n),
+    });
+    options.onProgress?.(rounds.length, applied);
   }
-  if (!options.dryRun)
-    remainingErrors = (await runAudit(db, { app: options.app, checks, maxTimeMS: options.maxTimeMS })).summary
-      .errors;
+  if (!options.dryRun) remainingErrors = (await reaudit(db, options, checks)).summary.errors;
   return { runId, dryRun: options.dryRun, rounds, applied, skipped: dedupeSkipped(skipped), remainingErrors };
+}
+
+/** An audit of the repaired checks as the database is now; stopped with the repair. */
+async function reaudit(
+  db: Db,
+  options: RepairOptions & { signal?: AbortSignal },
+  checks: CheckName[],
+  onViolation?: (v: Violation) => void,
+): Promise<AuditReport> {
+  try {
+    return await runAudit(db, {
+      app: options.app,
+      maxTimeMS: options.maxTimeMS,
+      checks,
+      batchSize: options.batchSize,
+      signal: options.signal,
+      onViolation,
+    });
+  } catch (e) {
+    throw e instanceof AuditCancelledError ? new RepairCancelledError() : e;
+  }
 }
 
 function dedupeSkipped(skipped: RepairAction[]): RepairAction[] {

@@ -1,7 +1,12 @@
 import { EJSON } from 'bson';
 import type { Document } from 'bson';
-import type { Collection, Db } from 'mongodb';
+import type { Collection, Db, Filter } from 'mongodb';
+import type { AppLevel } from '@odtp/config';
 import type { AuditReport, CheckName, Finding } from './findings';
+import type { JobState, JobStatus } from './jobs/job';
+import { JobStore } from './jobs/job-store';
+import type { StoredJob } from './jobs/job-store';
+import type { AuditRequest } from './requests';
 
 export const REPORTS_COLLECTION = 'integrityReports';
 
@@ -12,47 +17,114 @@ export interface Page<T> {
   total: number;
 }
 
-type StoredReport = Omit<AuditReport, 'id'> & { _id: string };
+/** How far an audit got: the collection it reads and the documents read so far (all collections). */
+export interface AuditProgress {
+  collection?: string;
+  scanned: number;
+}
 
-/** Audit reports in `integrityReports`, newest first, keeping the last `retention` (default 100). */
+/**
+ * An audit run as stored in integrityReports from its start: its job state (status, trigger, instance, heartbeat,
+ * progress), what it audits, and once done its report (summary and findings).
+ */
+export type AuditRun = JobState<AuditProgress> & {
+  id: string;
+  app: AppLevel;
+  database: string;
+  /** What was asked (checks, batch size, samples). */
+  request?: Partial<AuditRequest>;
+  summary?: AuditReport['summary'];
+};
+
+/** A done run: its job state and its report. */
+export type StoredReport = AuditRun & AuditReport;
+
+/** A stored run: the report's fields once done (reports stored before runs were jobs have no job state). */
+type StoredRun = StoredJob<AuditProgress> & Partial<Omit<AuditReport, 'id'>>;
+
+/** Reports: done runs, and reports stored before audits were jobs (no status). */
+const DONE: Filter<StoredRun> = { $or: [{ status: 'done' }, { status: { $exists: false } }] };
+
+/** A stored run as callers see it (a report stored before audits were jobs is a done run). */
+const toRun = ({ _id, ...rest }: StoredRun): AuditRun =>
+  ({ id: _id, ...rest, status: rest.status ?? 'done' }) as AuditRun;
+
+/**
+ * Audit runs and their reports in `integrityReports`, newest first: every run from its start (any instance lists
+ * and follows it); a done one holds its report. Keeps the last `retention` reports, and as many runs that did not
+ * finish.
+ */
 export class ReportStore {
-  private readonly coll: Collection<StoredReport>;
+  private readonly coll: Collection<StoredRun>;
 
   constructor(
     db: Db,
     private readonly retention = 100,
   ) {
-    this.coll = db.collection<StoredReport>(REPORTS_COLLECTION);
+    this.coll = db.collection<StoredRun>(REPORTS_COLLECTION);
+    this.jobs = new JobStore<AuditProgress>(db, REPORTS_COLLECTION);
   }
 
+  /** The lifecycle of the runs (the job runner writes through it). */
+  readonly jobs: JobStore<AuditProgress>;
+
+  /** Store a finished report as a done run (reports made outside the job runner). */
   async save(report: AuditReport): Promise<void> {
     const { id, ...rest } = report;
-    await this.coll.insertOne({ _id: id, ...rest });
-    const old = await this.coll
-      .find({}, { projection: { _id: 1 }, sort: { startedAt: -1, _id: -1 }, skip: this.retention })
-      .toArray();
-    if (old.length) await this.coll.deleteMany({ _id: { $in: old.map((o) => o._id) } });
+    await this.coll.insertOne({
+      _id: id,
+      ...rest,
+      status: 'done',
+      trigger: 'cli',
+      instance: { id: '', host: '', pid: 0 },
+      heartbeatAt: report.finishedAt,
+      progress: { scanned: report.summary.scanned },
+    } as StoredRun);
+    await this.prune();
   }
 
-  private static toReport(doc: StoredReport): AuditReport {
-    const { _id, ...rest } = doc;
-    return { id: _id, ...rest };
+  /** Keep the newest `retention` reports and the newest `retention` runs that ended otherwise. */
+  async prune(): Promise<void> {
+    for (const filter of [DONE, { status: { $in: ['failed', 'cancelled', 'interrupted', 'abandoned'] } }]) {
+      const old = await this.coll
+        .find(filter as Filter<StoredRun>, {
+          projection: { _id: 1 },
+          sort: { startedAt: -1, _id: -1 },
+          skip: this.retention,
+        })
+        .toArray();
+      if (old.length)
+        await this.coll.deleteMany({ _id: { $in: old.map((o) => o._id) } } as Filter<StoredRun>);
+    }
   }
 
-  async get(id: string): Promise<AuditReport | null> {
-    const doc = await this.coll.findOne({ _id: id });
+  private static toReport(doc: StoredRun): StoredReport {
+    return toRun(doc) as StoredReport;
+  }
+
+  /** A done run's report, or null (unknown, or not done). */
+  async get(id: string): Promise<StoredReport | null> {
+    const doc = await this.coll.findOne({ $and: [{ _id: id }, DONE] } as Filter<StoredRun>);
     return doc ? ReportStore.toReport(doc) : null;
   }
 
-  async latest(): Promise<AuditReport | null> {
-    const doc = await this.coll.findOne({}, { sort: { startedAt: -1, _id: -1 } });
+  /** A run in any state, without its findings. */
+  async run(id: string): Promise<AuditRun | null> {
+    const doc = await this.coll.findOne({ _id: id } as Filter<StoredRun>, { projection: { findings: 0 } });
+    return doc ? toRun(doc) : null;
+  }
+
+  async latest(): Promise<StoredReport | null> {
+    const doc = await this.coll.findOne(DONE, { sort: { startedAt: -1, _id: -1 } });
     return doc ? ReportStore.toReport(doc) : null;
   }
 
   /** The report before the given one (for "new since the previous report"). */
-  async previous(report: AuditReport): Promise<AuditReport | null> {
+  async previous(report: AuditReport): Promise<StoredReport | null> {
     const doc = await this.coll.findOne(
-      { startedAt: { $lt: report.startedAt } },
+      {
+        $and: [{ startedAt: { $lt: report.startedAt }, _id: { $ne: report.id } }, DONE],
+      } as Filter<StoredRun>,
       { sort: { startedAt: -1, _id: -1 } },
     );
     return doc ? ReportStore.toReport(doc) : null;
@@ -64,44 +136,34 @@ export class ReportStore {
    */
   async trend(until: Date, limit = 20): Promise<TrendPoint[]> {
     const docs = await this.coll
-      .find(
-        { startedAt: { $lte: until } },
-        {
-          projection: {
-            startedAt: 1,
-            summary: 1,
-            'findings.check': 1,
-            'findings.severity': 1,
-            'findings.violations': 1,
-          },
-          sort: { startedAt: -1, _id: -1 },
-          limit,
+      .find({ $and: [{ startedAt: { $lte: until } }, DONE] } as Filter<StoredRun>, {
+        projection: {
+          startedAt: 1,
+          summary: 1,
+          'findings.check': 1,
+          'findings.severity': 1,
+          'findings.violations': 1,
         },
-      )
+        sort: { startedAt: -1, _id: -1 },
+        limit,
+      })
       .toArray();
     return docs.reverse().map((d) => trendPoint({ ...ReportStore.toReport(d), findings: d.findings ?? [] }));
   }
 
-  /** Reports without their findings (summaries), newest first. */
-  async list(page: number, pageSize: number): Promise<Page<Omit<AuditReport, 'findings'>>> {
-    const total = await this.coll.countDocuments();
+  /** Runs (reports without their findings, and runs that did not finish), newest first; optionally of one status. */
+  async list(page: number, pageSize: number, status?: JobStatus): Promise<Page<AuditRun>> {
+    const filter = (status === undefined ? {} : status === 'done' ? DONE : { status }) as Filter<StoredRun>;
+    const total = await this.coll.countDocuments(filter);
     const docs = await this.coll
-      .find(
-        {},
-        {
-          projection: { findings: 0 },
-          sort: { startedAt: -1, _id: -1 },
-          skip: (page - 1) * pageSize,
-          limit: pageSize,
-        },
-      )
+      .find(filter, {
+        projection: { findings: 0 },
+        sort: { startedAt: -1, _id: -1 },
+        skip: (page - 1) * pageSize,
+        limit: pageSize,
+      })
       .toArray();
-    return {
-      items: docs.map(({ _id, ...summary }) => ({ id: _id, ...summary })),
-      page,
-      pageSize,
-      total,
-    };
+    return { items: docs.map(toRun), page, pageSize, total };
   }
 }
 

@@ -1,20 +1,8 @@
 import { Heavy } from '../common/rate-limit.guard';
-import {
-  Body,
-  ConflictException,
-  Controller,
-  Delete,
-  Get,
-  Header,
-  HttpCode,
-  Inject,
-  NotFoundException,
-  Param,
-  Post,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
+  ApiExtraModels,
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiConflictResponse,
@@ -24,8 +12,10 @@ import {
   ApiOperation,
   ApiParam,
   ApiProduces,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { RequireRole } from '@odtp/auth';
 import { APP_CONFIG } from '@odtp/config';
@@ -33,16 +23,17 @@ import type { AppConfig } from '@odtp/config';
 import { IntegrityService } from '@odtp/integrity';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import {
-  AuditJobDto,
+  AuditListQueryDto,
   AuditReportDto,
+  AuditRunDto,
+  AuditRunPageDto,
   FindingPageDto,
   FindingsQueryDto,
-  PageQueryDto,
-  ReportPageDto,
   StartAuditDto,
 } from './integrity.dto';
 
 @ApiTags('audits')
+@ApiExtraModels(AuditReportDto, AuditRunDto)
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ type: ErrorBodyDto, description: 'missing or invalid API key' })
 @Controller('audits')
@@ -55,23 +46,38 @@ export class AuditsController {
   @Post()
   @HttpCode(202)
   @RequireRole('admin')
-  @ApiOperation({ summary: 'Start an integrity audit job; poll GET /audits/{id} for its state and report' })
-  @ApiAcceptedResponse({ type: AuditJobDto, description: 'started' })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid body' })
+  @ApiOperation({
+    summary:
+      'Start an integrity audit job, stored from its start; GET /audits/{id} (on any instance) follows it and gives its report',
+  })
+  @ApiAcceptedResponse({ type: AuditRunDto, description: 'started' })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description: 'invalid body (INVALID_REQUEST names the field)',
+  })
   @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'the key is a viewer key' })
   @ApiConflictResponse({
     type: ErrorBodyDto,
-    description: 'an audit is running (here or on another instance): details names its id',
+    description:
+      'AUDIT_RUNNING or REPAIR_RUNNING: an audit or repair runs (here, on another instance or in the CLI); details names its id',
   })
-  start(@Body() body: StartAuditDto): Promise<AuditJobDto> {
+  @ApiServiceUnavailableResponse({
+    type: ErrorBodyDto,
+    description: 'SHUTTING_DOWN: this instance is stopping',
+  })
+  start(@Body() body: StartAuditDto): Promise<AuditRunDto> {
     return this.integrity.start(body);
   }
 
   @Get()
-  @ApiOperation({ summary: 'Stored audit reports, newest first, without their findings' })
-  @ApiOkResponse({ type: ReportPageDto })
-  list(@Query() query: PageQueryDto): Promise<ReportPageDto> {
-    return this.integrity.list(query.page ?? 1, query.pageSize ?? 20);
+  @ApiOperation({
+    summary:
+      'Audit runs of every instance, newest first: running ones with progress, done ones with their summary, and those that failed, were cancelled, interrupted or abandoned',
+  })
+  @ApiOkResponse({ type: AuditRunPageDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid query' })
+  list(@Query() query: AuditListQueryDto): Promise<AuditRunPageDto> {
+    return this.integrity.list(query.page ?? 1, query.pageSize ?? 20, query.status);
   }
 
   @Get('latest')
@@ -115,36 +121,35 @@ export class AuditsController {
   @Get(':id')
   @ApiOperation({
     summary:
-      'An audit: its report when it is done, otherwise the job with its progress. The same report as an HTML page: GET /audits/{id}/report',
+      'An audit, from any instance: its report when it is done, otherwise the run with its progress and state. The same report as an HTML page: GET /audits/{id}/report',
   })
   @ApiParam({ name: 'id', description: 'audit id' })
   @ApiOkResponse({
-    description: 'the report (done) or the job (running, failed, cancelled)',
-    type: AuditReportDto,
+    description: 'the report (status done) or the run (running, failed, cancelled, interrupted, abandoned)',
+    schema: { oneOf: [{ $ref: getSchemaPath(AuditReportDto) }, { $ref: getSchemaPath(AuditRunDto) }] },
   })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown audit' })
-  async get(@Param('id') id: string): Promise<AuditReportDto | AuditJobDto> {
-    const job = this.integrity.job(id);
-    if (job && job.status !== 'done') return job;
-    return this.integrity.report(id);
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'UNKNOWN_AUDIT' })
+  get(@Param('id') id: string): Promise<AuditReportDto | AuditRunDto> {
+    return this.integrity.auditRun(id);
   }
 
   @Delete(':id')
   @HttpCode(202)
   @RequireRole('admin')
   @ApiOperation({
-    summary: 'Cancel a running audit (on the instance running it); it ends with status cancelled',
+    summary:
+      'Cancel a running audit from any instance: at once when it runs on this one, otherwise at its next heartbeat (about a second) on the instance running it; it ends cancelled',
   })
   @ApiParam({ name: 'id', description: 'audit id' })
-  @ApiAcceptedResponse({ type: AuditJobDto, description: 'cancellation requested' })
+  @ApiAcceptedResponse({ type: AuditRunDto, description: 'cancellation requested (cancelRequestedAt)' })
   @ApiForbiddenResponse({ type: ErrorBodyDto, description: 'the key is a viewer key' })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown audit' })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: 'the audit is not running (any more)' })
-  cancel(@Param('id') id: string): AuditJobDto {
-    const job = this.integrity.job(id);
-    if (!job) throw new NotFoundException(`no audit "${id.slice(0, 64)}" on this instance`);
-    if (!this.integrity.cancel(id)) throw new ConflictException(`audit ${id} is ${job.status}, not running`);
-    return job;
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'UNKNOWN_AUDIT' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'NOT_RUNNING: the audit is not running (any more)',
+  })
+  cancel(@Param('id') id: string): Promise<AuditRunDto> {
+    return this.integrity.cancel(id);
   }
 
   @Get(':id/findings')
@@ -157,7 +162,6 @@ export class AuditsController {
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid query' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown audit' })
   findings(@Param('id') id: string, @Query() query: FindingsQueryDto): Promise<FindingPageDto> {
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw new NotFoundException(`no audit report "${id.slice(0, 64)}"`);
     return this.integrity.findings(
       id,
       { check: query.check, collection: query.collection },

@@ -16,12 +16,12 @@ export class IntegrityHttpModule implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.integrity.onFinish((job) =>
+    this.integrity.onFinish((end) =>
       this.metrics.observeAudit(
-        job.trigger,
-        job.status,
-        ((job.finishedAt ?? new Date()).getTime() - job.startedAt.getTime()) / 1000,
-        job.summary,
+        end.trigger,
+        end.status,
+        (end.finishedAt.getTime() - end.startedAt.getTime()) / 1000,
+        end.report?.summary,
       ),
     );
   }

@@ -1,37 +1,61 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayUnique, IsArray, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { AUDIT_TRIGGERS, CHECKS, JOB_STATUSES, SEVERITIES } from '@odtp/integrity';
+import { ArrayNotEmpty, ArrayUnique, IsArray, IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import {
+  AUDIT_LIMITS,
+  CHECKS,
+  JOB_STATUSES,
+  JOB_TRIGGERS,
+  READ_PREFERENCES,
+  SEVERITIES,
+} from '@odtp/integrity';
 import { APP_LEVELS } from '@odtp/config';
-import type { CheckName } from '@odtp/integrity';
+import type { CheckName, JobStatus } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
 
+const { batchSize: BATCH, sampleLimit: SAMPLES } = AUDIT_LIMITS;
+
+/** The limits are the lib's (AUDIT_LIMITS), which parses the request again: the CLI's flags obey the same rules. */
 export class StartAuditDto {
   @ApiPropertyOptional({ description: 'checks to run (default: all)', enum: CHECKS, isArray: true })
   @IsOptional()
   @IsArray()
+  @ArrayNotEmpty()
   @ArrayUnique()
   @IsIn(CHECKS, { each: true })
   checks?: CheckName[];
 
   @ApiPropertyOptional({
     description: 'reference values resolved per $in query',
-    minimum: 1,
-    maximum: 10000,
-    default: 1000,
+    minimum: BATCH.min,
+    maximum: BATCH.max,
+    default: BATCH.default,
   })
   @IsOptional()
   @IsInt()
-  @Min(1)
-  @Max(10000)
+  @Min(BATCH.min)
+  @Max(BATCH.max)
   batchSize?: number;
 
-  @ApiPropertyOptional({ description: 'sample ids kept per finding', minimum: 0, maximum: 1000, default: 20 })
+  @ApiPropertyOptional({
+    description: 'sample ids kept per finding',
+    minimum: SAMPLES.min,
+    maximum: SAMPLES.max,
+    default: SAMPLES.default,
+  })
   @IsOptional()
   @IsInt()
-  @Min(0)
-  @Max(1000)
+  @Min(SAMPLES.min)
+  @Max(SAMPLES.max)
   sampleLimit?: number;
+
+  @ApiPropertyOptional({
+    description: 'read preference of every query (e.g. secondaryPreferred on a replica set; default primary)',
+    enum: READ_PREFERENCES,
+  })
+  @IsOptional()
+  @IsIn(READ_PREFERENCES)
+  readPreference?: (typeof READ_PREFERENCES)[number];
 }
 
 export class AuditSummaryDto {
@@ -53,27 +77,89 @@ export class AuditProgressDto {
   scanned!: number;
 }
 
-export class AuditJobDto {
+export class JobInstanceDto {
+  @ApiProperty({ description: 'random id of the process run that runs it (new at each start)' })
+  id!: string;
+
+  @ApiProperty({ description: 'host name of that process' })
+  host!: string;
+
+  @ApiProperty({ description: 'its process id' })
+  pid!: number;
+}
+
+export class AuditRequestDto {
+  @ApiPropertyOptional({ description: 'checks asked for (absent: all)', enum: CHECKS, isArray: true })
+  checks?: string[];
+
+  @ApiPropertyOptional({ description: 'reference values resolved per $in query' })
+  batchSize?: number;
+
+  @ApiPropertyOptional({ description: 'sample ids kept per finding' })
+  sampleLimit?: number;
+
+  @ApiPropertyOptional({ description: 'read preference', enum: READ_PREFERENCES })
+  readPreference?: string;
+}
+
+/** An audit run, as every instance sees it: running, or how it ended. */
+export class AuditRunDto {
   @ApiProperty({ description: 'audit id (also the id of its report)' })
   id!: string;
 
-  @ApiProperty({ description: 'job state', enum: JOB_STATUSES })
+  @ApiProperty({
+    description:
+      'running; done (the report is in GET /audits/{id}); failed; cancelled; interrupted (its process shut down, SIGTERM or Ctrl-C, after finishing its current batch); abandoned (its process died: no heartbeat for JOB_LEASE_TTL_MS)',
+    enum: JOB_STATUSES,
+  })
   status!: string;
+
+  @ApiPropertyOptional({
+    description: 'who started it (absent on reports stored before audits were jobs)',
+    enum: JOB_TRIGGERS,
+  })
+  trigger?: string;
+
+  @ApiPropertyOptional({ description: 'the process that runs or ran it', type: JobInstanceDto })
+  instance?: JobInstanceDto;
 
   @ApiProperty({ description: 'when it started', type: String, format: 'date-time' })
   startedAt!: Date;
 
+  @ApiPropertyOptional({
+    description: 'last sign of life of the process running it (renewed about every second while it runs)',
+    type: String,
+    format: 'date-time',
+  })
+  heartbeatAt?: Date;
+
   @ApiPropertyOptional({ description: 'when it ended', type: String, format: 'date-time' })
   finishedAt?: Date;
 
-  @ApiProperty({ description: 'who started it', enum: AUDIT_TRIGGERS })
-  trigger!: string;
+  @ApiProperty({ description: 'the application level the audit respects (ODTP_APP)', enum: APP_LEVELS })
+  app!: string;
 
-  @ApiProperty({ description: 'progress of the scan', type: AuditProgressDto })
-  progress!: AuditProgressDto;
+  @ApiProperty({ description: 'database audited' })
+  database!: string;
 
-  @ApiPropertyOptional({ description: 'why it failed' })
+  @ApiPropertyOptional({ description: 'what was asked', type: AuditRequestDto })
+  request?: AuditRequestDto;
+
+  @ApiPropertyOptional({
+    description: 'progress of the scan (as of the last heartbeat)',
+    type: AuditProgressDto,
+  })
+  progress?: AuditProgressDto;
+
+  @ApiPropertyOptional({ description: 'why it failed, was cancelled, interrupted or abandoned' })
   error?: string;
+
+  @ApiPropertyOptional({
+    description: 'when someone asked to cancel it (the instance running it stops at its next heartbeat)',
+    type: String,
+    format: 'date-time',
+  })
+  cancelRequestedAt?: Date;
 
   @ApiPropertyOptional({ description: 'totals, once done', type: AuditSummaryDto })
   summary?: AuditSummaryDto;
@@ -133,27 +219,13 @@ export class FindingDto {
   note?: string;
 }
 
-export class AuditReportSummaryDto {
-  @ApiProperty({ description: 'report id' })
-  id!: string;
-
-  @ApiProperty({ description: 'the application level the audit respected (ODTP_APP)', enum: APP_LEVELS })
-  app!: string;
-
-  @ApiProperty({ description: 'when the audit started', type: String, format: 'date-time' })
-  startedAt!: Date;
-
+export class AuditReportDto extends AuditRunDto {
   @ApiProperty({ description: 'when it ended', type: String, format: 'date-time' })
-  finishedAt!: Date;
-
-  @ApiProperty({ description: 'database audited' })
-  database!: string;
+  declare finishedAt: Date;
 
   @ApiProperty({ description: 'totals', type: AuditSummaryDto })
-  summary!: AuditSummaryDto;
-}
+  declare summary: AuditSummaryDto;
 
-export class AuditReportDto extends AuditReportSummaryDto {
   @ApiProperty({
     description: 'one finding per check and edge or collection, including those with 0 violations',
     type: [FindingDto],
@@ -190,9 +262,20 @@ export class FindingsQueryDto extends PageQueryDto {
   collection?: string;
 }
 
-export class ReportPageDto {
-  @ApiProperty({ description: 'reports, newest first (without findings)', type: [AuditReportSummaryDto] })
-  items!: AuditReportSummaryDto[];
+export class AuditListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'only runs in this state', enum: JOB_STATUSES })
+  @IsOptional()
+  @IsIn(JOB_STATUSES)
+  status?: JobStatus;
+}
+
+export class AuditRunPageDto {
+  @ApiProperty({
+    description:
+      'audit runs from every instance, newest first: running ones with their progress, done ones with their summary (findings: GET /audits/{id}), and those that failed, were cancelled, interrupted or abandoned',
+    type: [AuditRunDto],
+  })
+  items!: AuditRunDto[];
 
   @ApiProperty({ description: 'page number' })
   page!: number;
@@ -200,7 +283,9 @@ export class ReportPageDto {
   @ApiProperty({ description: 'items per page' })
   pageSize!: number;
 
-  @ApiProperty({ description: 'reports kept in all' })
+  @ApiProperty({
+    description: 'runs matching, in all (AUDIT_RETENTION reports are kept, and as many other runs)',
+  })
   total!: number;
 }
 

@@ -14,8 +14,6 @@ import {
 } from '@nestjs/swagger';
 import { RequireRole } from '@odtp/auth';
 import { IntegrityService } from '@odtp/integrity';
-import type { OrphanPolicy } from '@odtp/integrity';
-import type { CollectionName } from '@odtp/schema';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import { PageQueryDto } from './integrity.dto';
 import {
@@ -50,14 +48,14 @@ export class RepairsController {
     description: 'an audit or repair is running (here, on another instance or in the CLI)',
   })
   start(@Body() body: StartRepairDto): Promise<RepairRunSummaryDto> {
-    return this.integrity.startRepair(body.reportId, {
-      dryRun: body.dryRun ?? true,
-      orphans: body.orphans as Partial<Record<CollectionName, OrphanPolicy>> | undefined,
-    });
+    return this.integrity.startRepair(body.reportId, { dryRun: body.dryRun, orphans: body.orphans });
   }
 
   @Get()
-  @ApiOperation({ summary: 'Repair runs, newest first (API, CLI and interrupted ones)' })
+  @ApiOperation({
+    summary:
+      'Repair runs of every instance and the CLI, newest first (running, done, and interrupted or abandoned ones)',
+  })
   @ApiOkResponse({ type: RepairRunPageDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'invalid query' })
   list(@Query() q: PageQueryDto): Promise<RepairRunPageDto> {
@@ -77,15 +75,12 @@ export class RepairsController {
   @HttpCode(202)
   @ApiOperation({
     summary:
-      'Cancel a running repair (on the instance running it): it stops between changes and ends cancelled; what it changed stays journaled for undo',
+      'Cancel a running repair from any instance (at once here, otherwise at its next heartbeat on the instance running it): it stops between changes and ends cancelled; what it changed stays journaled for undo',
   })
   @ApiParam({ name: 'id', description: 'repair run id' })
   @ApiAcceptedResponse({ type: RepairRunSummaryDto, description: 'cancellation requested' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'unknown run' })
-  @ApiConflictResponse({
-    type: ErrorBodyDto,
-    description: 'not running (any more), or running on another instance',
-  })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: 'NOT_RUNNING: not running (any more)' })
   cancel(@Param('id') id: string): Promise<RepairRunSummaryDto> {
     return this.integrity.cancelRepair(id);
   }

@@ -1,15 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Matches, ValidateBy } from 'class-validator';
 import {
-  AUDIT_TRIGGERS,
   CHECKS,
   JOB_STATUSES,
+  JOB_TRIGGERS,
   ORPHAN_POLICIES,
+  parseOrphans,
   REPAIR_KINDS,
   STORED_ACTIONS_LIMIT,
 } from '@odtp/integrity';
 import type { OrphanPolicy } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
+import { JobInstanceDto } from './integrity.dto';
 
 export class StartRepairDto {
   @ApiProperty({ description: 'the audit report to repair from (the database is re-audited for its checks)' })
@@ -35,16 +37,18 @@ export class StartRepairDto {
   @ValidateBy({
     name: 'orphanPolicies',
     validator: {
-      validate: (v: unknown) =>
-        typeof v === 'object' &&
-        v !== null &&
-        !Array.isArray(v) &&
-        Object.entries(v).every(
-          ([k, p]) =>
-            (COLLECTION_NAMES as readonly string[]).includes(k) &&
-            (ORPHAN_POLICIES as readonly unknown[]).includes(p),
-        ),
-      defaultMessage: () => 'orphans must map collection names to quarantine, delete or keep',
+      // the lib's own rule (the CLI's --orphans goes through it too)
+      validate: (v: unknown) => {
+        if (typeof v !== 'object' || v === null) return false;
+        try {
+          parseOrphans(v);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () =>
+        `orphans must map collection names (${COLLECTION_NAMES.join(', ')}) to ${ORPHAN_POLICIES.join(', ')}`,
     },
   })
   orphans?: Record<string, OrphanPolicy>;
@@ -96,16 +100,34 @@ export class RepairRunSummaryDto {
   dryRun!: boolean;
 
   @ApiProperty({
-    description: 'job state; a run whose process died before it finished shows failed (interrupted)',
+    description:
+      'running; done; failed; cancelled; interrupted (its process shut down, SIGTERM or Ctrl-C, between two changes: what it changed is journaled, undo restores it); abandoned (its process died: no heartbeat for JOB_LEASE_TTL_MS)',
     enum: JOB_STATUSES,
   })
   status!: string;
 
-  @ApiProperty({ description: 'who started it', enum: AUDIT_TRIGGERS })
+  @ApiProperty({ description: 'who started it', enum: JOB_TRIGGERS })
   trigger!: string;
+
+  @ApiPropertyOptional({ description: 'the process that runs or ran it', type: JobInstanceDto })
+  instance?: JobInstanceDto;
 
   @ApiProperty({ description: 'when it started', type: String, format: 'date-time' })
   startedAt!: Date;
+
+  @ApiPropertyOptional({
+    description: 'last sign of life of the process running it (renewed about every second while it runs)',
+    type: String,
+    format: 'date-time',
+  })
+  heartbeatAt?: Date;
+
+  @ApiPropertyOptional({
+    description: 'when someone asked to cancel it (the instance running it stops at its next heartbeat)',
+    type: String,
+    format: 'date-time',
+  })
+  cancelRequestedAt?: Date;
 
   @ApiPropertyOptional({ description: 'when it ended', type: String, format: 'date-time' })
   finishedAt?: Date;
@@ -123,7 +145,8 @@ export class RepairRunSummaryDto {
   remainingErrors?: number;
 
   @ApiPropertyOptional({
-    description: 'why it failed or was cancelled (no internal detail: see the server log)',
+    description:
+      'why it failed, was cancelled, interrupted or abandoned (no internal detail: see the server log)',
   })
   error?: string;
 

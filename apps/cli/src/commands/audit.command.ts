@@ -1,16 +1,28 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { APP_CONFIG } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatabaseService } from '@odtp/database';
-import { CHECKS, FAIL_ON_LEVELS, IntegrityService, ORPHAN_POLICIES, toJunit } from '@odtp/integrity';
-import type { AuditReport, CheckName, FailOn, OrphanPolicy, RepairRun } from '@odtp/integrity';
-import { COLLECTION_NAMES } from '@odtp/schema';
-import type { CollectionName } from '@odtp/schema';
+import {
+  AUDIT_LIMITS,
+  CHECKS,
+  failingViolations,
+  IntegrityError,
+  IntegrityErrorCode,
+  IntegrityService,
+  JOB_STATUSES,
+  parseChecks,
+  parseFailOn,
+  parseLimit,
+  parseReadPreference,
+  READ_PREFERENCES,
+  toJunit,
+} from '@odtp/integrity';
+import type { AuditReport, AuditRun, CheckName, FailOn, JobStatus } from '@odtp/integrity';
 import type { ReadPreferenceMode } from 'mongodb';
 import { Command, Option, SubCommand } from 'nest-commander';
-import { CliError, parseChoice, parsePositiveInt, CommandGroup } from '../cli-support';
+import { CliError, parseChoice, parsePositiveInt } from '../cli-support';
 import { JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
@@ -23,14 +35,6 @@ interface AuditFlags extends DatabaseOptions {
   samples?: number;
   readPreference?: ReadPreferenceMode;
 }
-
-const READ_PREFERENCES = [
-  'primary',
-  'primaryPreferred',
-  'secondary',
-  'secondaryPreferred',
-  'nearest',
-] as const satisfies readonly ReadPreferenceMode[];
 
 function reportText(report: AuditReport): string {
   const rows = report.findings
@@ -71,10 +75,68 @@ function outputFile(file: string, flag: string): string {
   return file;
 }
 
+/** A run stopped by Ctrl-C or SIGTERM: said plainly (JSON on stdout with --json), exit 0 (nothing half-written). */
+export function printInterrupted(e: unknown, json: boolean | undefined): boolean {
+  if (!(e instanceof IntegrityError) || e.code !== IntegrityErrorCode.Interrupted) return false;
+  if (json) print(JSON.stringify({ status: 'interrupted', ...e.details, error: e.message }, null, 2));
+  else process.stderr.write(`odtp-db: ${e.message}\n`);
+  process.exitCode = 0;
+  return true;
+}
+
+/** The run as one line of `audit list`. */
+function runLine(r: AuditRun): string {
+  const progress =
+    r.status === 'done' && r.summary
+      ? `${r.summary.errors} error(s), ${r.summary.warnings} warning(s)`
+      : `${r.progress?.scanned ?? 0} read${r.progress?.collection ? ` (${r.progress.collection})` : ''}`;
+  const where = r.instance?.host ? ` on ${r.instance.host}` : '';
+  return `${r.id}  ${r.startedAt.toISOString()}  ${r.status.padEnd(11)} ${(r.trigger ?? '').padEnd(8)} ${progress}${where}${r.error ? `  (${r.error})` : ''}`;
+}
+
+interface AuditListFlags extends DatabaseOptions {
+  limit?: number;
+  status?: JobStatus;
+}
+
+@SubCommand({
+  name: 'list',
+  description:
+    'Audit runs of every instance and process, newest first: running (with progress), done, failed, cancelled, interrupted, abandoned',
+})
+export class AuditListCommand extends JsonDatabaseCommand<AuditListFlags> {
+  constructor(
+    database: DatabaseService,
+    private readonly integrity: IntegrityService,
+  ) {
+    super(database);
+  }
+
+  protected async execute(_p: string[], options: AuditListFlags): Promise<void> {
+    const page = await this.integrity.list(1, options.limit ?? 20, options.status);
+    if (options.json) return print(JSON.stringify(page, null, 2));
+    if (!page.items.length) return print('no audit runs');
+    for (const r of page.items) print(runLine(r));
+  }
+
+  @Option({ flags: '--limit <n>', description: 'how many runs (default 20, at most 100)' })
+  parseLimit(v: string): number {
+    const n = parsePositiveInt(v, '--limit');
+    if (n > 100) throw new CliError('--limit is at most 100', 2);
+    return n;
+  }
+
+  @Option({ flags: '--status <status>', description: `only runs in this state (${JOB_STATUSES.join(', ')})` })
+  parseStatus(v: string): JobStatus {
+    return parseChoice(v, JOB_STATUSES, '--status');
+  }
+}
+
 @Command({
   name: 'audit',
   description:
-    'Audit references, two-way links, orphans, duplicates and schema violations (exit 0 clean, 3 findings at or above --fail-on, 1 failure)',
+    'Audit references, two-way links, orphans, duplicates and schema violations (exit 0 clean, 3 findings at or above --fail-on, 1 failure; Ctrl-C stops after the current batch, records the run as interrupted and exits 0); `audit list` shows the runs',
+  subCommands: [AuditListCommand],
 })
 export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
   constructor(
@@ -85,19 +147,34 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
     super(database);
   }
 
+  protected override interrupt(): Promise<void> {
+    return this.integrity.jobs.shutdown();
+  }
+
   protected async execute(_p: string[], options: AuditFlags): Promise<void> {
     const progress = process.stderr.isTTY && !options.json;
-    // the same audit as the API's and the schedule's: under the integrity lease, stored in integrityReports
-    const report = await this.integrity.audit({
-      checks: options.checks,
-      batchSize: options.batchSize,
-      sampleLimit: options.samples,
-      readPreference: options.readPreference,
-      onProgress: progress
-        ? (collection, n) =>
-            process.stderr.write(`\r\x1b[Kauditing ${collection}: ${n.toLocaleString('en-US')} documents`)
-        : undefined,
-    });
+    let report: AuditReport;
+    try {
+      // the same audit as the API's and the schedule's: a job under the integrity lease, stored in integrityReports
+      report = await this.integrity.audit(
+        {
+          checks: options.checks,
+          batchSize: options.batchSize,
+          sampleLimit: options.samples,
+          readPreference: options.readPreference,
+        },
+        {
+          onProgress: progress
+            ? (collection, n) =>
+                process.stderr.write(`\r\x1b[Kauditing ${collection}: ${n.toLocaleString('en-US')} documents`)
+            : undefined,
+        },
+      );
+    } catch (e) {
+      if (progress) process.stderr.write('\r\x1b[K');
+      if (printInterrupted(e, options.json)) return;
+      throw e;
+    }
     if (progress) process.stderr.write('\r\x1b[K');
     if (options.junit) fs.writeFileSync(options.junit, toJunit(report));
     if (options.html)
@@ -107,14 +184,7 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
       );
     // Plain JSON, as the API answers: ids as hex strings, dates as ISO strings.
     print(options.json ? JSON.stringify(report, null, 2) : reportText(report));
-    const failOn = options.failOn ?? 'error';
-    const failing =
-      failOn === 'never'
-        ? 0
-        : failOn === 'error'
-          ? report.summary.errors
-          : report.summary.errors + report.summary.warnings;
-    if (failing > 0) process.exitCode = 3;
+    if (failingViolations(report.summary, options.failOn ?? 'error') > 0) process.exitCode = 3;
   }
 
   @Option({
@@ -122,11 +192,7 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
     description: `comma-separated checks (default all: ${CHECKS.join(', ')})`,
   })
   parseChecks(v: string): CheckName[] {
-    const list = v.split(',').map((c) => c.trim());
-    const unknown = list.filter((c) => !(CHECKS as readonly string[]).includes(c));
-    if (unknown.length)
-      throw new CliError(`unknown check(s) ${unknown.join(', ')} (available: ${CHECKS.join(', ')})`, 2);
-    return list as CheckName[];
+    return parseChecks(v, '--checks');
   }
 
   @Option({ flags: '--junit <file>', description: 'also write JUnit XML (one testcase per finding)' })
@@ -148,20 +214,23 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
     description: 'exit 3 when findings of this severity or above exist: error (default), warning, never',
   })
   parseFailOn(v: string): FailOn {
-    return parseChoice(v, FAIL_ON_LEVELS, '--fail-on');
+    return parseFailOn(v, '--fail-on');
   }
 
   @Option({
     flags: '--batch-size <n>',
-    description: 'reference values resolved per $in query (default 1000)',
+    description: `reference values resolved per $in query (${AUDIT_LIMITS.batchSize.min}..${AUDIT_LIMITS.batchSize.max}, default ${AUDIT_LIMITS.batchSize.default})`,
   })
   parseBatchSize(v: string): number {
-    return parsePositiveInt(v, '--batch-size');
+    return parseLimit('batchSize', v, '--batch-size');
   }
 
-  @Option({ flags: '--samples <n>', description: 'sample ids kept per finding (default 20)' })
+  @Option({
+    flags: '--samples <n>',
+    description: `sample ids kept per finding (${AUDIT_LIMITS.sampleLimit.min}..${AUDIT_LIMITS.sampleLimit.max}, default ${AUDIT_LIMITS.sampleLimit.default})`,
+  })
   parseSamples(v: string): number {
-    return parsePositiveInt(v, '--samples');
+    return parseLimit('sampleLimit', v, '--samples');
   }
 
   @Option({
@@ -169,170 +238,6 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
     description: `read preference (${READ_PREFERENCES.join(', ')})`,
   })
   parseReadPreference(v: string): ReadPreferenceMode {
-    return parseChoice(v, READ_PREFERENCES, '--read-preference');
+    return parseReadPreference(v, '--read-preference');
   }
 }
-
-interface RepairFlags extends DatabaseOptions {
-  report?: string;
-  yes?: boolean;
-  orphans?: Partial<Record<CollectionName, OrphanPolicy>>;
-}
-
-function runText(run: RepairRun): string {
-  const lines: string[] = [];
-  run.rounds.forEach((actions, i) => {
-    lines.push(`round ${i + 1}: ${actions.length} action(s)`);
-    for (const a of actions)
-      lines.push(
-        `  ${a.kind.padEnd(10)} ${a.collection} ${String(a.docId)}${a.path ? ` ${a.path}` : ''}: ${a.reason}`,
-      );
-  });
-  for (const s of run.skipped) lines.push(`  left to you: ${s.collection} ${String(s.docId)}: ${s.reason}`);
-  lines.push(
-    run.dryRun
-      ? `dry run: nothing changed (apply with --yes)`
-      : `run ${run.runId}: ${run.applied} change(s) applied and journaled; ${run.remainingErrors} error(s) left (undo: odtp-db repair undo ${run.runId})`,
-  );
-  return lines.join('\n');
-}
-
-// Injectable: emits the constructor's parameter types, which the commands extending it inherit.
-@Injectable()
-abstract class RepairCommandBase extends JsonDatabaseCommand<RepairFlags> {
-  constructor(
-    database: DatabaseService,
-    protected readonly integrity: IntegrityService,
-  ) {
-    super(database);
-  }
-
-  protected async repair(options: RepairFlags, dryRun: boolean): Promise<void> {
-    if (!options.report)
-      throw new CliError('--report ID is required (an audit report id: odtp-db audit prints it)', 2);
-    const run = await this.integrity.repair(options.report, { dryRun, orphans: options.orphans });
-    print(options.json ? JSON.stringify(run, null, 2) : runText(run));
-  }
-
-  @Option({ flags: '--report <id>', description: 'the audit report to repair from' })
-  parseReport(v: string): string {
-    return v;
-  }
-
-  @Option({
-    flags: '--orphans <policies>',
-    description: 'orphan policy per collection, e.g. outputs=keep,logs=delete (default quarantine)',
-  })
-  parseOrphans(v: string): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const part of v.split(',')) {
-      const [c, p] = part.split('=');
-      if (
-        !(COLLECTION_NAMES as readonly string[]).includes(c) ||
-        !(ORPHAN_POLICIES as readonly string[]).includes(p)
-      )
-        throw new CliError(
-          `--orphans expects collection=${ORPHAN_POLICIES.join('|')} pairs (got "${part}")`,
-          2,
-        );
-      out[c] = p;
-    }
-    return out;
-  }
-}
-
-@SubCommand({ name: 'plan', description: 'List one action per violation of the report (changes nothing)' })
-export class RepairPlanCommand extends RepairCommandBase {
-  protected async execute(_p: string[], options: RepairFlags): Promise<void> {
-    await this.repair(options, true);
-  }
-}
-
-@SubCommand({
-  name: 'apply',
-  description: 'Apply the repairs (a dry run unless --yes); before-images go to repairJournal',
-})
-export class RepairApplyCommand extends RepairCommandBase {
-  protected async execute(_p: string[], options: RepairFlags): Promise<void> {
-    await this.repair(options, !options.yes);
-  }
-
-  @Option({ flags: '--yes', description: 'really change the database' })
-  parseYes(): boolean {
-    return true;
-  }
-}
-
-interface UndoFlags extends DatabaseOptions {
-  force?: boolean;
-}
-
-@SubCommand({
-  name: 'undo',
-  arguments: '<runId>',
-  description:
-    'Restore the documents a repair run changed, where each is still as the run left it (exit 2 listing the conflicts otherwise)',
-})
-export class RepairUndoCommand extends JsonDatabaseCommand<UndoFlags> {
-  constructor(
-    database: DatabaseService,
-    private readonly integrity: IntegrityService,
-  ) {
-    super(database);
-  }
-
-  protected async execute([runId]: string[], options: UndoFlags): Promise<void> {
-    const r = await this.integrity.undo(runId, { force: options.force ?? false });
-    const forced = r.conflicts.length ? `, ${r.conflicts.length} of them changed since the run (forced)` : '';
-    print(options.json ? JSON.stringify(r) : `restored ${r.restored} document(s) of run ${runId}${forced}`);
-  }
-
-  @Option({
-    flags: '--force',
-    description: 'restore documents changed since the run too (their later changes are lost)',
-  })
-  parseForce(): boolean {
-    return true;
-  }
-}
-
-interface ListFlags extends DatabaseOptions {
-  limit?: number;
-}
-
-@SubCommand({
-  name: 'list',
-  description: 'Repair runs, newest first (API, CLI; interrupted ones show failed)',
-})
-export class RepairListCommand extends JsonDatabaseCommand<ListFlags> {
-  constructor(
-    database: DatabaseService,
-    private readonly integrity: IntegrityService,
-  ) {
-    super(database);
-  }
-
-  protected async execute(_p: string[], options: ListFlags): Promise<void> {
-    const page = await this.integrity.listRepairs(1, options.limit ?? 20);
-    if (options.json) return print(JSON.stringify(page, null, 2));
-    if (!page.items.length) return print('no repair runs');
-    for (const r of page.items)
-      print(
-        `${r.runId}  ${r.startedAt.toISOString()}  ${r.status.padEnd(9)} ${r.dryRun ? 'plan ' : 'apply'} report ${r.reportId}  ${r.progress.applied} applied${r.undoneAt ? '  undone' : ''}${r.error ? `  (${r.error})` : ''}`,
-      );
-  }
-
-  @Option({ flags: '--limit <n>', description: 'how many runs (default 20, at most 100)' })
-  parseLimit(v: string): number {
-    const n = parsePositiveInt(v, '--limit');
-    if (n > 100) throw new CliError('--limit is at most 100', 2);
-    return n;
-  }
-}
-
-@Command({
-  name: 'repair',
-  description: 'Plan, apply (journaled), list and undo repairs of an audit report',
-  subCommands: [RepairPlanCommand, RepairApplyCommand, RepairUndoCommand, RepairListCommand],
-})
-export class RepairCommand extends CommandGroup {}
