@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
 /*
@@ -58,4 +59,16 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
   return undefined;
+}
+
+/** A TCP port free right now on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

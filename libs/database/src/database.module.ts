@@ -68,9 +68,17 @@ export class DatabaseService implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Runs after every beforeApplicationShutdown hook (running jobs have stopped and recorded themselves by then).
+   * Closing never fails the shutdown: a client that will not close cleanly is abandoned, said on stderr.
+   */
   async onApplicationShutdown(): Promise<void> {
-    await this.mongoClient?.close();
-    await this.handle.stop();
+    await this.mongoClient
+      ?.close()
+      .catch((e: unknown) => process.stderr.write(`closing the database connection: ${String(e)}\n`));
+    await this.handle
+      .stop()
+      .catch((e: unknown) => process.stderr.write(`stopping the database engine: ${String(e)}\n`));
   }
 }
 

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Binary, deserialize, serialize } from 'bson';
 import type { Document } from 'bson';
-import { Collection, idKeyOf } from './storage';
-import { toStoredOptions } from './store';
-import type { CollectionOptions, IndexSpec, JournalSink } from './storage';
+import { Collection, idKeyOf } from './collection';
+import { toStoredOptions } from './database';
+import type { CollectionOptions, IndexSpec, JournalSink } from './collection';
 import type { Store } from './store';
 
 const JOURNAL = 'journal.bson';

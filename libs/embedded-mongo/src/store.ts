@@ -1,122 +1,11 @@
-/** Databases and the store of an embedded server: collections by name, transactions, the journal. */
+/** The store of an embedded server: its databases by name, sessions, transactions, the journal. */
 import { createHash, randomUUID } from 'node:crypto';
 import { Binary, ObjectId } from 'bson';
-import type { Document, UUID } from 'bson';
+import type { Document } from 'bson';
 import { keyOf } from './bson-order';
-import { CommandError, ErrorCode } from './errors';
-import { Collection } from './storage';
-import type { CollectionOptions, JournalSink } from './storage';
-
-/** A view: a pipeline over another collection or view of the same database (mongod keeps these in system.views). */
-export interface ViewDefinition {
-  viewOn: string;
-  pipeline: Document[];
-}
-
-export class Database {
-  readonly collections = new Map<string, Collection>();
-  readonly views = new Map<string, ViewDefinition>();
-  constructor(
-    readonly store: Store,
-    readonly name: string,
-  ) {}
-
-  get(name: string): Collection | undefined {
-    return this.collections.get(name);
-  }
-
-  /** The collection, created implicitly (as on a first write) when missing. */
-  ensure(name: string): { coll: Collection; created: boolean } {
-    const existing = this.collections.get(name);
-    if (existing) return { coll: existing, created: false };
-    return { coll: this.create(name, {}), created: true };
-  }
-
-  create(name: string, options: CollectionOptions, uuid?: UUID): Collection {
-    validateCollectionName(name);
-    if (this.collections.has(name) || this.views.has(name))
-      throw new CommandError(ErrorCode.NamespaceExists, `Collection ${this.name}.${name} already exists.`);
-    const coll = new Collection(this, name, options, uuid);
-    this.collections.set(name, coll);
-    this.store.createdInTransaction(coll);
-    this.store.record({
-      op: 'createCollection',
-      db: this.name,
-      coll: name,
-      options: toStoredOptions(options),
-      uuid: coll.uuid,
-    });
-    return coll;
-  }
-
-  /** Attach a staged collection (built by `$out`) under its name, journaling its full content. */
-  adopt(coll: Collection): void {
-    this.collections.set(coll.name, coll);
-    coll.journaled = true;
-    const journal = this.store;
-    journal.record({
-      op: 'createCollection',
-      db: this.name,
-      coll: coll.name,
-      options: toStoredOptions(coll.options),
-      uuid: coll.uuid,
-    });
-    for (const index of coll.indexes.values())
-      journal.record({ op: 'createIndex', db: this.name, coll: coll.name, spec: index.spec });
-    for (const buf of coll.docs.values())
-      journal.record({ op: 'put', db: this.name, coll: coll.name, doc: new Binary(buf) });
-  }
-
-  drop(name: string): boolean {
-    const existed = this.collections.delete(name);
-    if (existed) this.store.record({ op: 'dropCollection', db: this.name, coll: name });
-    return existed;
-  }
-
-  /** Define (or, with `replace`, redefine) the view `name`. */
-  defineView(name: string, view: ViewDefinition, replace = false): void {
-    validateCollectionName(name);
-    if (!replace && (this.collections.has(name) || this.views.has(name)))
-      throw new CommandError(ErrorCode.NamespaceExists, `Namespace ${this.name}.${name} already exists`);
-    this.views.set(name, view);
-    this.store.record({
-      op: 'createView',
-      db: this.name,
-      coll: name,
-      viewOn: view.viewOn,
-      pipeline: view.pipeline,
-    });
-  }
-
-  dropView(name: string): boolean {
-    const existed = this.views.delete(name);
-    if (existed) this.store.record({ op: 'dropView', db: this.name, coll: name });
-    return existed;
-  }
-}
-
-export function toStoredOptions(options: CollectionOptions): Document {
-  const out: Document = {};
-  if (options.validator) out.validator = options.validator;
-  if (options.validationLevel) out.validationLevel = options.validationLevel;
-  if (options.validationAction) out.validationAction = options.validationAction;
-  if (options.collation) out.collation = options.collation;
-  return out;
-}
-
-export function validateCollectionName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0)
-    throw new CommandError(ErrorCode.InvalidNamespace, 'Invalid namespace specified: empty collection name');
-  if (name.includes('$') || name.includes('\0') || name.startsWith('.') || name.startsWith('system.')) {
-    throw new CommandError(ErrorCode.InvalidNamespace, `Invalid collection name: ${name}`);
-  }
-}
-
-export function validateDbName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || /[/\\. "$*<>:|?\0]/.test(name) || name.length > 63) {
-    throw new CommandError(ErrorCode.InvalidNamespace, `Invalid database name: '${name}'`);
-  }
-}
+import type { Collection, JournalSink } from './collection';
+import { Database, validateDbName } from './database';
+import type { DatabaseStoreLink } from './database';
 
 export type TransactionState = 'active' | 'committed' | 'aborted';
 
@@ -162,7 +51,7 @@ export class LocalSessions {
   }
 }
 
-export class Store {
+export class Store implements DatabaseStoreLink {
   readonly dbs = new Map<string, Database>();
   readonly sessions = new LocalSessions();
   journal?: JournalSink;
@@ -252,8 +141,10 @@ export class Store {
     if (!txn || txn.state !== 'active') return;
     for (const coll of txn.touched) coll.rollback(owner);
     // a collection the transaction created is dropped with it, unless someone else has written to it since
-    for (const coll of txn.created)
-      if (coll.docs.size === 0 && coll.db.get(coll.name) === coll) coll.db.collections.delete(coll.name);
+    for (const coll of txn.created) {
+      const db = this.dbs.get(coll.db.name);
+      if (coll.docs.size === 0 && db?.get(coll.name) === coll) db.collections.delete(coll.name);
+    }
     txn.records = [];
     txn.created = [];
     txn.touched.clear();

@@ -3,7 +3,7 @@ import type { Document } from 'bson';
 import { CommandError, ErrorCode } from './errors';
 import { checkSchema, validateSchema } from './json-schema';
 import { compileFilter } from './query-engine';
-import type { CollectionOptions, WriteOptions } from './storage';
+import type { CollectionOptions, WriteOptions } from './collection-options';
 
 export class CollectionValidator {
   private readonly validate: (doc: Document) => boolean;

@@ -114,7 +114,9 @@ export class AuditListCommand extends JsonDatabaseCommand<AuditListFlags> {
 
   protected async execute(_p: string[], options: AuditListFlags): Promise<void> {
     const page = await this.integrity.list(1, options.limit ?? 20, options.status);
-    if (options.json) return print(JSON.stringify(page, null, 2));
+    // `audit` has a --json of its own, which commander gives it even when written after `list`
+    const json = options.json ?? this.command.parent?.opts<AuditFlags>().json === true;
+    if (json) return print(JSON.stringify(page, null, 2));
     if (!page.items.length) return print('no audit runs');
     for (const r of page.items) print(runLine(r));
   }

@@ -7,8 +7,8 @@ import type { Collation } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
 import { applyUpdate, pathValues, runPipeline } from '../query-engine';
 import type { CollectionResolver } from '../query-engine';
-import { Collection, decode } from '../storage';
-import { validateCollectionName } from '../store';
+import { Collection, decode } from '../collection';
+import { validateCollectionName } from '../database';
 import type { CommandContext, Handler } from './context';
 import {
   collationOf,

@@ -6,9 +6,10 @@ import { parseCollation } from '../collation';
 import type { Collation } from '../collation';
 import type { CursorRegistry } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
-import { validateCollectionName } from '../store';
-import type { Collection, WriteOptions } from '../storage';
-import type { Database, Store, Transaction } from '../store';
+import { validateCollectionName } from '../database';
+import type { Collection, WriteOptions } from '../collection';
+import type { Database } from '../database';
+import type { Store, Transaction } from '../store';
 
 export interface ServerInfo {
   host: string;

@@ -5,8 +5,8 @@ import { collatedCompare } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
 import { project } from '../projection';
 import { parseSort, sortDocuments } from '../query-engine';
-import { encode } from '../storage';
-import type { WriteOptions, Collection } from '../storage';
+import { encode } from '../collection';
+import type { WriteOptions, Collection } from '../collection';
 import type { CommandContext, Handler } from './context';
 import {
   collationOf,

@@ -5,8 +5,14 @@ import { CommandError, ErrorCode } from '../errors';
 import { parseCollation } from '../collation';
 import { checkSchema } from '../json-schema';
 import { compileFilter } from '../query-engine';
-import { toStoredOptions, validateCollectionName } from '../store';
-import type { CollectionOptions, IndexSpec, ValidationAction, ValidationLevel, Collection } from '../storage';
+import { toStoredOptions, validateCollectionName } from '../database';
+import type {
+  CollectionOptions,
+  IndexSpec,
+  ValidationAction,
+  ValidationLevel,
+  Collection,
+} from '../collection';
 import type { CommandContext, Handler } from './context';
 import { db, existing, optionalDoc, optionalNum, requireCollectionName } from './context';
 import { createView, isView, modifyView, refuseView, viewInfo } from './views';

@@ -3,7 +3,7 @@ import { UUID } from 'bson';
 import type { Document } from 'bson';
 import { TimeLimit, withTimeLimit } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
-import { idKeyOf } from '../storage';
+import { idKeyOf } from '../collection';
 import type { Transaction } from '../store';
 import type { CommandContext, Handler } from './context';
 import { GENERIC_FIELDS } from './context';

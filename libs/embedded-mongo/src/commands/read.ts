@@ -6,7 +6,7 @@ import { collatedCompare } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
 import { project } from '../projection';
 import { compileFilter, parseSort, pathValues, sortDocuments } from '../query-engine';
-import { decode } from '../storage';
+import { decode } from '../collection';
 import type { Handler } from './context';
 import {
   SERVER_VERSION,

@@ -11,8 +11,8 @@ import { project, simpleInclusion } from '../projection';
 import { compileFilter } from '../query-engine';
 import type { SortSpec } from '../query-engine';
 import { decodeFields, filterFields, pickFields, RawDocument } from '../raw-bson';
-import type { Collection } from '../storage';
-import { decode } from '../storage';
+import type { Collection } from '../collection';
+import { decode } from '../collection';
 
 export function matching(
   coll: Collection | undefined,

@@ -1,8 +1,8 @@
 /** Views: their definition (create and collMod with viewOn/pipeline), their resolution to a collection and a pipeline, and the refusal of writes. */
 import type { Document } from 'bson';
 import { CommandError, ErrorCode } from '../errors';
-import { validateCollectionName } from '../store';
-import type { ViewDefinition } from '../store';
+import { validateCollectionName } from '../database';
+import type { ViewDefinition } from '../database';
 import type { CommandContext } from './context';
 import { GENERIC_FIELDS, db } from './context';
 

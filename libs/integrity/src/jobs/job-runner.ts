@@ -107,9 +107,9 @@ export class JobRunner implements BeforeApplicationShutdown {
     this.listeners.push(listener);
   }
 
-  /** Runs tracked in memory: 0 or 1, whatever ran before. */
-  get inMemory(): number {
-    return this.current ? 1 : 0;
+  /** What the runner holds in memory: the run in progress (0 or 1), starts under way, listeners. */
+  memory(): { running: number; starting: number; listeners: number } {
+    return { running: this.current ? 1 : 0, starting: this.starting.size, listeners: this.listeners.length };
   }
 
   /** Whether `id` runs in this process. */

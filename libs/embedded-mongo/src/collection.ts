@@ -8,22 +8,18 @@ import type { IndexSpec } from './index-tree';
 import type { SortSpec } from './query-engine';
 import { mapIter, planQuery } from './planner';
 import type { Plan } from './planner';
+import type { CollectionOptions, WriteOptions } from './collection-options';
 import { CollectionValidator } from './validation';
-import type { Database } from './store';
 
 export type { IndexSpec } from './index-tree';
 export type { Plan } from './planner';
 
-export type ValidationLevel = 'off' | 'strict' | 'moderate';
-export type ValidationAction = 'error' | 'warn';
-
-export interface CollectionOptions {
-  validator?: Document;
-  validationLevel?: ValidationLevel;
-  validationAction?: ValidationAction;
-  /** The collection's default collation (operations without their own, and indexes created without one). */
-  collation?: Document;
-}
+export type {
+  CollectionOptions,
+  ValidationAction,
+  ValidationLevel,
+  WriteOptions,
+} from './collection-options';
 
 /** A journal receives every state change so that a persistent store can replay it. */
 export interface JournalSink {
@@ -42,18 +38,28 @@ export function encode(doc: Document): Uint8Array {
   return serialize(doc, { checkKeys: false, ignoreUndefined: false });
 }
 
-export interface WriteOptions {
-  bypassDocumentValidation?: boolean;
-  /** The session key of the transaction making the write, if any. */
-  txn?: string;
-}
-
 interface Uncommitted {
   owner: string;
   before: Uint8Array | null;
 }
 
 const ID_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
+
+/**
+ * What a collection needs of the store that holds it: the journal, and the transactions that claim its documents.
+ * (A narrow interface: the collection knows neither its database class nor the store's.)
+ */
+export interface StoreLink {
+  record(entry: Document): void;
+  abortTransaction(owner: string, reason: string): void;
+  touch(owner: string, coll: Collection): void;
+}
+
+/** The database a collection belongs to, as the collection sees it: a name and its store. */
+export interface CollectionParent {
+  readonly name: string;
+  readonly store: StoreLink;
+}
 
 export class Collection {
   readonly docs = new DocStore();
@@ -69,7 +75,7 @@ export class Collection {
   private idTree?: Index;
 
   constructor(
-    public db: Database,
+    public db: CollectionParent,
     public name: string,
     public options: CollectionOptions = {},
     uuid?: UUID,
@@ -79,7 +85,7 @@ export class Collection {
   }
 
   /** Move to another database/name (renameCollection). */
-  rebind(db: Database, name: string): void {
+  rebind(db: CollectionParent, name: string): void {
     this.db = db;
     this.name = name;
   }
