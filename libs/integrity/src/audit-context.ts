@@ -6,6 +6,8 @@ import type { CheckName, FindingCollector, Violation } from './findings';
 /** What every part of one audit shares: the database, what to check, the limits and where findings go. */
 export interface Ctx {
   db: Db;
+  /** The collections of the database when the audit started. */
+  existing: ReadonlySet<string>;
   app: AppContract;
   checks: Set<CheckName>;
   batchSize: number;

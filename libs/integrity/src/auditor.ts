@@ -392,7 +392,8 @@ function queue(
 async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Promise<number> {
   const started = performance.now();
   const pass = await planPass(ctx, collection, edges);
-  if (!pass) return 0;
+  // a collection that does not exist has nothing to read (its findings stay declared, with 0 scanned)
+  if (!pass || !ctx.existing.has(collection)) return 0;
   const { active } = pass;
   const projection: Document = { _id: 1 };
   for (const e of active) projection[e.path.split('.')[0]] = 1;
@@ -470,8 +471,14 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     if (!CHECKS.includes(c)) throw new Error(`unknown check "${c}" (available: ${CHECKS.join(', ')})`);
   const collector = new FindingCollector(options.sampleLimit ?? 20);
   const app = appContract(options.app ?? 'target');
+  const existing = new Set(
+    (await db.listCollections({}, { nameOnly: true, readPreference: options.readPreference }).toArray()).map(
+      (c) => c.name,
+    ),
+  );
   const ctx: Ctx = {
     db,
+    existing,
     app,
     checks,
     batchSize: options.batchSize ?? 1000,

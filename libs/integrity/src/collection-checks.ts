@@ -12,6 +12,7 @@ export async function duplicateCheck(ctx: Ctx, collections: Set<CollectionName>)
     const started = performance.now();
     const fields = Object.keys(index.key);
     const f = ctx.collector.declare('duplicate', index.collection, fields.join('+'));
+    if (!ctx.existing.has(index.collection)) continue;
     const group: Document = {};
     for (const field of fields) group[field.replace(/\./g, '_')] = `$${field}`;
     const cursor = ctx.db
@@ -41,6 +42,7 @@ export async function schemaCheck(ctx: Ctx, collections: Set<CollectionName>): P
   for (const name of COLLECTION_NAMES.filter((c) => collections.has(c))) {
     const started = performance.now();
     const f = ctx.collector.declare('schema-violation', name, '$jsonSchema');
+    if (!ctx.existing.has(name)) continue;
     const cursor = ctx.db
       .collection(name)
       .find(
