@@ -1,5 +1,6 @@
 import { Decimal128, Double, EJSON, Int32, Long, MaxKey, MinKey, ObjectId } from 'bson';
 import type { Document, Binary, BSONRegExp, Timestamp } from 'bson';
+import { setOwn } from './own';
 
 /**
  * BSON comparison order as MongoDB documents it ("Comparison/Sort Order"):
@@ -311,7 +312,7 @@ function normalizeNumbers(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalizeNumbers);
   if (v && typeof v === 'object' && typeRank(v) === 5) {
     const out: Document = {};
-    for (const [k, x] of Object.entries(v as Document)) out[k] = normalizeNumbers(x);
+    for (const [k, x] of Object.entries(v as Document)) setOwn(out, k, normalizeNumbers(x));
     return out;
   }
   return v;

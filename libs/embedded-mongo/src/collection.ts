@@ -1,7 +1,9 @@
 import { Binary, deserialize, serialize, UUID } from 'bson';
 import type { Document } from 'bson';
 import { formatValue, keyOf } from './bson-order';
+import { checkStorageDepth } from './budget';
 import { CommandError, ErrorCode } from './errors';
+import { setOwn } from './own';
 import { DocStore } from './doc-store';
 import { Index } from './index-tree';
 import type { IndexSpec } from './index-tree';
@@ -257,7 +259,7 @@ export class Collection {
   duplicateError(spec: IndexSpec, values: unknown[]): CommandError {
     const fields = Object.keys(spec.key);
     const keyValue: Document = {};
-    fields.forEach((f, i) => (keyValue[f] = values[i] ?? null));
+    fields.forEach((f, i) => setOwn(keyValue, f, values[i] ?? null));
     const shown = fields.map((f, i) => `${f}: ${formatValue(values[i] ?? null)}`).join(', ');
     return new CommandError(
       ErrorCode.DuplicateKey,
@@ -273,6 +275,7 @@ export class Collection {
 
   /** Insert a document after validation and unique checks; `_id` must be set. */
   insert(doc: Document, opts: WriteOptions = {}): void {
+    checkStorageDepth(doc);
     const idKey = idKeyOf(doc._id);
     this.checkValidation(doc, undefined, opts);
     this.checkUnique(doc, idKey, true, opts);
@@ -283,6 +286,7 @@ export class Collection {
 
   /** Replace an existing document (same `_id`) after validation and unique checks. */
   replace(previous: Document, next: Document, opts: WriteOptions = {}): void {
+    checkStorageDepth(next);
     const idKey = idKeyOf(previous._id);
     this.claim(idKey, opts);
     this.checkValidation(next, previous, opts);

@@ -37,6 +37,12 @@ export const ErrorCode = {
   OperationNotSupportedInTransaction: 263,
   ConversionFailure: 241,
   DuplicateKey: 11000,
+  Overflow: 15,
+  InvalidBSON: 22,
+  ExceededMemoryLimit: 146,
+  QueryExceededMemoryLimitNoDiskUseAllowed: 292,
+  UnsupportedOpQueryCommand: 352,
+  BSONObjectTooLarge: 10334,
   // Codes tests inject through the failCommand fail point (named as mongod names them in replies).
   HostUnreachable: 6,
   HostNotFound: 7,
@@ -56,6 +62,12 @@ export const ErrorCode = {
   Location40415: 40415,
   Location40601: 40601,
   Location51246: 51246,
+  /** getMore on a cursor created outside a session, in a session. */
+  Location50736: 50736,
+  /** getMore on a cursor created in a session, without one. */
+  Location50737: 50737,
+  /** getMore on a cursor created in another session. */
+  Location50738: 50738,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -2,6 +2,7 @@
 import type { Document } from 'bson';
 import { Aggregator } from 'mingo/aggregator';
 import { CommandError, ErrorCode } from './errors';
+import { getOwn, setOwn } from './own';
 import { compileFilter, OPTIONS, wrapEngineError } from './query-engine';
 
 export function project(doc: Document, projection: Document | undefined, filter?: Document): Document {
@@ -12,7 +13,10 @@ export function project(doc: Document, projection: Document | undefined, filter?
   if (fields) {
     const out: Document = {};
     if (fields.withId && doc._id !== undefined) out._id = doc._id;
-    for (const f of fields.names) if (doc[f] !== undefined) out[f] = doc[f];
+    for (const f of fields.names) {
+      const v = getOwn(doc, f);
+      if (v !== undefined) setOwn(out, f, v);
+    }
     return out;
   }
   try {

@@ -1,9 +1,9 @@
-import { Decimal128, Double, Long, ObjectId } from 'bson';
+import { Double, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { Aggregator } from 'mingo/aggregator';
 import { Context } from 'mingo/core';
 import { Query } from 'mingo/query';
-import { evalExpr, OpType } from 'mingo/core';
+import { OpType } from 'mingo/core';
 import * as accumulatorOperators from 'mingo/operators/accumulator';
 import * as expressionOperators from 'mingo/operators/expression';
 import * as pipelineOperators from 'mingo/operators/pipeline';
@@ -15,8 +15,13 @@ import type { Iterator as LazyIterator } from 'mingo/lazy';
 import type { Options } from 'mingo/types';
 import { updateOne } from 'mingo/updater';
 import type { Modifier, PipelineStage } from 'mingo/updater';
-import { bsonTypeName, compareBson, isNumeric, keyOf, matchesBsonType, toNumber } from './bson-order';
+import { compareBson, keyOf, matchesBsonType, toNumber } from './bson-order';
+import { budgetedAll, stageMeter } from './budget';
+import { bounded, boundedRange, customExpressions, metered } from './expression-operators';
+import type { AccumulatorOp, PipelineOp } from './expression-operators';
+import { checkTimeLimit } from './cursors';
 import { CommandError, ErrorCode } from './errors';
+import { setOwn, setOwnPath } from './own';
 import { checkSchema } from './json-schema';
 import { compileSchema } from './json-schema-compile';
 import { asRegex, compileRegex } from './regex';
@@ -88,7 +93,7 @@ export function parseSort(sort: unknown): SortSpec | undefined {
         `$sort key ordering must be 1 (for ascending) or -1 (for descending)`,
       );
     }
-    out[k] = n;
+    setOwn(out, k, n);
   }
   return Object.keys(out).length ? out : undefined;
 }
@@ -100,7 +105,10 @@ export function sortDocuments<T extends Document>(
 ): T[] {
   const keys = Object.entries(spec);
   const decorated = docs.map((d, i) => ({ d, i, k: keys.map(([p, dir]) => sortKey(d, p, dir)) }));
+  let comparisons = 0;
   decorated.sort((a, b) => {
+    // a sort is bounded by the time limit too (a throw from the comparator ends Array.prototype.sort)
+    if ((++comparisons & 0x3ff) === 0) checkTimeLimit();
     for (let j = 0; j < keys.length; j++) {
       const c = compare(a.k[j], b.k[j]);
       if (c !== 0) return c * keys[j][1];
@@ -166,76 +174,6 @@ function ninPredicate(selector: string, values: unknown): Predicate {
   return (doc) => !inside(doc);
 }
 
-function convertTo(value: unknown, to: string): unknown {
-  if (value === null || value === undefined) return null;
-  switch (to) {
-    case 'string':
-      if (typeof value === 'string') return value;
-      if (value instanceof ObjectId) return value.toHexString();
-      if (value instanceof Date) return value.toISOString();
-      if (isNumeric(value))
-        return value instanceof Decimal128 || value instanceof Long
-          ? value.toString()
-          : String(toNumber(value));
-      if (typeof value === 'boolean') return String(value);
-      break;
-    case 'objectId':
-      if (value instanceof ObjectId) return value;
-      if (typeof value === 'string' && /^[0-9a-fA-F]{24}$/.test(value)) return new ObjectId(value);
-      break;
-    case 'date':
-      if (value instanceof Date) return value;
-      if (value instanceof ObjectId) return value.getTimestamp();
-      if (typeof value === 'string') {
-        const d = new Date(value);
-        if (!Number.isNaN(d.getTime())) return d;
-      }
-      if (isNumeric(value)) return new Date(toNumber(value));
-      break;
-    case 'int':
-    case 'long':
-      if (isNumeric(value)) return Math.trunc(toNumber(value));
-      if (typeof value === 'boolean') return value ? 1 : 0;
-      if (typeof value === 'string' && /^-?\d+$/.test(value.trim())) return Number(value);
-      if (value instanceof Date) return value.getTime();
-      break;
-    case 'double':
-    case 'decimal':
-      if (isNumeric(value)) return toNumber(value);
-      if (typeof value === 'boolean') return value ? 1 : 0;
-      if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)))
-        return Number(value);
-      if (value instanceof Date) return value.getTime();
-      break;
-    case 'bool':
-      if (typeof value === 'boolean') return value;
-      if (isNumeric(value)) return toNumber(value) !== 0;
-      return true;
-    default:
-      throw new CommandError(ErrorCode.BadValue, `Unknown type name: ${to}`);
-  }
-  throw new CommandError(
-    ErrorCode.ConversionFailure,
-    `Unsupported conversion from ${bsonTypeName(value)} to ${to} in $convert with no onError value`,
-  );
-}
-
-const typeCodes = new Map<number, string>([
-  [1, 'double'],
-  [2, 'string'],
-  [7, 'objectId'],
-  [8, 'bool'],
-  [9, 'date'],
-  [16, 'int'],
-  [18, 'long'],
-  [19, 'decimal'],
-]);
-
-function converter(to: string) {
-  return (obj: unknown, expr: unknown, options: Options): unknown =>
-    convertTo(evalExpr(obj, expr, options), to);
-}
-
 /** `$regex` (and a regex value, which mingo turns into `$regex`) on any string at the path, through RE2. */
 const $regexQuery = (selector: string, value: unknown): Predicate => {
   const re = asRegex(value) ?? compileRegex(String(value));
@@ -247,87 +185,14 @@ const $regexQuery = (selector: string, value: unknown): Predicate => {
     );
 };
 
-/** The arguments of `$regexMatch`/`$regexFind`/`$regexFindAll`: null input matches nothing. */
-function regexArgs(obj: unknown, expr: unknown, options: Options): { input: string | null; re: Regex } {
-  const spec = expr as Document;
-  const input = evalExpr(obj, spec.input, options);
-  const regex = evalExpr(obj, spec.regex, options);
-  const opts = spec.options === undefined ? '' : String(evalExpr(obj, spec.options, options) ?? '');
-  if (input !== null && input !== undefined && typeof input !== 'string')
-    throw new CommandError(ErrorCode.BadValue, '$regex operators need a string input');
-  const re = asRegex(regex);
-  return {
-    input: typeof input === 'string' ? input : null,
-    re: re && !opts ? re : compileRegex(re ? re.source : String(regex), `${re?.options ?? ''}${opts}`),
-  };
-}
-
-/** One `$regexFind` result: the match, its index in code points, and the captures. */
-function foundAt(input: string, m: { index: number; end: number; groups: (string | undefined)[] }): Document {
-  return {
-    match: input.slice(m.index, m.end),
-    idx: [...input.slice(0, m.index)].length,
-    captures: m.groups.map((g) => g ?? null),
-  };
-}
-
-const regexExpressions = {
-  $regexMatch: (obj: unknown, expr: unknown, options: Options): boolean => {
-    const { input, re } = regexArgs(obj, expr, options);
-    return input !== null && re.test(input);
-  },
-  $regexFind: (obj: unknown, expr: unknown, options: Options): Document | null => {
-    const { input, re } = regexArgs(obj, expr, options);
-    const m = input === null ? null : re.exec(input);
-    return m ? foundAt(input!, m) : null;
-  },
-  $regexFindAll: (obj: unknown, expr: unknown, options: Options): Document[] => {
-    const { input, re } = regexArgs(obj, expr, options);
-    const out: Document[] = [];
-    for (let from = 0, m; input !== null && from <= input.length && (m = re.exec(input, from));) {
-      out.push(foundAt(input, m));
-      from = m.end > m.index ? m.end : m.end + 1;
-    }
-    return out;
-  },
-};
-
-const customExpressions = {
-  ...regexExpressions,
-  $type: (obj: unknown, expr: unknown, options: Options): unknown => {
-    const v = evalExpr(obj, Array.isArray(expr) ? expr[0] : expr, options);
-    return bsonTypeName(v);
-  },
-  $toString: converter('string'),
-  $toObjectId: converter('objectId'),
-  $toDate: converter('date'),
-  $toInt: converter('int'),
-  $toLong: converter('long'),
-  $toDouble: converter('double'),
-  $toDecimal: converter('decimal'),
-  $toBool: converter('bool'),
-  $isNumber: (obj: unknown, expr: unknown, options: Options): unknown =>
-    isNumeric(evalExpr(obj, expr, options)),
-  $convert: (obj: unknown, expr: unknown, options: Options): unknown => {
-    const spec = expr as Document;
-    const input = evalExpr(obj, spec.input, options);
-    const toRaw = evalExpr(obj, spec.to, options);
-    const to = typeof toRaw === 'number' ? typeCodes.get(toRaw) : String(toRaw);
-    if (input === null || input === undefined)
-      return 'onNull' in spec ? evalExpr(obj, spec.onNull, options) : null;
-    try {
-      return convertTo(input, to ?? 'unknown');
-    } catch (e) {
-      if ('onError' in spec) return evalExpr(obj, spec.onError, options);
-      throw e;
-    }
-  },
-};
-
 function bsonSort(coll: LazyIterator, spec: unknown): LazyIterator {
   const sort = parseSort(spec);
   if (!sort) throw new CommandError(ErrorCode.BadValue, '$sort stage must have at least one sort key');
-  return coll.transform((docs) => Lazy(sortDocuments(docs as Document[], sort)));
+  return coll.transform((docs) => {
+    const meter = stageMeter('$sort');
+    for (const d of docs) meter(d);
+    return Lazy(sortDocuments(docs as Document[], sort));
+  });
 }
 
 /**
@@ -384,13 +249,7 @@ function indexedLookup(coll: LazyIterator, expr: unknown, options: Options): Laz
 }
 
 function setField(doc: Document, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let cur = doc;
-  for (const p of parts.slice(0, -1)) {
-    if (!cur[p] || typeof cur[p] !== 'object') cur[p] = {};
-    cur = cur[p] as Document;
-  }
-  cur[parts[parts.length - 1]] = value;
+  setOwnPath(doc, path, value);
 }
 
 function makeJsonSchemaPredicate(schema: Document): Predicate {
@@ -399,9 +258,22 @@ function makeJsonSchemaPredicate(schema: Document): Predicate {
 }
 
 const CONTEXT = Context.init({
-  accumulator: accumulatorOperators,
-  expression: { ...expressionOperators, ...customExpressions } as never,
-  pipeline: { ...pipelineOperators, $sort: bsonSort, $lookup: indexedLookup } as never,
+  accumulator: {
+    ...accumulatorOperators,
+    $push: bounded('$push', accumulatorOperators.$push as AccumulatorOp),
+    $addToSet: bounded('$addToSet', accumulatorOperators.$addToSet as AccumulatorOp),
+  } as never,
+  // every expression operator checks the time limit before it runs and the size of what it built after
+  expression: budgetedAll({ ...expressionOperators, ...customExpressions, $range: boundedRange }) as never,
+  pipeline: {
+    ...pipelineOperators,
+    $sort: bsonSort,
+    $lookup: indexedLookup,
+    $group: metered('$group', pipelineOperators.$group as PipelineOp),
+    $bucket: metered('$bucket', pipelineOperators.$bucket as PipelineOp),
+    $bucketAuto: metered('$bucketAuto', pipelineOperators.$bucketAuto as PipelineOp),
+    $setWindowFields: metered('$setWindowFields', pipelineOperators.$setWindowFields as PipelineOp),
+  } as never,
   projection: projectionOperators,
   query: {
     ...queryOperators,
@@ -533,7 +405,7 @@ export function structuredCloneBson<T>(v: T): T {
   if (v instanceof Date) return new Date(v.getTime()) as T;
   if (isBsonScalarValue(v)) return v;
   const out: Document = {};
-  for (const [k, x] of Object.entries(v as Document)) out[k] = structuredCloneBson(x);
+  for (const [k, x] of Object.entries(v as Document)) setOwn(out, k, structuredCloneBson(x));
   return out as T;
 }
 

@@ -12,7 +12,15 @@ export interface Regex {
   readonly options: string;
   test(input: string): boolean;
   /** The first match at or after `from` (UTF-16 offsets), with its groups (undefined when a group did not take part). */
-  exec(input: string, from?: number): { index: number; end: number; groups: (string | undefined)[] } | null;
+  exec(input: string, from?: number): RegexMatch | null;
+  /** Every match, left to right, with one matcher over the input (linear); an empty match advances one unit. */
+  matches(input: string): Iterable<RegexMatch>;
+}
+
+export interface RegexMatch {
+  index: number;
+  end: number;
+  groups: (string | undefined)[];
 }
 
 const cache = new Map<string, Regex>();
@@ -39,16 +47,26 @@ export function compileRegex(pattern: string, options = ''): Regex {
       `Regular expression is invalid or not supported: /${pattern.slice(0, 100)}/ (${(e as Error).message}); the embedded server evaluates regular expressions in linear time (RE2 syntax: no backreferences or lookaround)`,
     );
   }
+  const found = (m: ReturnType<RE2JS['matcher']>): RegexMatch => {
+    const groups: (string | undefined)[] = [];
+    for (let g = 1; g <= m.groupCount(); g++) groups.push(m.group(g) ?? undefined);
+    return { index: m.start(), end: m.end(), groups };
+  };
   const regex: Regex = {
     source: pattern,
     options,
     test: (input) => re.matcher(input).find(),
     exec: (input, from = 0) => {
       const m = re.matcher(input);
-      if (!m.find(from)) return null;
-      const groups: (string | undefined)[] = [];
-      for (let g = 1; g <= m.groupCount(); g++) groups.push(m.group(g) ?? undefined);
-      return { index: m.start(), end: m.end(), groups };
+      return m.find(from) ? found(m) : null;
+    },
+    *matches(input) {
+      const m = re.matcher(input);
+      for (let from = 0; from <= input.length && m.find(from);) {
+        const match = found(m);
+        yield match;
+        from = match.end > match.index ? match.end : match.end + 1;
+      }
     },
   };
   if (cache.size > 1000) cache.clear();

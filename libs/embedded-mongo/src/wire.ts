@@ -1,4 +1,5 @@
 import { deserialize, serialize } from 'bson';
+import { setOwn } from './own';
 import { RawDocument } from './raw-bson';
 import type { Document } from 'bson';
 
@@ -95,7 +96,7 @@ export function parseMessage(msg: Buffer): ParsedMessage {
       } else throw new WireError(`unknown OP_MSG section kind ${kind}`);
     }
     if (!command) throw new WireError('OP_MSG without a body section');
-    for (const [id, docs] of sequences) command[id] = docs;
+    for (const [id, docs] of sequences) setOwn(command, id, docs);
     return {
       header,
       command,

@@ -1,6 +1,7 @@
 /** The command table of the embedded server, assembled from one module per command family, and its dispatcher. */
 import { UUID } from 'bson';
 import type { Document } from 'bson';
+import { withDiskUse } from '../budget';
 import { TimeLimit, withTimeLimit } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
 import { idKeyOf } from '../collection';
@@ -83,8 +84,9 @@ const NAME_INDEX = new Map(Object.keys(HANDLERS).map((k) => [k.toLowerCase(), k]
 /** Run one command document and return the reply (errors become `ok: 0` replies). */
 export function runCommand(ctx: Omit<CommandContext, 'cmd'> & { cmd: Document }): Document {
   const name = Object.keys(ctx.cmd)[0];
-  const handlerName = name && (HANDLERS[name] ? name : NAME_INDEX.get(name.toLowerCase()));
-  const handler = handlerName ? HANDLERS[handlerName] : undefined;
+  // own entries only: a command named after a member of Object.prototype (constructor, toString) is unknown
+  const handlerName = name && (Object.hasOwn(HANDLERS, name) ? name : NAME_INDEX.get(name.toLowerCase()));
+  const handler = handlerName && Object.hasOwn(HANDLERS, handlerName) ? HANDLERS[handlerName] : undefined;
   if (!handler) {
     return new CommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`).toReply();
   }
@@ -96,7 +98,9 @@ export function runCommand(ctx: Omit<CommandContext, 'cmd'> & { cmd: Document })
     const run = { ...ctx, cmd: bindLet(ctx.cmd), txn };
     // getMore continues the time budget of the operation that opened the cursor (kept by the cursor).
     const limit = handlerName === 'getMore' ? undefined : TimeLimit.of(ctx.cmd);
-    return ctx.store.within(txn, () => withTimeLimit(limit, () => handler(run)));
+    return ctx.store.within(txn, () =>
+      withTimeLimit(limit, () => withDiskUse(ctx.cmd.allowDiskUse, () => handler(run))),
+    );
   } catch (e) {
     if (e instanceof CommandError) {
       // mongod aborts a transaction whose operation fails with a write conflict.

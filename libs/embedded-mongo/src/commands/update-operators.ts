@@ -3,6 +3,7 @@ import { ObjectId, Timestamp } from 'bson';
 import type { Document } from 'bson';
 import { keyOf, toNumber } from '../bson-order';
 import { CommandError, ErrorCode } from '../errors';
+import { setOwnPath } from '../own';
 import { applyUpdate, structuredCloneBson } from '../query-engine';
 import { idFirst } from './context';
 
@@ -266,11 +267,5 @@ export function upsertSeed(q: Document | undefined): Document {
 }
 
 export function setPath(doc: Document, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let cur: Document = doc;
-  for (const p of parts.slice(0, -1)) {
-    if (!cur[p] || typeof cur[p] !== 'object') cur[p] = {};
-    cur = cur[p] as Document;
-  }
-  cur[parts[parts.length - 1]] = value;
+  setOwnPath(doc, path, value);
 }
