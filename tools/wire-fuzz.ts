@@ -54,7 +54,7 @@ export function opMsg(
   return Buffer.concat([header(16 + rest.length, requestId, OP_MSG), rest]);
 }
 
-function opQuery(collection: string, query: Document, requestId = 1): Buffer {
+export function opQuery(collection: string, query: Document, requestId = 1): Buffer {
   const rest = Buffer.concat([
     Buffer.alloc(4),
     Buffer.from(`${collection}\0`),

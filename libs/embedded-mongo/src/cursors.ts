@@ -150,10 +150,21 @@ export class CursorRegistry {
     return { cursor: { firstBatch: batch, id: Long.fromNumber(id), ns }, ok: 1 };
   }
 
-  getMore(rawId: unknown, collection: string, dbName: string, batchSize?: number): Document {
+  /**
+   * The next batch of a cursor. A cursor belongs to the session that opened it (mongod's rule): a getMore from
+   * another session, or without one, is refused (50736, 50737, 50738) and the cursor stays as it was.
+   */
+  getMore(
+    rawId: unknown,
+    collection: string,
+    dbName: string,
+    batchSize?: number,
+    sessionKey?: string,
+  ): Document {
     const id = Long.isLong(rawId) ? rawId.toNumber() : Number(rawId);
     const c = this.cursors.get(id);
     if (!c) throw new CommandError(ErrorCode.CursorNotFound, `cursor id ${id} not found`);
+    checkSession(c, sessionKey);
     const expected = `${dbName}.${collection}`;
     if (c.ns !== expected && !c.ns.startsWith(`${dbName}.$cmd`)) {
       throw new CommandError(
@@ -182,12 +193,16 @@ export class CursorRegistry {
     return { cursor: { nextBatch: batch, id: Long.fromNumber(done ? 0 : id), ns: c.ns }, ok: 1 };
   }
 
-  kill(ids: unknown[]): Document {
+  /** Kill cursors of the caller's session; another session's cursor is not found from this one (and lives on). */
+  kill(ids: unknown[], sessionKey?: string): Document {
     const killed: Long[] = [];
     const notFound: Long[] = [];
     for (const raw of ids) {
       const id = Long.isLong(raw) ? raw.toNumber() : Number(raw);
-      (this.cursors.delete(id) ? killed : notFound).push(Long.fromNumber(id));
+      const c = this.cursors.get(id);
+      const mine = c !== undefined && c.sessionKey === sessionKey;
+      if (mine) this.cursors.delete(id);
+      (mine ? killed : notFound).push(Long.fromNumber(id));
     }
     return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
   }
@@ -202,6 +217,24 @@ export class CursorRegistry {
     while (this.cursors.has(id));
     return id;
   }
+}
+
+function checkSession(c: CursorState, sessionKey: string | undefined): void {
+  if (c.sessionKey === sessionKey) return;
+  if (c.sessionKey === undefined)
+    throw new CommandError(
+      ErrorCode.Location50736,
+      `Cannot run getMore on cursor ${c.id}, which was not created in a session, in session ${sessionKey}`,
+    );
+  if (sessionKey === undefined)
+    throw new CommandError(
+      ErrorCode.Location50737,
+      `Cannot run getMore on cursor ${c.id}, which was created in session ${c.sessionKey}, without an lsid`,
+    );
+  throw new CommandError(
+    ErrorCode.Location50738,
+    `Cannot run getMore on cursor ${c.id}, which was created in session ${c.sessionKey}, in session ${sessionKey}`,
+  );
 }
 
 function takeBatch(

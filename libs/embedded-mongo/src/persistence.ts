@@ -152,11 +152,15 @@ export function applyRecord(store: Store, r: Document): void {
   }
 }
 
+/** The data folder and its files belong to the user running the server alone. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+
 function acquireLock(dir: string): string {
   const file = path.join(dir, LOCK);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = fs.openSync(file, 'wx');
+      const fd = fs.openSync(file, 'wx', FILE_MODE);
       fs.writeSync(fd, String(process.pid));
       fs.closeSync(fd);
       return file;
@@ -198,7 +202,8 @@ export class FileJournal implements JournalSink {
       readRecords(path.join(dir, SNAPSHOT), (r) => applyRecord(store, r));
       const { validBytes, torn } = readRecords(journalFile, (r) => applyRecord(store, r));
       if (torn) fs.truncateSync(journalFile, validBytes);
-      this.fd = fs.openSync(journalFile, 'a');
+      this.fd = fs.openSync(journalFile, 'a', FILE_MODE);
+      fs.chmodSync(journalFile, FILE_MODE);
       this.journalBytes = validBytes;
       this.snapshotBytes = fs.existsSync(path.join(dir, SNAPSHOT))
         ? fs.statSync(path.join(dir, SNAPSHOT)).size
@@ -211,7 +216,11 @@ export class FileJournal implements JournalSink {
 
   /** Load the folder into `store` and attach the journal to it. */
   static open(dir: string, store: Store): FileJournal {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    // the data is the database: readable by its owner only, whatever the umask or an older release left
+    fs.chmodSync(dir, DIR_MODE);
+    for (const f of [SNAPSHOT, JOURNAL])
+      if (fs.existsSync(path.join(dir, f))) fs.chmodSync(path.join(dir, f), FILE_MODE);
     const journal = new FileJournal(dir, store);
     store.journal = journal;
     return journal;
@@ -239,7 +248,7 @@ export class FileJournal implements JournalSink {
   /** Write the whole store as a snapshot and start an empty journal. */
   compact(): void {
     const tmp = path.join(this.dir, SNAPSHOT + '.tmp');
-    const fd = fs.openSync(tmp, 'w');
+    const fd = fs.openSync(tmp, 'w', FILE_MODE);
     let bytes = 0;
     const write = (entry: Document): void => {
       const f = frame(entry);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { deserialize } from 'bson';
 import type { Document } from 'bson';
 
@@ -42,9 +43,9 @@ function valueSize(b: Uint8Array, type: number, at: number): number {
       return 5 + int32(b, at);
     case 0x0b: {
       let end = at;
-      while (b[end] !== 0) end++;
+      while (end < b.length && b[end] !== 0) end++;
       end++;
-      while (b[end] !== 0) end++;
+      while (end < b.length && b[end] !== 0) end++;
       return end + 1 - at;
     }
     case 0x0c:
@@ -218,4 +219,35 @@ export function element(type: number, name: string, value: Uint8Array): Uint8Arr
 
 export function rawDocument(elements: Uint8Array[]): Buffer {
   return docFrom(elements);
+}
+
+/**
+ * Whether every field name of the document (nested documents and arrays included) is valid UTF-8. js-bson checks
+ * string values, not names; a name with broken UTF-8 would be stored as replacement characters.
+ */
+export function namesAreUtf8(b: Uint8Array): boolean {
+  const stack: [number, number][] = [[4, int32(b, 0) - 1]];
+  while (stack.length) {
+    const [start, end] = stack.pop()!;
+    let at = start;
+    if (end > b.length) return false;
+    while (at < end) {
+      const type = b[at++];
+      const nameStart = at;
+      let high = false;
+      while (at < end && b[at] !== 0) if (b[at++] >= 0x80) high = true;
+      if (at >= end) return false; // a name without its terminating zero: malformed
+      if (high && !isUtf8(b.subarray(nameStart, at))) return false;
+      at++;
+      const size = valueSize(b, type, at);
+      // a malformed size must never move the walk backwards or past the document
+      if (!(size >= 0) || at + size > end) return false;
+      if (type === 0x03 || type === 0x04) {
+        if (size < 5) return false;
+        stack.push([at + 4, at + size - 1]);
+      }
+      at += size;
+    }
+  }
+  return true;
 }

@@ -4,7 +4,7 @@ import type { Document } from 'bson';
 import { runCommand, SERVER_VERSION } from './commands';
 import type { ServerInfo } from './commands';
 import { CursorRegistry } from './cursors';
-import { CommandError } from './errors';
+import { CommandError, ErrorCode } from './errors';
 import { FailPoints } from './fail-points';
 import { FileJournal } from './persistence';
 import { Store } from './store';
@@ -30,6 +30,8 @@ export interface EmbeddedMongoOptions {
   maxConnections?: number;
   /** A connection without traffic for this long is closed; 0 keeps idle connections. Default 30 minutes. */
   idleTimeoutMs?: number;
+  /** Bytes of incomplete messages held over all connections (default 256 MiB); past it a connection is closed. */
+  maxBufferedBytes?: number;
   /** How often TTL indexes are applied (mongod's TTL monitor runs every 60 s, the default). */
   ttlMonitorIntervalMs?: number;
   /**
@@ -40,6 +42,30 @@ export interface EmbeddedMongoOptions {
 }
 
 const MAX_MESSAGE = 48_000_000;
+/** Commands a client may send as legacy OP_QUERY: the handshake. */
+const LEGACY_HANDSHAKE = new Set(['hello', 'isMaster', 'ismaster']);
+/** Bytes of incomplete messages held over all connections, by default (a message is at most 48 MB). */
+const DEFAULT_MAX_BUFFERED = 256 * 1024 * 1024;
+
+/**
+ * The bytes every connection holds for messages not yet complete, shared by the connections of a server: a
+ * connection that would take it past its maximum is closed, so clients that declare large messages and send them
+ * slowly cannot hold the server's memory.
+ */
+export class BufferBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.max) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.used = Math.max(0, this.used - bytes);
+  }
+}
 
 /**
  * Assembles the messages of one connection from its chunks. Chunks are kept as a list and joined once per
@@ -49,8 +75,14 @@ export class MessageReader {
   private chunks: Buffer[] = [];
   private size = 0;
 
-  /** Add a chunk; every complete message goes to `onMessage`. False: an impossible length, close the connection. */
+  constructor(private readonly budget = new BufferBudget(Number.POSITIVE_INFINITY)) {}
+
+  /**
+   * Add a chunk; every complete message goes to `onMessage`. False: an impossible length, or more buffered bytes
+   * than the budget allows: close the connection.
+   */
   push(chunk: Buffer, onMessage: (message: Buffer) => void): boolean {
+    if (!this.budget.take(chunk.length)) return false;
     this.chunks.push(chunk);
     this.size += chunk.length;
     while (this.size >= 4) {
@@ -61,9 +93,17 @@ export class MessageReader {
       const rest = all.subarray(length);
       this.chunks = rest.length ? [rest] : [];
       this.size = rest.length;
+      this.budget.give(length);
       onMessage(all.subarray(0, length));
     }
     return true;
+  }
+
+  /** Give back what the connection still holds (it closed). */
+  release(): void {
+    this.budget.give(this.size);
+    this.chunks = [];
+    this.size = 0;
   }
 
   private peekLength(): number {
@@ -100,8 +140,12 @@ export class EmbeddedMongo {
   private readonly failPoints = new FailPoints();
   /** Connections refused because the limit was reached (for tests and diagnostics). */
   refusedConnections = 0;
+  /** Bytes held for incomplete messages, over all connections. */
+  readonly buffered: BufferBudget;
 
-  private constructor(private readonly options: EmbeddedMongoOptions) {}
+  private constructor(private readonly options: EmbeddedMongoOptions) {
+    this.buffered = new BufferBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
+  }
 
   static async create(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
     const instance = new EmbeddedMongo(options);
@@ -212,13 +256,16 @@ export class EmbeddedMongo {
     socket.setNoDelay(true);
     const idle = this.options.idleTimeoutMs ?? 1_800_000;
     if (idle > 0) socket.setTimeout(idle, () => socket.destroy());
-    const reader = new MessageReader();
+    const reader = new MessageReader(this.buffered);
     socket.on('data', (chunk: Buffer) => {
       if (socket.destroyed) return;
       if (!reader.push(chunk, (message) => this.handle(socket, message, conn))) socket.destroy();
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      reader.release();
+      this.sockets.delete(socket);
+    });
   }
 
   /**
@@ -252,6 +299,16 @@ export class EmbeddedMongo {
     const send = (reply: Document): void => {
       if (!parsed.moreToCome) socket.write(encodeReply(requestId, reply, parsed.legacy));
     };
+    if (parsed.legacy && !LEGACY_HANDSHAKE.has(name)) {
+      // mongod 6.0+ takes OP_QUERY for the connection handshake only
+      send(
+        new CommandError(
+          ErrorCode.UnsupportedOpQueryCommand,
+          `Unsupported OP_QUERY command: ${name.slice(0, 64)}. The client driver may require an upgrade. For more details see https://dochub.mongodb.org/core/legacy-opcode-removal`,
+        ).toReply(),
+      );
+      return;
+    }
     if (name === 'configureFailPoint' && this.options.enableTestCommands) {
       send(this.configureFailPoint(parsed.command));
       return;

@@ -1,6 +1,6 @@
 import { deserialize, serialize } from 'bson';
 import { setOwn } from './own';
-import { RawDocument } from './raw-bson';
+import { namesAreUtf8, RawDocument } from './raw-bson';
 import type { Document } from 'bson';
 
 /** Opcodes of the MongoDB wire protocol. */
@@ -52,6 +52,13 @@ function bsonAt(buf: Buffer, offset: number, end = buf.length): [Document, numbe
   if (offset + 5 > end) throw new WireError('a BSON document runs past its section');
   const size = buf.readInt32LE(offset);
   if (size < 5 || offset + size > end) throw new WireError('invalid BSON document length');
+  let valid = false;
+  try {
+    valid = namesAreUtf8(buf.subarray(offset, offset + size));
+  } catch (e) {
+    throw new WireError(`invalid BSON document: ${(e as Error).message}`);
+  }
+  if (!valid) throw new WireError('invalid BSON document: a field name is not valid UTF-8');
   try {
     return [deserialize(buf.subarray(offset, offset + size), DESERIALIZE), offset + size];
   } catch (e) {

@@ -14,7 +14,7 @@ import type {
   Collection,
 } from '../collection';
 import type { CommandContext, Handler } from './context';
-import { db, existing, optionalDoc, optionalNum, requireCollectionName } from './context';
+import { db, existing, optionalDoc, optionalNum, requireCollectionName, sessionKey } from './context';
 import { createView, isView, modifyView, refuseView, viewInfo } from './views';
 
 export function parseCollectionOptions(ctx: CommandContext, base: CollectionOptions): CollectionOptions {
@@ -120,6 +120,7 @@ export const listCollections: Handler = (ctx) => {
   const batchSize = optionalNum((ctx.cmd.cursor as Document | undefined)?.batchSize);
   return ctx.cursors.open(`${ctx.dbName}.$cmd.listCollections`, out, {
     batchSize: batchSize ?? Number.MAX_SAFE_INTEGER,
+    sessionKey: sessionKey(ctx),
   });
 };
 
@@ -296,7 +297,10 @@ export const listIndexes: Handler = (ctx) => {
   refuseView(ctx, name);
   const coll = existing(ctx, name);
   if (!coll) throw new CommandError(ErrorCode.NamespaceNotFound, `ns does not exist: ${ctx.dbName}.${name}`);
-  return ctx.cursors.open(`${ctx.dbName}.${name}`, coll.indexSpecs(), { batchSize: Number.MAX_SAFE_INTEGER });
+  return ctx.cursors.open(`${ctx.dbName}.${name}`, coll.indexSpecs(), {
+    batchSize: Number.MAX_SAFE_INTEGER,
+    sessionKey: sessionKey(ctx),
+  });
 };
 
 export const dropIndexes: Handler = (ctx) => {

@@ -98,7 +98,13 @@ export const getMore: Handler = (ctx) => {
       ErrorCode.FailedToParse,
       "BSON field 'getMore.collection' is missing but a required field",
     );
-  return ctx.cursors.getMore(ctx.cmd.getMore, collection, ctx.dbName, optionalInt(ctx, 'batchSize'));
+  return ctx.cursors.getMore(
+    ctx.cmd.getMore,
+    collection,
+    ctx.dbName,
+    optionalInt(ctx, 'batchSize'),
+    sessionKey(ctx),
+  );
 };
 
 export const killCursors: Handler = (ctx) => {
@@ -109,7 +115,7 @@ export const killCursors: Handler = (ctx) => {
       ErrorCode.FailedToParse,
       "BSON field 'killCursors.cursors' is missing but a required field",
     );
-  return ctx.cursors.kill(ids);
+  return ctx.cursors.kill(ids, sessionKey(ctx));
 };
 
 export const count: Handler = (ctx) => {
