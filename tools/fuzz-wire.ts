@@ -2,8 +2,8 @@
  * npm run fuzz:wire -- --iterations N [--seed S] [--concurrency C]
  *
  * Fuzzes the embedded server's wire protocol in this process (see tools/wire-fuzz.ts) and prints the figures:
- * iterations, replies, connections the server closed, bystander failures (must be 0), peak RSS. Exit 1 when the
- * bystander connection ever went unanswered.
+ * iterations, replies, connections the server closed, bystander failures (must be 0), whether a prototype changed
+ * (must not), peak RSS. Exit 1 when the bystander connection ever went unanswered or a prototype changed.
  */
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { MongoClient } from 'mongodb';
@@ -61,10 +61,15 @@ async function main(): Promise<void> {
       `replies:             ${result.replies}`,
       `closed by server:    ${result.closed}`,
       `bystander failures:  ${result.bystanderFailures}`,
+      `prototypes changed:  ${result.prototypesChanged ? 'YES' : 'no'}`,
       `RSS at start / peak: ${(startRss / 2 ** 20).toFixed(0)} / ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
       `time:                ${seconds.toFixed(1)} s (${(result.iterations / seconds).toFixed(0)} messages/s)`,
     ].join('\n'),
   );
+  if (result.prototypesChanged) {
+    console.error('a fuzz message changed Object.prototype, Array.prototype or Function.prototype');
+    process.exit(1);
+  }
   if (result.bystanderFailures) {
     console.error(`the bystander connection went unanswered after: ${result.firstFailure}`);
     process.exit(1);

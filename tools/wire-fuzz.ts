@@ -95,7 +95,59 @@ export function seedMessages(): Buffer[] {
     opMsg({ count: 'c', query: {}, $db: db }),
     opMsg({ listCollections: 1, nameOnly: true, $db: db }),
     opQuery('admin.$cmd', { isMaster: 1 }),
+    opQuery(`${db}.$cmd`, { find: 'c' }),
+    // keys that would write through a prototype, in filters, update paths, stages and command names
+    ...POLLUTION_KEYS.flatMap((k) => [
+      opMsg({ update: 'c', $db: db }, [
+        ['updates', [{ q: { [`${k}.polluted`]: 1, _id: 9 }, u: { $set: { [`${k}.x`]: 1 } }, upsert: true }]],
+      ]),
+      opMsg({ aggregate: 'c', pipeline: [{ $addFields: { [`${k}.polluted`]: 1 } }], cursor: {}, $db: db }),
+      opMsg({ [k]: 1, $db: db }),
+    ]),
+    // expressions without bounds: a doubling string, a huge range, a regex over a long string
+    opMsg({
+      aggregate: 'c',
+      pipeline: [
+        {
+          $project: {
+            s: {
+              $reduce: {
+                input: { $range: [0, 40] },
+                initialValue: 'x',
+                in: { $concat: ['$$value', '$$value'] },
+              },
+            },
+          },
+        },
+      ],
+      cursor: {},
+      $db: db,
+    }),
+    opMsg({
+      aggregate: 'c',
+      pipeline: [{ $project: { r: { $range: [0, 1e7] } } }],
+      cursor: {},
+      maxTimeMS: 50,
+      $db: db,
+    }),
+    opMsg({
+      aggregate: 'c',
+      pipeline: [{ $project: { m: { $regexFindAll: { input: 'ab '.repeat(20_000), regex: 'a' } } } }],
+      cursor: {},
+      maxTimeMS: 50,
+      $db: db,
+    }),
   ];
+}
+
+/** Field and command names that name members of Object.prototype. */
+export const POLLUTION_KEYS = ['__proto__', 'constructor', 'prototype', 'constructor.prototype', 'toString'];
+
+/** The own members of the prototypes a polluting write would change (compared before and after a fuzz run). */
+export function prototypeState(): string {
+  return [Object.prototype, Array.prototype, Function.prototype]
+    .map((p) => Object.getOwnPropertyNames(p).sort().join(','))
+    .join('|');
 }
 
 const EXTREMES = [-1, 0, 1, 4, 5, 15, 16, 17, 0x7fffffff, -0x80000000, 48_000_001];
@@ -209,6 +261,8 @@ export interface FuzzResult {
   seed: number;
   /** The first message after which the bystander failed, hex (to reproduce). */
   firstFailure?: string;
+  /** Whether Object.prototype, Array.prototype or Function.prototype changed during the run (must be false). */
+  prototypesChanged: boolean;
 }
 
 /**
@@ -224,7 +278,9 @@ export async function fuzzWire(
   const seeds = seedMessages();
   const concurrency = options.concurrency ?? 8;
   const bystander = await Bystander.open(port);
+  const prototypes = prototypeState();
   const result: FuzzResult = {
+    prototypesChanged: false,
     iterations: 0,
     replies: 0,
     closed: 0,
@@ -252,5 +308,6 @@ export async function fuzzWire(
   } finally {
     bystander.close();
   }
+  result.prototypesChanged = prototypeState() !== prototypes;
   return result;
 }
