@@ -80,7 +80,8 @@ export function stageMeter(stage: string): (doc: unknown) => void {
   if (diskUse) return () => undefined;
   let bytes = 0;
   return (doc) => {
-    bytes += bsonSize(doc);
+    // a number is a size already known (raw BSON bytes)
+    bytes += typeof doc === 'number' ? doc : bsonSize(doc);
     if (bytes > STAGE_MEMORY_BYTES)
       throw new CommandError(
         ErrorCode.QueryExceededMemoryLimitNoDiskUseAllowed,

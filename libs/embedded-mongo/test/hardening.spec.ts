@@ -253,4 +253,30 @@ describe('hardening of the embedded server (attacks through the wire)', () => {
     expect(await deep.countDocuments()).toBe(1);
     expect(await deep.find({}).toArray()).toHaveLength(1);
   });
+
+  it("a find sorted without an index keeps only skip + limit documents (top-k), with the full sort's answer, ties in scan order", async () => {
+    const sorted = db.collection('sorted');
+    const docs = Array.from({ length: 500 }, (_, i) => ({
+      _id: i as never,
+      k: (i * 7919) % 50,
+      a: i % 3 === 0 ? [i % 10, 100] : i % 10,
+    }));
+    await sorted.insertMany(docs);
+    for (const [sort, skip, limit] of [
+      [{ k: 1 }, 0, 5],
+      [{ k: -1, _id: 1 }, 3, 7],
+      [{ a: 1 }, 10, 20],
+      [{ a: -1 }, 0, 1],
+      [{ k: 1 }, 490, 50],
+    ] as [Document, number, number][]) {
+      const all = (await sorted.find({}).sort(sort).toArray()).map((d) => d._id);
+      const top = (await sorted.find({}).sort(sort).skip(skip).limit(limit).toArray()).map((d) => d._id);
+      expect([sort, skip, limit, top]).toEqual([sort, skip, limit, all.slice(skip, skip + limit)]);
+    }
+    const big = db.collection('bigsort');
+    for (let k = 0; k < 10; k++)
+      await big.insertMany(Array.from({ length: 10_000 }, (_, i) => ({ t: (i * 104729 + k) % 99991 })));
+    expect(await code(() => big.find({}).sort({ t: 1 }).limit(1).maxTimeMS(1).toArray())).toBe(50);
+    expect((await big.find({}).sort({ t: 1 }).limit(1).toArray())[0].t).toBe(0);
+  });
 });

@@ -6,7 +6,6 @@ import { collatedCompare } from '../collation';
 import { CommandError, ErrorCode } from '../errors';
 import { project } from '../projection';
 import { compileFilter, parseSort, pathValues, sortDocuments } from '../query-engine';
-import { decode } from '../collection';
 import type { Handler } from './context';
 import {
   SERVER_VERSION,
@@ -21,6 +20,7 @@ import {
 import { resolveView } from './views';
 import { checkHint, matching, planDoc, rawMatching, skipLimitProject, skipLimitRaw } from './scan';
 import { viewDocuments } from './aggregate';
+import { sortRaw } from './sort';
 
 export const find: Handler = (ctx) => {
   const name = requireCollectionName(ctx, 'find');
@@ -75,11 +75,8 @@ export const find: Handler = (ctx) => {
   let docs: Iterable<Document>;
   if (sort && !plan.sorted) {
     const found = rawMatching(bufs, filter, plan.exact === true);
-    const sorted = sortDocuments(
-      Array.from(found, (b) => decode(b)),
-      sort,
-    );
-    docs = skipLimitProject(sorted, skip, limit, projection, filter);
+    const sorted = sortRaw(found, sort, limit > 0 ? skip + limit : 0);
+    docs = skipLimitRaw(sorted, skip, limit, projection, filter);
   } else
     docs = skipLimitRaw(
       rawMatching(bufs, filter, plan.exact === true, true),
