@@ -45,7 +45,7 @@ describe('security: who reaches the admin log, the limits and the error texts', 
     await t.app.close();
   });
 
-  it('5,000 keyless mutations (unknown routes, and real ones) leave adminAuditLog unchanged; refusals are counted in a metric', async () => {
+  it("5,000 keyless mutations (unknown routes, and real ones) and a viewer's refused one leave adminAuditLog unchanged; refusals are counted in metrics", async () => {
     const before = await adminLog().countDocuments();
     const unknown = await flood(5000, 50, (i) => fetch(`${base}/x${i}`, { method: 'POST', body: '{}' }));
     expect(unknown).toEqual({ 404: 5000 });
@@ -57,8 +57,15 @@ describe('security: who reaches the admin log, the limits and the error texts', 
       }),
     );
     expect(keyless).toEqual({ 401: 200 });
-    // A marker: one recorded call after the flood. Entries are written once the response is out: poll for it.
+    // a viewer's refused call is counted, not recorded; a marker (one admin call let through) is recorded.
+    // Entries are written once the response is out: poll for the marker.
     await request(server()).post('/audits').set('authorization', t.viewer).send({}).expect(403);
+    await request(server())
+      .post('/audits')
+      .set('authorization', t.admin)
+      .send({ checks: ['orphan'] })
+      .expect(202);
+    await t.app.get(IntegrityService).idle();
     let count = await adminLog().countDocuments();
     for (let i = 0; i < 200 && count === before; i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -66,13 +73,14 @@ describe('security: who reaches the admin log, the limits and the error texts', 
     }
     expect(count).toBe(before + 1);
     expect(await adminLog().findOne({}, { sort: { at: -1 } })).toMatchObject({
-      keyId: 'test-viewer',
+      keyId: 'test-admin',
       route: '/audits',
-      status: 403,
+      status: 202,
     });
     const metrics = (await request(server()).get('/metrics').set('authorization', t.viewer).expect(200)).text;
     expect(metric(metrics, 'odtp_auth_failures_total{reason="missing"}')).toBe(200);
     expect(metric(metrics, 'odtp_auth_failures_total{reason="forbidden"}')).toBe(1);
+    expect(metric(metrics, 'odtp_admin_refused_calls_total{status="403"}')).toBe(1);
   });
 
   it('the admin log expires after ADMIN_LOG_RETENTION_DAYS through a TTL index', async () => {

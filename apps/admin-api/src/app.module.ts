@@ -37,11 +37,15 @@ export class AppModule implements NestModule {
         LoggerModule.forRoot({
           pinoHttp: {
             level: config.logLevel,
+            // The server's id for every request (log lines, the admin audit log); a well-formed caller id is echoed
+            // back and kept apart (callerRequestId), never taken as the server's.
             genReqId: (req, res) => {
+              const id = randomUUID();
               const incoming = req.headers['x-request-id'];
-              const id =
-                typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-              res.setHeader('x-request-id', id);
+              const caller =
+                typeof incoming === 'string' && /^[\w.-]{1,128}$/.test(incoming) ? incoming : undefined;
+              (req as { callerRequestId?: string }).callerRequestId = caller;
+              res.setHeader('x-request-id', caller ?? id);
               return id;
             },
             redact: {
@@ -49,8 +53,14 @@ export class AppModule implements NestModule {
               censor: '[redacted]',
             },
             serializers: {
-              req: (req: { id: string; method: string; url: string }) => ({
+              req: (req: {
+                id: string;
+                method: string;
+                url: string;
+                raw?: { callerRequestId?: string };
+              }) => ({
                 id: req.id,
+                ...(req.raw?.callerRequestId ? { callerId: req.raw.callerRequestId } : {}),
                 method: req.method,
                 url: req.url,
               }),

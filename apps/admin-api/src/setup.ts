@@ -5,18 +5,18 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { packageInfo } from '@odtp/config';
 import helmet from 'helmet';
-import { bodyParserErrors, ErrorBodyFilter } from './common/error-body.filter';
+import { bodyParserErrors, ErrorBodyFilter, verifyJsonDepth } from './common/error-body.filter';
 
 /** Everything an admin API instance needs besides its modules (shared by main.ts and the e2e tests). */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
-  app.useBodyParser('json', { limit: config.bodyLimit });
+  app.useBodyParser('json', { limit: config.bodyLimit, verify: verifyJsonDepth });
   app.useBodyParser('urlencoded', { limit: config.bodyLimit, extended: false });
   app.use(bodyParserErrors);
   if (config.corsOrigins.length) app.enableCors({ origin: [...config.corsOrigins] });
   // The API is often served over plain HTTP on an internal network: upgrading sub-requests to HTTPS would break Swagger UI.
   app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-  app.useGlobalFilters(new ErrorBodyFilter());
+  app.useGlobalFilters(new ErrorBodyFilter({ queryTimeoutMs: config.queryTimeoutMs }));
   SwaggerModule.setup('docs', app, openApiDocument(app, config), {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: false },

@@ -31,11 +31,13 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 60,
       auditCron: undefined,
       auditWebhookUrl: undefined,
+      auditWebhookAuthorization: undefined,
       auditRetention: 100,
       app: 'odtp-0.5',
       adminLogRetentionDays: 90,
       heavyRateLimitPerMinute: 60,
       authFailureLimitPerMinute: 20,
+      heavyConcurrencyPerKey: 2,
       queryTimeoutMs: 60000,
       browseCursorSecret: undefined,
       dbMaxConnections: 1024,
@@ -107,6 +109,28 @@ describe('loadConfig', () => {
     ]).toEqual([7, 5, 3, 1500, 10, 0]);
     expect(() => loadConfig({ QUERY_TIMEOUT_MS: '10' }, { cwd: emptyDir() })).toThrow(
       'Invalid configuration: QUERY_TIMEOUT_MS must not be less than 100 (got 10)',
+    );
+  });
+
+  it('a webhook URL with credentials is refused at start-up without repeating it; they go in AUDIT_WEBHOOK_AUTHORIZATION', () => {
+    const error = (() => {
+      try {
+        loadConfig({ AUDIT_WEBHOOK_URL: 'https://ops:hunter2@hooks.example.org/x' }, { cwd: emptyDir() });
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(error?.message).toBe(
+      'Invalid configuration: AUDIT_WEBHOOK_URL must not carry credentials (user:password@host): put them in AUDIT_WEBHOOK_AUTHORIZATION, sent as the Authorization header and never logged',
+    );
+    const ok = loadConfig(
+      { AUDIT_WEBHOOK_URL: 'https://hooks.example.org/x', AUDIT_WEBHOOK_AUTHORIZATION: 'Bearer abc' },
+      { cwd: emptyDir() },
+    );
+    expect(ok.auditWebhookAuthorization).toBe('Bearer abc');
+    expect(() => loadConfig({ AUDIT_WEBHOOK_AUTHORIZATION: 'Bearer a\nb' }, { cwd: emptyDir() })).toThrow(
+      'Invalid configuration: AUDIT_WEBHOOK_AUTHORIZATION must be an HTTP header value (printable ASCII, e.g. "Bearer <token>") (got a value of 10 characters, not repeated here)',
     );
   });
 

@@ -102,6 +102,12 @@ export class EnvironmentVariables {
   AUDIT_WEBHOOK_URL?: string;
 
   @IsOptional()
+  @Matches(/^[\x21-\x7e][\x20-\x7e]{0,4095}$/, {
+    message: 'must be an HTTP header value (printable ASCII, e.g. "Bearer <token>")',
+  })
+  AUDIT_WEBHOOK_AUTHORIZATION?: string;
+
+  @IsOptional()
   @Matches(/^https?:\/\/[^\s?#]+$/, { message: 'must be an http(s) URL without query or fragment' })
   ADMIN_PUBLIC_URL?: string;
 
@@ -123,6 +129,10 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   AUTH_FAILURE_LIMIT_PER_MINUTE = 20;
+
+  @IsInt()
+  @Min(1)
+  HEAVY_CONCURRENCY_PER_KEY = 2;
 
   @IsInt()
   @Min(100)
@@ -181,6 +191,8 @@ export interface AppConfig {
   readonly auditCron?: string;
   /** Where new findings of scheduled audits are posted (never logged: it may hold a token). */
   readonly auditWebhookUrl?: string;
+  /** The Authorization header of the webhook's posts (never logged). */
+  readonly auditWebhookAuthorization?: string;
   /** Where people reach the admin API (links in webhook payloads and HTML reports), e.g. https://odtp-admin.example.org. */
   readonly adminPublicUrl?: string;
   /** Audit reports kept in integrityReports. */
@@ -195,6 +207,8 @@ export interface AppConfig {
   readonly heavyRateLimitPerMinute: number;
   /** Failed authentications allowed per client address per minute before 429. */
   readonly authFailureLimitPerMinute: number;
+  /** Heavy reads of one API key running at once (the next is 429). */
+  readonly heavyConcurrencyPerKey: number;
   /** Time limit (maxTimeMS) of every query the API and the auditor run. */
   readonly queryTimeoutMs: number;
   /** Key of the HMAC that signs browse cursors (generated and kept in .odtp-cursor-secret when unset). */
@@ -226,13 +240,20 @@ const INTEGER_VARS = new Set([
   'ADMIN_LOG_RETENTION_DAYS',
   'HEAVY_RATE_LIMIT_PER_MINUTE',
   'AUTH_FAILURE_LIMIT_PER_MINUTE',
+  'HEAVY_CONCURRENCY_PER_KEY',
   'QUERY_TIMEOUT_MS',
   'ODTP_DB_MAX_CONNECTIONS',
   'ODTP_DB_IDLE_TIMEOUT_MS',
 ]);
 
 /** Variables whose values may hold credentials or tokens: a configuration error never repeats them. */
-const SECRET_VARS = new Set(['MONGODB_URI', 'ADMIN_API_KEYS', 'AUDIT_WEBHOOK_URL', 'BROWSE_CURSOR_SECRET']);
+const SECRET_VARS = new Set([
+  'MONGODB_URI',
+  'ADMIN_API_KEYS',
+  'AUDIT_WEBHOOK_URL',
+  'AUDIT_WEBHOOK_AUTHORIZATION',
+  'BROWSE_CURSOR_SECRET',
+]);
 
 function describe(value: unknown, variable?: string): string {
   if (variable && SECRET_VARS.has(variable))
@@ -286,6 +307,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       );
     }
   }
+  if (instance.AUDIT_WEBHOOK_URL) {
+    const url = new URL(instance.AUDIT_WEBHOOK_URL);
+    if (url.username || url.password)
+      throw new ConfigError(
+        'AUDIT_WEBHOOK_URL',
+        'must not carry credentials (user:password@host): put them in AUDIT_WEBHOOK_AUTHORIZATION, sent as the Authorization header and never logged',
+      );
+  }
   if (instance.SHUTDOWN_GRACE_MS >= instance.SHUTDOWN_TIMEOUT_MS)
     throw new ConfigError(
       'SHUTDOWN_GRACE_MS',
@@ -324,6 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     rateLimitPerMinute: instance.RATE_LIMIT_PER_MINUTE,
     auditCron: instance.AUDIT_CRON,
     auditWebhookUrl: instance.AUDIT_WEBHOOK_URL,
+    auditWebhookAuthorization: instance.AUDIT_WEBHOOK_AUTHORIZATION,
     adminPublicUrl: instance.ADMIN_PUBLIC_URL?.replace(/\/+$/, ''),
     auditRetention: instance.AUDIT_RETENTION,
     app: instance.ODTP_APP,
@@ -331,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     adminLogRetentionDays: instance.ADMIN_LOG_RETENTION_DAYS,
     heavyRateLimitPerMinute: instance.HEAVY_RATE_LIMIT_PER_MINUTE,
     authFailureLimitPerMinute: instance.AUTH_FAILURE_LIMIT_PER_MINUTE,
+    heavyConcurrencyPerKey: instance.HEAVY_CONCURRENCY_PER_KEY,
     queryTimeoutMs: instance.QUERY_TIMEOUT_MS,
     browseCursorSecret: instance.BROWSE_CURSOR_SECRET,
     dbMaxConnections: instance.ODTP_DB_MAX_CONNECTIONS,

@@ -38,6 +38,8 @@ export const HTTP = {
   badRequest: 400,
   notFound: 404,
   conflict: 409,
+  tooManyRequests: 429,
   internal: 500,
   unavailable: 503,
+  gatewayTimeout: 504,
 } as const;

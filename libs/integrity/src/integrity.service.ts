@@ -62,11 +62,11 @@ export class IntegrityService {
   }
 
   store(): ReportStore {
-    return new ReportStore(this.database.db(), this.config.auditRetention);
+    return new ReportStore(this.database.db(), this.config.auditRetention, this.config.queryTimeoutMs);
   }
 
   repairRuns(): RepairRunStore {
-    return new RepairRunStore(this.database.db());
+    return new RepairRunStore(this.database.db(), this.config.queryTimeoutMs);
   }
 
   /** Runs whose process died (no heartbeat for the lease TTL) are marked abandoned before anyone reads them. */

@@ -1,6 +1,7 @@
 import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import type { ClientSession, Db, Filter } from 'mongodb';
+import { supportsTransactions } from '@odtp/database';
 import { DomainError, HTTP } from '@odtp/errors';
 
 export const JOURNAL_COLLECTION = 'repairJournal';
@@ -110,6 +111,15 @@ export class RepairJournal {
   }
 }
 
+/** Documents restored per transaction by undo. */
+export const UNDO_TRANSACTION_DOCS = 1000;
+
+interface Work {
+  collection: string;
+  docId: unknown;
+  before: Document | null;
+}
+
 /**
  * Undo a repair run from its journal, newest change first. A document is restored to its before-image only while
  * it is still as the run left it (its after-image). One changed since is a conflict: conflicts are listed and
@@ -133,7 +143,7 @@ export async function undoRepair(
       'ALREADY_UNDONE',
     );
   const conflicts: UndoConflict[] = [];
-  const work: { collection: string; docId: unknown; before: Document | null }[] = [];
+  const work: Work[] = [];
   for (const e of entries) {
     const collection = e.collection as string;
     const current = await db.collection(collection).findOne({ _id: e.docId } as Filter<Document>);
@@ -161,11 +171,44 @@ export async function undoRepair(
       { conflicts: conflicts.slice(0, 100) },
     );
   if (options.force) for (const c of conflicts) work.push({ ...c, before: entryBefore(entries, c) });
-  for (const w of work) {
-    const coll = db.collection(w.collection);
-    const filter = { _id: w.docId } as Filter<Document>;
-    if (w.before === null) await coll.deleteOne(filter);
-    else await coll.replaceOne(filter, w.before, { upsert: true });
+  // Documents come back before the copies that replaced them go (a quarantined document is restored, then its
+  // quarantine copy deleted): even without transactions a failure part-way never leaves a document in neither place.
+  const ordered = [...work.filter((w) => w.before !== null), ...work.filter((w) => w.before === null)];
+  const undoneAt = new Date();
+  const restore = async (part: Work[], last: boolean, session?: ClientSession): Promise<void> => {
+    for (const w of part) {
+      const coll = db.collection(w.collection);
+      const filter = { _id: w.docId } as Filter<Document>;
+      if (w.before === null) await coll.deleteOne(filter, { session });
+      // a before-image was in the database before the run: the validator applied since must not keep it out
+      else await coll.replaceOne(filter, w.before, { upsert: true, bypassDocumentValidation: true, session });
+    }
+    if (!last) return;
+    await journal.updateMany({ runId }, { $set: { undoneAt } }, { session });
+    await db
+      .collection(RUNS_COLLECTION)
+      .updateOne({ _id: runId as never }, { $set: { undoneAt } }, { session });
+  };
+  // In transactions where the server has them: an undo of up to UNDO_TRANSACTION_DOCS documents that fails
+  // part-way leaves everything as it was; a larger one goes in parts of that size, and undo run again resumes it
+  // (what is already restored equals its before-image and is skipped).
+  const parts: Work[][] = [];
+  for (let i = 0; i < ordered.length; i += UNDO_TRANSACTION_DOCS)
+    parts.push(ordered.slice(i, i + UNDO_TRANSACTION_DOCS));
+  if (!parts.length) parts.push([]);
+  const transactions = await supportsTransactions(db);
+  for (const [i, part] of parts.entries()) {
+    const last = i === parts.length - 1;
+    if (!transactions) {
+      await restore(part, last);
+      continue;
+    }
+    const session = db.client.startSession();
+    try {
+      await session.withTransaction(() => restore(part, last, session));
+    } finally {
+      await session.endSession();
+    }
   }
   for (const name of new Set(entries.map((e) => e.collection as string)))
     if (name.endsWith('_quarantine') && (await db.collection(name).estimatedDocumentCount()) === 0)
@@ -173,9 +216,6 @@ export async function undoRepair(
         .collection(name)
         .drop()
         .catch(() => undefined);
-  const undoneAt = new Date();
-  await journal.updateMany({ runId }, { $set: { undoneAt } });
-  await db.collection(RUNS_COLLECTION).updateOne({ _id: runId as never }, { $set: { undoneAt } });
   return { restored: work.length, conflicts: options.force ? conflicts : [] };
 }
 

@@ -72,7 +72,11 @@ const fromStored = ({ _id, ...rest }: Stored): RepairRunRecord =>
 export class RepairRunStore {
   readonly jobs: JobStore<RepairProgress>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Time limit of its reads (the API's QUERY_TIMEOUT_MS). */
+    private readonly maxTimeMS?: number,
+  ) {
     this.jobs = new JobStore<RepairProgress>(db, RUNS_COLLECTION);
   }
 
@@ -81,15 +85,15 @@ export class RepairRunStore {
   }
 
   async get(runId: string): Promise<RepairRunRecord | null> {
-    const doc = await this.coll().findOne({ _id: runId } as Filter<Stored>);
+    const doc = await this.coll().findOne({ _id: runId } as Filter<Stored>, { maxTimeMS: this.maxTimeMS });
     return doc ? fromStored(doc) : null;
   }
 
   async list(page: number, pageSize: number): Promise<Page<RepairRunSummary>> {
     const [total, docs] = await Promise.all([
-      this.coll().countDocuments({}),
+      this.coll().countDocuments({}, { maxTimeMS: this.maxTimeMS }),
       this.coll()
-        .find({}, { projection: { rounds: 0, skipped: 0, truncated: 0 } })
+        .find({}, { projection: { rounds: 0, skipped: 0, truncated: 0 }, maxTimeMS: this.maxTimeMS })
         .sort({ startedAt: -1, _id: 1 })
         .skip((page - 1) * pageSize)
         .limit(pageSize)

@@ -60,6 +60,8 @@ export class ReportStore {
   constructor(
     db: Db,
     private readonly retention = 100,
+    /** Time limit of its reads (the API's QUERY_TIMEOUT_MS). */
+    private readonly maxTimeMS?: number,
   ) {
     this.coll = db.collection<StoredRun>(REPORTS_COLLECTION);
     this.jobs = new JobStore<AuditProgress>(db, REPORTS_COLLECTION);
@@ -104,18 +106,26 @@ export class ReportStore {
 
   /** A done run's report, or null (unknown, or not done). */
   async get(id: string): Promise<StoredReport | null> {
-    const doc = await this.coll.findOne({ $and: [{ _id: id }, DONE] } as Filter<StoredRun>);
+    const doc = await this.coll.findOne({ $and: [{ _id: id }, DONE] } as Filter<StoredRun>, {
+      maxTimeMS: this.maxTimeMS,
+    });
     return doc ? ReportStore.toReport(doc) : null;
   }
 
   /** A run in any state, without its findings. */
   async run(id: string): Promise<AuditRun | null> {
-    const doc = await this.coll.findOne({ _id: id } as Filter<StoredRun>, { projection: { findings: 0 } });
+    const doc = await this.coll.findOne({ _id: id } as Filter<StoredRun>, {
+      projection: { findings: 0 },
+      maxTimeMS: this.maxTimeMS,
+    });
     return doc ? toRun(doc) : null;
   }
 
   async latest(): Promise<StoredReport | null> {
-    const doc = await this.coll.findOne(DONE, { sort: { startedAt: -1, _id: -1 } });
+    const doc = await this.coll.findOne(DONE, {
+      sort: { startedAt: -1, _id: -1 },
+      maxTimeMS: this.maxTimeMS,
+    });
     return doc ? ReportStore.toReport(doc) : null;
   }
 
@@ -125,7 +135,7 @@ export class ReportStore {
       {
         $and: [{ startedAt: { $lt: report.startedAt }, _id: { $ne: report.id } }, DONE],
       } as Filter<StoredRun>,
-      { sort: { startedAt: -1, _id: -1 } },
+      { sort: { startedAt: -1, _id: -1 }, maxTimeMS: this.maxTimeMS },
     );
     return doc ? ReportStore.toReport(doc) : null;
   }
@@ -146,6 +156,7 @@ export class ReportStore {
         },
         sort: { startedAt: -1, _id: -1 },
         limit,
+        maxTimeMS: this.maxTimeMS,
       })
       .toArray();
     return docs.reverse().map((d) => trendPoint({ ...ReportStore.toReport(d), findings: d.findings ?? [] }));
@@ -154,13 +165,14 @@ export class ReportStore {
   /** Runs (reports without their findings, and runs that did not finish), newest first; optionally of one status. */
   async list(page: number, pageSize: number, status?: JobStatus): Promise<Page<AuditRun>> {
     const filter = (status === undefined ? {} : status === 'done' ? DONE : { status }) as Filter<StoredRun>;
-    const total = await this.coll.countDocuments(filter);
+    const total = await this.coll.countDocuments(filter, { maxTimeMS: this.maxTimeMS });
     const docs = await this.coll
       .find(filter, {
         projection: { findings: 0 },
         sort: { startedAt: -1, _id: -1 },
         skip: (page - 1) * pageSize,
         limit: pageSize,
+        maxTimeMS: this.maxTimeMS,
       })
       .toArray();
     return { items: docs.map(toRun), page, pageSize, total };

@@ -77,24 +77,28 @@ export class IntegritySchedule implements OnModuleInit, OnModuleDestroy {
       );
     if (!fresh.length || !this.config.auditWebhookUrl) return;
     try {
-      await this.sendWebhook(this.config.auditWebhookUrl, {
-        reportId: report.id,
-        reportPath: `/audits/${report.id}/report`,
-        ...(this.config.adminPublicUrl
-          ? { reportUrl: `${this.config.adminPublicUrl}/audits/${report.id}/report` }
-          : {}),
-        database: report.database,
-        finishedAt: report.finishedAt,
-        summary: report.summary,
-        newFindings: fresh.map((f) => ({
-          check: f.check,
-          severity: f.severity,
-          collection: f.collection,
-          path: f.path,
-          violations: f.violations,
-          samples: f.samples.map(String),
-        })),
-      });
+      await this.sendWebhook(
+        this.config.auditWebhookUrl,
+        {
+          reportId: report.id,
+          reportPath: `/audits/${report.id}/report`,
+          ...(this.config.adminPublicUrl
+            ? { reportUrl: `${this.config.adminPublicUrl}/audits/${report.id}/report` }
+            : {}),
+          database: report.database,
+          finishedAt: report.finishedAt,
+          summary: report.summary,
+          newFindings: fresh.map((f) => ({
+            check: f.check,
+            severity: f.severity,
+            collection: f.collection,
+            path: f.path,
+            violations: f.violations,
+            samples: f.samples.map(String),
+          })),
+        },
+        this.config.auditWebhookAuthorization,
+      );
     } catch (e) {
       this.logger.error(e instanceof Error ? e.message : String(e));
     }

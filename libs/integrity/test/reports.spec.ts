@@ -67,12 +67,41 @@ describe('postWebhook', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=secret`;
-    await postWebhook(url, { a: 1 }, 3, 1000);
+    await postWebhook(url, { a: 1 }, undefined, 3, 1000);
     expect(calls).toBe(2);
     calls = -10; // always failing from now on
-    await expect(postWebhook(url, { a: 1 }, 2, 1000)).rejects.toThrow(
+    await expect(postWebhook(url, { a: 1 }, undefined, 2, 1000)).rejects.toThrow(
       `webhook to 127.0.0.1:${(server.address() as AddressInfo).port} failed after 2 attempts: HTTP 503`,
     );
     server.close();
+  });
+
+  it('does not follow a redirect (the payload and Authorization would go elsewhere) and sends the Authorization header it is given', async () => {
+    const elsewhere: string[] = [];
+    const other = http.createServer((req, res) => {
+      elsewhere.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const seen: (string | undefined)[] = [];
+    const hook = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      req.resume();
+      res
+        .writeHead(302, { location: `http://127.0.0.1:${(other.address() as AddressInfo).port}/steal` })
+        .end();
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const port = (hook.address() as AddressInfo).port;
+    await expect(
+      postWebhook(`http://127.0.0.1:${port}/hook?token=secret`, { a: 1 }, 'Bearer t0ken', 1, 1000),
+    ).rejects.toThrow(
+      `webhook to 127.0.0.1:${port} failed after 1 attempts: HTTP 302 (a redirect: not followed)`,
+    );
+    expect(seen).toEqual(['Bearer t0ken']);
+    expect(elsewhere).toEqual([]);
+    hook.close();
+    other.close();
   });
 });

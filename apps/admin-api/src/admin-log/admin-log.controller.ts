@@ -71,8 +71,19 @@ export class AdminLogEntryDto {
   @ApiProperty({ description: 'duration in milliseconds', example: 12.5 })
   durationMs!: number;
 
-  @ApiProperty({ description: 'request id (x-request-id)', nullable: true, type: String })
+  @ApiProperty({
+    description: "the server's request id (as in its log lines)",
+    nullable: true,
+    type: String,
+  })
   requestId!: string | null;
+
+  @ApiPropertyOptional({
+    description: "the caller's x-request-id, cut to 64 characters (chosen by the caller: not an identity)",
+    nullable: true,
+    type: String,
+  })
+  callerRequestId?: string | null;
 }
 
 export class AdminLogPageDto {

@@ -21,7 +21,10 @@ export interface AdminLogEntry {
   body: Record<string, unknown>;
   status: number;
   durationMs: number;
+  /** The server's id of the request (the one in its log lines). */
   requestId: string | null;
+  /** The caller's x-request-id, cut to 64 characters (the caller chooses it: never trusted as an id). */
+  callerRequestId: string | null;
 }
 
 const MAX_VALUE = 200;

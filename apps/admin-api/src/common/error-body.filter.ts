@@ -3,6 +3,7 @@ import { Catch, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
 import { DomainError } from '@odtp/errors';
 import { EJSON } from 'bson';
+import { MongoServerError } from 'mongodb';
 import type { NextFunction, Request, Response } from 'express';
 import type { ErrorBodyDto } from './error-body.dto';
 
@@ -11,24 +12,49 @@ interface BodyParserError {
   status: number;
 }
 
+/**
+ * An error of the body parsers: a `type` they set, or (a body that does not decompress) a zlib error they pass on
+ * with a 4xx status, typed here as `encoding.invalid`.
+ */
 export function isBodyParserError(e: unknown): e is BodyParserError {
-  return (
-    typeof e === 'object' &&
-    e !== null &&
-    typeof (e as BodyParserError).type === 'string' &&
-    typeof (e as BodyParserError).status === 'number'
-  );
+  if (typeof e !== 'object' || e === null || typeof (e as BodyParserError).status !== 'number') return false;
+  const err = e as BodyParserError & { code?: unknown; expose?: unknown };
+  if (typeof err.type === 'string') return true;
+  if (typeof err.code === 'string' && err.code.startsWith('Z_') && err.status >= 400 && err.status < 500) {
+    err.type = 'encoding.invalid';
+    return true;
+  }
+  return false;
 }
+
+/** The deepest nesting of arrays and objects a JSON body may have (the API's bodies need 3). */
+export const MAX_BODY_DEPTH = 32;
 
 const BODY_PARSER_MESSAGES: Record<string, string> = {
   'entity.parse.failed': 'Malformed JSON in request body',
+  'entity.too.deep': `Request body is nested too deeply (at most ${MAX_BODY_DEPTH} levels of arrays and objects)`,
   'entity.too.large': 'Request body is too large',
   'encoding.unsupported': 'Unsupported request body encoding',
+  'encoding.invalid': 'Invalid request body encoding',
   'charset.unsupported': 'Unsupported request body charset',
 };
 
+/** MongoDB's MaxTimeMSExpired: a query ran past the time limit the API gave it (QUERY_TIMEOUT_MS). */
+function isQueryTimeout(e: unknown): boolean {
+  return e instanceof MongoServerError && e.code === 50;
+}
+
 /** Map any thrown value to `{statusCode, error, message, details?}`; never exposes stack traces. */
-export function toErrorBody(exception: unknown): ErrorBodyDto {
+export function toErrorBody(exception: unknown, options: { queryTimeoutMs?: number } = {}): ErrorBodyDto {
+  if (isQueryTimeout(exception)) {
+    const status = HttpStatus.GATEWAY_TIMEOUT;
+    return {
+      statusCode: status,
+      error: STATUS_CODES[status]!,
+      message: `the query ran longer than QUERY_TIMEOUT_MS${options.queryTimeoutMs ? ` (${options.queryTimeoutMs} ms)` : ''} and was stopped: narrow it (a filter, a sort an index serves) or ask the operator to raise QUERY_TIMEOUT_MS`,
+      details: [{ code: 'QUERY_TIMEOUT' }],
+    };
+  }
   if (exception instanceof DomainError) {
     const status = exception.httpStatus;
     return {
@@ -83,9 +109,11 @@ export function toErrorBody(exception: unknown): ErrorBodyDto {
 export class ErrorBodyFilter implements ExceptionFilter {
   private readonly logger = new Logger('ErrorBodyFilter');
 
+  constructor(private readonly options: { queryTimeoutMs?: number } = {}) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    const body = toErrorBody(exception);
+    const body = toErrorBody(exception, this.options);
     if (body.statusCode >= 500) {
       this.logger.error(
         exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
@@ -93,6 +121,27 @@ export class ErrorBodyFilter implements ExceptionFilter {
     }
     if (response.headersSent) return;
     response.status(body.statusCode).json(body);
+  }
+}
+
+/**
+ * The JSON body parser's `verify`: refuses a body nested deeper than MAX_BODY_DEPTH before it is parsed (a bracket
+ * count outside strings, in one pass), so no later step (validation, transformation) recurses through it.
+ */
+export function verifyJsonDepth(_req: unknown, _res: unknown, buf: Buffer): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_BODY_DEPTH)
+        throw Object.assign(new Error('body nested too deeply'), { type: 'entity.too.deep', status: 400 });
+    } else if (c === 0x5d || c === 0x7d) depth--;
   }
 }
 

@@ -58,12 +58,23 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly refusedCalls = new Counter({
+    name: 'odtp_admin_refused_calls_total',
+    help: 'Mutating calls of an API key that were refused (403 forbidden, 429 rate limited): counted here, never written to the admin audit log',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'odtp_' });
   }
 
   authFailure(reason: string): void {
     this.authFailures.inc({ reason });
+  }
+
+  refusedCall(status: number): void {
+    this.refusedCalls.inc({ status: String(status) });
   }
 
   observeAudit(
