@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 import { ObjectId } from 'bson';
-import { MongoServerError } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import type { Db } from 'mongodb';
 import request from 'supertest';
 import { DatabaseService } from '@odtp/database';
@@ -178,5 +178,64 @@ describe('security round 2: the admin API under a viewer flood, refusals and hos
       body: zlib.gzipSync('{}'),
     });
     expect(good.status).toBe(403);
+  });
+
+  it('attacks on the wire port of the embedded server inside the API process leave it alive, its prototypes untouched, and /health within 500 ms', async () => {
+    const wire = await MongoClient.connect(t.database.uri);
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
+    const c = wire.db(db.databaseName).collection('logs');
+    const attacks: (() => Promise<unknown>)[] = [
+      () => c.updateOne({ '__proto__.polluted': 1, _id: 1 as never }, { $set: { a: 1 } }, { upsert: true }),
+      () => wire.db(db.databaseName).command({ constructor: 1 }),
+      () =>
+        c
+          .aggregate([
+            { $limit: 1 },
+            {
+              $project: {
+                s: {
+                  $reduce: {
+                    input: { $range: [0, 40] },
+                    initialValue: 'x',
+                    in: { $concat: ['$$value', '$$value'] },
+                  },
+                },
+              },
+            },
+          ])
+          .toArray(),
+      () => c.aggregate([{ $limit: 1 }, { $project: { r: { $range: [0, 10_000_000] } } }]).toArray(),
+      () =>
+        c
+          .aggregate(
+            [
+              { $limit: 1 },
+              { $project: { m: { $regexFindAll: { input: 'ab '.repeat(100_000), regex: 'a' } } } },
+            ],
+            {
+              maxTimeMS: 100,
+            },
+          )
+          .toArray(),
+      () => c.find({}).sort({ logstring: -1 }).limit(1).maxTimeMS(100).toArray(),
+    ];
+    try {
+      for (const attack of attacks) {
+        let done = false;
+        const running = attack()
+          .catch((e: unknown) => e)
+          .finally(() => (done = true));
+        let slowest = await slowestHealth(base, 1);
+        while (!done) slowest = Math.max(slowest, await slowestHealth(base, 1));
+        await running;
+        expect(slowest).toBeLessThan(500);
+      }
+      expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      await request(server()).get('/health').expect(200);
+      expect((await c.aggregate([{ $count: 'n' }]).toArray())[0].n).toBe(300_001);
+    } finally {
+      await wire.close();
+    }
   });
 });

@@ -360,7 +360,8 @@ export function runPipeline(
 ): Document[] {
   try {
     const agg = new Aggregator(pipeline, engineOptions(resolver, variables, collation));
-    return agg.run(Array.isArray(docs) ? docs : [...docs]) as Document[];
+    // lazily: a pipeline that needs few documents ($limit, $match then $limit) reads only those
+    return agg.run(docs) as Document[];
   } catch (e) {
     throw wrapEngineError(e);
   }
