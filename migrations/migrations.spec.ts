@@ -278,7 +278,7 @@ describe('20261126081600-rename-camelcase-timestamps', () => {
 
   it('is held for ODTP 0.5, which writes the camelCase names', () => {
     const mod = load('20261126081600-rename-camelcase-timestamps');
-    expect(lowestSafeLevel(mod.affects!)).toBe('target');
+    expect(lowestSafeLevel(mod.affects!)).toBe('transition');
     expect(effectConflicts(appContract('odtp-0.5'), mod.affects!)).toEqual([
       'ODTP 0.5 writes executions.createdAt instead of created_at (a date)',
       'ODTP 0.5 writes executions.updatedAt instead of updated_at (a date)',
@@ -373,7 +373,7 @@ describe('20261126080600-reference-strings-to-objectid and 20261126081700-applic
       'executions.workflowSchema.component_versions: not an ObjectId ("not-an-id"): left as is': 1,
     });
     expect(await mod.up(db)).toEqual({});
-    expect(lowestSafeLevel(mod.affects!)).toBe('target');
+    expect(lowestSafeLevel(mod.affects!)).toBe('transition');
     expect(effectConflicts(appContract('odtp-0.5'), mod.affects!)).toContain(
       'ODTP 0.5 queries outputs.stepRef as a string (delete execution cascade (delete_execution): outputs.find({stepRef: str(step_id)}), then delete_one by _id)',
     );

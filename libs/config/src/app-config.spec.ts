@@ -57,7 +57,7 @@ describe('loadConfig', () => {
     [
       'ODTP_APP',
       'odtp-0.6',
-      'Invalid configuration: ODTP_APP must be one of the following values: odtp-0.5, target (got "odtp-0.6")',
+      'Invalid configuration: ODTP_APP must be one of the following values: odtp-0.5, transition, target (got "odtp-0.6")',
     ],
     [
       'LOG_LEVEL',

@@ -13,9 +13,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /**
  * The applications that can run on an ODTP database, oldest first; `target` (the documented schema) is always
  * last. Each other level has its contract file in @odtp/schema (`libs/schema/src/contracts/<level>.contract.json`);
- * a new ODTP release is its contract file and its name here.
+ * a new ODTP release is its contract file and its name here. `transition` is the upgrade's window: a release that
+ * writes the target shapes (and both forms where ODTP 0.5 queries strings) and reads both, beside 0.5 clients.
  */
-export const APP_LEVELS = ['odtp-0.5', 'target'] as const;
+export const APP_LEVELS = ['odtp-0.5', 'transition', 'target'] as const;
 export type AppLevel = (typeof APP_LEVELS)[number];
 /** The newest released ODTP: what runs on a database unless ODTP_APP says otherwise. */
 export const DEFAULT_APP_LEVEL: AppLevel = 'odtp-0.5';

@@ -335,7 +335,7 @@ describe('migrations an application cannot live with yet are held', () => {
     const status = await migrator.status();
     expect(status.map((s) => [s.name, s.state, s.requires, s.app])).toEqual([
       ['20240101000000-a.ts', 'pending', 'odtp-0.5', 'odtp-0.5'],
-      ['20240101000100-b.ts', 'held', 'target', 'odtp-0.5'],
+      ['20240101000100-b.ts', 'held', 'transition', 'odtp-0.5'],
       ['20240101000200-c.ts', 'pending', 'odtp-0.5', 'odtp-0.5'],
     ]);
     const reasons = [
@@ -351,7 +351,7 @@ describe('migrations an application cannot live with yet are held', () => {
     ]);
     const run = await migrator.up();
     expect(run.migrations.map((m) => m.name)).toEqual(['20240101000000-a.ts', '20240101000200-c.ts']);
-    expect(run.held).toEqual([{ name: '20240101000100-b.ts', requires: 'target', heldBecause: reasons }]);
+    expect(run.held).toEqual([{ name: '20240101000100-b.ts', requires: 'transition', heldBecause: reasons }]);
     expect(run.app).toBe('odtp-0.5');
     expect((await f.journal())!.up).toEqual(['20240101000000-a', '20240101000200-c']);
     expect(await f.db.collection('changelog').findOne({ fileName: '20240101000000-a.ts' })).toMatchObject({

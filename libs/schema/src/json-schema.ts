@@ -1,7 +1,8 @@
 import type { Document } from 'bson';
 import type { SchemaType } from 'mongoose';
-import type { AppContract, ContractBsonType } from './contracts/contract';
-import type { CollectionDefinition } from './registry';
+import { writersOf } from './contracts/contract';
+import type { AppContract, CollectionContract, ContractBsonType } from './contracts/contract';
+import type { CollectionDefinition, CollectionName } from './registry';
 
 interface PathOptions {
   description?: string;
@@ -47,6 +48,8 @@ const HEX_ID_PATTERN = '^[0-9a-fA-F]{24}$';
 interface ReferenceExtras {
   types: ContractBsonType[];
   application: string;
+  /** One of the writers writes both forms at once: `[ObjectId, id string]`. */
+  both?: boolean;
 }
 
 /** bsonType, pattern and wording of a reference that may also hold what the application writes. */
@@ -62,9 +65,20 @@ function referenceRule(
   return {
     bsonType: all,
     ...(all.includes('string') ? { pattern: HEX_ID_PATTERN } : {}),
-    words: `${words} (${extras.application} writes ${extras.types.map((t) => (t === 'string' ? 'strings' : t)).join(' and ')})`,
+    words: `${words} (${extras.application} writes ${extras.types
+      .map((t) =>
+        t === 'string' ? 'strings' : t === 'array' && extras.both ? '[ObjectId, id string] pairs' : t,
+      )
+      .join(' and ')})`,
   };
 }
+
+/** The rule of the both-forms pair, applied when the value is an array: an ObjectId and an id string. */
+const BOTH_FORMS_ITEMS: Document = {
+  minItems: 2,
+  maxItems: 2,
+  items: { bsonType: ['objectId', 'string'], pattern: HEX_ID_PATTERN },
+};
 
 /** The `$jsonSchema` rule of one path (or array element). */
 function ruleFor(type: SchemaType, path: string, extras?: ReferenceExtras): Document {
@@ -97,6 +111,7 @@ function ruleFor(type: SchemaType, path: string, extras?: ReferenceExtras): Docu
     const all = ref.bsonType as string[];
     rule.bsonType = o.nullable && !all.includes('null') ? [...all, 'null'] : all;
     if (ref.pattern) rule.pattern = ref.pattern;
+    if (extras.both) Object.assign(rule, BOTH_FORMS_ITEMS);
     parts.push(`must be ${ref.words}${o.nullable ? ' or null' : ''}`);
   } else if (bsonType) {
     rule.bsonType = o.nullable ? [bsonType, 'null'] : bsonType;
@@ -156,6 +171,26 @@ function nodeFor(root: Document, parts: readonly string[]): Document {
   return node;
 }
 
+/**
+ * What the database may receive in a collection from the application and the release beside it: their reference
+ * types and their fields together.
+ */
+function writtenTo(contract: AppContract, collection: CollectionName): CollectionContract {
+  const out: CollectionContract = { references: {}, fields: {} };
+  for (const c of writersOf(contract)) {
+    const cc = c.collections[collection];
+    for (const [path, r] of Object.entries(cc?.references ?? {})) {
+      const prev = out.references![path];
+      out.references![path] = {
+        writes: [...new Set([...(prev?.writes ?? []), ...r.writes])],
+        ...(prev?.both || r.both ? { both: true } : {}),
+      };
+    }
+    for (const [path, f] of Object.entries(cc?.fields ?? {})) out.fields![path] ??= f;
+  }
+  return out;
+}
+
 /** The `$jsonSchema` of a collection, derived from its mongoose schema; every rule has a description. */
 export function deriveJsonSchema(def: CollectionDefinition, options: DeriveOptions = {}): Document {
   const root: Document = {
@@ -164,8 +199,12 @@ export function deriveJsonSchema(def: CollectionDefinition, options: DeriveOptio
     required: ['_id'],
     properties: {},
   };
-  const app = options.contract?.collections[def.name];
-  const application = options.contract?.application ?? '';
+  const app = options.contract ? writtenTo(options.contract, def.name) : undefined;
+  const application = options.contract
+    ? writersOf(options.contract)
+        .map((c) => c.application)
+        .join(' and ')
+    : '';
   const insteadOf = new Map(
     Object.entries(app?.fields ?? {})
       .filter(([, f]) => f.insteadOf)
@@ -175,11 +214,16 @@ export function deriveJsonSchema(def: CollectionDefinition, options: DeriveOptio
     const parts = path.split('.');
     const node = nodeFor(root, parts);
     const leaf = parts[parts.length - 1];
-    const written = app?.references?.[path]?.writes.filter((t) => t !== 'objectId');
+    const reference = app?.references?.[path];
+    const written = reference?.writes.filter((t) => t !== 'objectId');
     (node.properties as Document)[leaf] =
       path === '_id'
         ? { bsonType: 'objectId', description: '_id must be an ObjectId' }
-        : ruleFor(type, path, written?.length ? { types: written, application } : undefined);
+        : ruleFor(
+            type,
+            path,
+            written?.length ? { types: written, application, both: reference?.both } : undefined,
+          );
     if ((type.options as PathOptions).required === true && path !== '_id') {
       const alias = insteadOf.get(path);
       if (alias) {

@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { parseLegacyDate } from '@odtp/dump';
-import { idStringsToObjectIds } from '@odtp/schema';
+import { idForm, idStringsToObjectIds, referencedId, referenceGraph } from '@odtp/schema';
 import type { CollectionName, SchemaEffect } from '@odtp/schema';
 import { getPath, rewriteDocuments } from '../documents';
 import type { MigrationContext, Step } from '../migration';
@@ -10,48 +10,102 @@ function projectionOf(paths: readonly string[]): Document {
   return Object.fromEntries([...new Set(paths.map((p) => p.split('.')[0]))].map((k) => [k, 1]));
 }
 
+/** How one path is converted: what the application writes there, and whether the path holds one id. */
+interface PathPlan {
+  path: string;
+  form: 'objectId' | 'both' | 'string';
+  scalar: boolean;
+}
+
+/** The documents a path still holds in another form than the application's. */
+function pendingFilter(plan: PathPlan): Document | undefined {
+  const p = plan.path;
+  if (plan.form === 'string') return undefined;
+  if (plan.form === 'both')
+    // anything but the pair (an id string, a lone ObjectId): arrays of two are the pair already
+    return { $and: [{ [p]: { $exists: true } }, { [p]: { $ne: null } }, { [p]: { $not: { $size: 2 } } }] };
+  if (plan.scalar) return { $or: [{ [p]: { $type: 'string' } }, { [p]: { $type: 'array' } }] };
+  return { [p]: { $type: 'string' } };
+}
+
+/** The value of a path holding one id, in `form` (undefined: leave it; not an id, reported). */
+function scalarIn(value: unknown, form: 'objectId' | 'both'): unknown {
+  const parts = Array.isArray(value) ? value : [value];
+  const ids = parts.map((v) => referencedId(v)?.toHexString());
+  if (!parts.length || ids.some((h) => h === undefined) || new Set(ids).size !== 1) return undefined;
+  const id = new ObjectId(ids[0]);
+  return form === 'both' ? [id, ids[0]] : id;
+}
+
 /**
- * Reference values stored as 24-hex strings become ObjectIds at each path (scalars, array elements, nested
- * paths, arrays of sub-documents). Strings that are not ids are left untouched and listed in the report.
+ * Reference values become what the application writes there (ctx.app): ObjectIds (the target), both forms of the
+ * id (`[ObjectId, id string]`, where a transition release keeps older releases' string queries working), or left
+ * as strings (where it still writes strings). Scalars, array elements, nested paths and arrays of sub-documents;
+ * a pair found where one ObjectId belongs is folded into it. Strings that are not ids are left and reported.
  */
 export function referencesToObjectId(collection: string, paths: readonly string[]): Step {
+  const scalar = new Set(
+    referenceGraph()
+      .filter((e) => e.from === collection && !e.many)
+      .map((e) => e.path),
+  );
   return {
     title: `${collection}: string ids -> ObjectId in ${paths.join(', ')}`,
-    run: (ctx) =>
-      rewriteDocuments(
+    run: (ctx) => {
+      const plans: PathPlan[] = paths.map((path) => ({
+        path,
+        form: idForm(ctx.app, collection, path),
+        scalar: scalar.has(path) && !path.includes('.'),
+      }));
+      const filters = plans.map(pendingFilter).filter((f): f is Document => f !== undefined);
+      if (!filters.length) return Promise.resolve({ [collection]: 0 });
+      return rewriteDocuments(
         ctx,
         collection,
-        { $or: paths.map((p) => ({ [p]: { $type: 'string' } })) },
+        { $or: filters },
         (doc) => {
           const $set: Document = {};
-          const byTop = new Map<string, string[]>();
-          for (const p of paths) {
-            const top = p.split('.')[0];
-            byTop.set(top, [...(byTop.get(top) ?? []), p]);
-          }
-          for (const [top, ps] of byTop) {
-            let value: unknown = doc[top];
-            if (value === undefined) continue;
-            let converted = false;
-            for (const p of ps) {
-              const before: unknown = value;
-              value = idStringsToObjectIds(value, p.split('.').slice(1), (bad) =>
+          for (const plan of plans) {
+            if (plan.form === 'string') continue;
+            const top = plan.path.split('.')[0];
+            const current: unknown = $set[top] ?? doc[top];
+            if (current === undefined || current === null) continue;
+            if (plan.scalar) {
+              const next = scalarIn(current, plan.form);
+              if (next === undefined)
                 ctx.report.note(
                   collection,
                   doc._id,
-                  p,
-                  `not an ObjectId (${JSON.stringify(bad.slice(0, 40))}): left as is`,
-                ),
-              );
-              if (before !== value) converted ||= changedIds(before, value);
+                  plan.path,
+                  `not an id (${JSON.stringify(current).slice(0, 60)}): left as is`,
+                );
+              else if (!sameIds(current, next)) $set[top] = next;
+              continue;
             }
-            if (converted) $set[top] = value;
+            const next = idStringsToObjectIds(current, plan.path.split('.').slice(1), (bad) =>
+              ctx.report.note(
+                collection,
+                doc._id,
+                plan.path,
+                `not an ObjectId (${JSON.stringify(bad.slice(0, 40))}): left as is`,
+              ),
+            );
+            if (changedIds(current, next)) $set[top] = next;
           }
           return { $set };
         },
         { projection: projectionOf(paths) },
-      ),
+      );
+    },
   };
+}
+
+/** Whether two values are the same ids in the same forms. */
+function sameIds(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => sameIds(x, b[i]));
+  if (a instanceof ObjectId && b instanceof ObjectId) return a.equals(b);
+  return a === b;
 }
 
 /** The effects of converting string references at these paths (what a migration declares it affects). */

@@ -8,6 +8,7 @@ import { mapAt } from '../paths';
 import { COLLECTION_NAMES, COLLECTIONS } from '../registry';
 import type { CollectionName } from '../registry';
 import odtp05 from './odtp-0.5.contract.json';
+import transition from './transition.contract.json';
 
 /** The BSON types a contract may name (the `$jsonSchema` `bsonType` aliases). */
 export const CONTRACT_BSON_TYPES = ['objectId', 'string', 'null', 'date', 'bool', 'array', 'object'] as const;
@@ -17,6 +18,13 @@ export type ContractBsonType = (typeof CONTRACT_BSON_TYPES)[number];
 export interface ReferenceWrite {
   /** What the application writes there, its usual form first (the form seeds and repairs write). */
   writes: ContractBsonType[];
+  /**
+   * It writes both forms of the id at once, the two-element array `[ObjectId, id string]`: an older release's
+   * string query and a newer one's ObjectId query both find it (MongoDB matches an array by any element).
+   */
+  both?: boolean;
+  /** It reads both forms there (`{path: {$in: [id, idString]}}`): converting what is stored cannot hide anything. */
+  readsBoth?: boolean;
   note?: string;
 }
 
@@ -53,6 +61,11 @@ export interface AppContract {
   collections: Partial<Record<CollectionName, CollectionContract>>;
   /** What a release of this application must change to live on the target schema. */
   toTarget: string[];
+  /**
+   * An older release that may still run beside this one during an upgrade: what it writes stays valid (validators,
+   * audits count it as upgrade backlog) and its string queries must keep finding their documents.
+   */
+  beside?: AppLevel;
 }
 
 export class ContractError extends DomainError {
@@ -130,8 +143,13 @@ export function parseContract(raw: unknown, file: string): AppContract {
         if (!target.references.has(path))
           throw new ContractError(`${at}.references.${path}: not a reference path of the target schema`);
         if (!isRecord(r)) throw new ContractError(`${at}.references.${path} must be an object`);
+        for (const flag of ['both', 'readsBoth'] as const)
+          if (r[flag] !== undefined && typeof r[flag] !== 'boolean')
+            throw new ContractError(`${at}.references.${path}.${flag} must be true or false`);
         c.references[path] = {
           writes: types(r.writes, `${at}.references.${path}.writes`),
+          ...(r.both === true ? { both: true } : {}),
+          ...(r.readsBoth === true ? { readsBoth: true } : {}),
           ...(r.note !== undefined ? { note: text(r.note, `${at}.references.${path}.note`) } : {}),
         };
       }
@@ -176,7 +194,16 @@ export function parseContract(raw: unknown, file: string): AppContract {
   const toTarget = raw.toTarget;
   if (!Array.isArray(toTarget) || !toTarget.every((t) => typeof t === 'string'))
     throw new ContractError(`${file}: toTarget must be a list of strings`);
+  const beside = raw.beside;
+  if (
+    beside !== undefined &&
+    (typeof beside !== 'string' ||
+      !(APP_LEVELS as readonly string[]).includes(beside) ||
+      !levelBefore(beside as AppLevel, level as AppLevel))
+  )
+    throw new ContractError(`${file}: beside must name an older application level`);
   return {
+    ...(beside !== undefined ? { beside: beside as AppLevel } : {}),
     level: level as AppLevel,
     application: text(raw.application, `${file}: application`),
     description: text(raw.description, `${file}: description`),
@@ -186,7 +213,10 @@ export function parseContract(raw: unknown, file: string): AppContract {
 }
 
 /** The contract files, one per released application level. */
-const CONTRACT_FILES: readonly [string, unknown][] = [['odtp-0.5.contract.json', odtp05]];
+const CONTRACT_FILES: readonly [string, unknown][] = [
+  ['odtp-0.5.contract.json', odtp05],
+  ['transition.contract.json', transition],
+];
 
 const CONTRACTS = new Map<AppLevel, AppContract>([
   ...CONTRACT_FILES.map(([file, raw]): [AppLevel, AppContract] => {
@@ -214,30 +244,54 @@ export function levelBefore(a: AppLevel, b: AppLevel): boolean {
   return APP_LEVELS.indexOf(a) < APP_LEVELS.indexOf(b);
 }
 
-/** The types an application writes at a reference path: an ObjectId, plus what its contract lists. */
-export function referenceTypes(contract: AppContract, collection: string, path: string): ContractBsonType[] {
-  const written = contract.collections[collection as CollectionName]?.references?.[path]?.writes ?? [];
-  return ['objectId', ...written.filter((t) => t !== 'objectId')];
+/** The application's contract and the one of the release that may run beside it: what the database may receive. */
+export function writersOf(contract: AppContract): AppContract[] {
+  return contract.beside ? [contract, appContract(contract.beside)] : [contract];
 }
 
-/** Whether the application writes references at this path as strings. */
+function referenceWrite(contract: AppContract, collection: string, path: string): ReferenceWrite | undefined {
+  return contract.collections[collection as CollectionName]?.references?.[path];
+}
+
+/**
+ * The types the database may receive at a reference path from the application (and the release beside it): an
+ * ObjectId, plus what their contracts list (`array` for the both-forms pair).
+ */
+export function referenceTypes(contract: AppContract, collection: string, path: string): ContractBsonType[] {
+  const written = writersOf(contract).flatMap((c) => referenceWrite(c, collection, path)?.writes ?? []);
+  return [...new Set<ContractBsonType>(['objectId', ...written])];
+}
+
+/** Whether the application (or the release beside it) writes references at this path as strings. */
 export function writesStringReference(contract: AppContract, collection: string, path: string): boolean {
-  return (contract.collections[collection as CollectionName]?.references?.[path]?.writes ?? []).includes(
-    'string',
+  return writersOf(contract).some((c) =>
+    (referenceWrite(c, collection, path)?.writes ?? []).includes('string'),
   );
 }
 
-/** The queries of the application on a path (the value type it sends). */
+/** Whether the application writes both forms of the id at this path (`[ObjectId, id string]`). */
+export function writesBothForms(contract: AppContract, collection: string, path: string): boolean {
+  return referenceWrite(contract, collection, path)?.both === true;
+}
+
+/** The string queries on a path of the application and of the release beside it (the value type they send). */
 export function queriesOn(contract: AppContract, collection: string, path: string): QueryFact[] {
-  return (contract.collections[collection as CollectionName]?.queries ?? []).filter((q) => q.path === path);
+  return writersOf(contract).flatMap((c) =>
+    (c.collections[collection as CollectionName]?.queries ?? []).filter((q) => q.path === path),
+  );
 }
 
 /**
  * How the application usually writes an id at `collection.path`: as a string (ODTP 0.5's stepRef, userRef, and the
  * dt_id it repeats beside digitalTwinRef) or as an ObjectId (everywhere else).
  */
-export function idForm(contract: AppContract, collection: string, path: string): 'string' | 'objectId' {
+export function idForm(
+  contract: AppContract,
+  collection: string,
+  path: string,
+): 'string' | 'objectId' | 'both' {
   const c = contract.collections[collection as CollectionName];
+  if (c?.references?.[path]?.both) return 'both';
   const usual = c?.references?.[path]?.writes[0] ?? c?.fields?.[path]?.bsonType[0];
   return usual === 'string' ? 'string' : 'objectId';
 }
@@ -251,8 +305,9 @@ export function referenceValue(
   collection: string,
   path: string,
   id: ObjectId,
-): ObjectId | string {
-  return idForm(contract, collection, path) === 'string' ? id.toHexString() : id;
+): ObjectId | string | [ObjectId, string] {
+  const form = idForm(contract, collection, path);
+  return form === 'string' ? id.toHexString() : form === 'both' ? [id, id.toHexString()] : id;
 }
 
 /**
@@ -389,9 +444,15 @@ export function effectConflicts(contract: AppContract, effects: readonly SchemaE
   const all = deviations(contract).sort((a, b) => rank[a.kind] - rank[b.kind]);
   const out: string[] = [];
   for (const e of effects)
-    for (const d of all)
-      if (d.collection === e.collection && d.path === e.path && !out.includes(d.sentence))
-        out.push(d.sentence);
+    for (const d of all) {
+      if (d.collection !== e.collection || d.path !== e.path || out.includes(d.sentence)) continue;
+      // an application that reads both forms is safe from a conversion that writes its own forms
+      const readsBoth =
+        e.change === 'reference-to-objectid' &&
+        d.kind === 'reference' &&
+        referenceWrite(contract, d.collection, d.path)?.readsBoth === true;
+      if (!readsBoth) out.push(d.sentence);
+    }
   return out;
 }
 
