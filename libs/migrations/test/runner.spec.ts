@@ -360,7 +360,7 @@ describe('migrations an application cannot live with yet are held', () => {
     const e = await failure(migrator.up({ to: '20240101000100-b' }));
     expect([e.code, e.message]).toEqual([
       MigrationErrorCode.Refused,
-      `20240101000100-b.ts is held while the application is odtp-0.5: ${reasons.join('; ')} (it needs target; see docs/app-compatibility.md)`,
+      `20240101000100-b.ts is held while the application is odtp-0.5: ${reasons.join('; ')} (it needs transition; see docs/app-compatibility.md)`,
     ]);
     // Moving to the target application: the held migration runs, in order, and nothing runs twice.
     const target = new Migrator(f.db, mongo.client, { dir: f.dir, app: 'target' });
