@@ -21,6 +21,25 @@ export interface MigrationContext {
   /** The application that runs on the database: references a step creates are written in its usual form. */
   app: AppContract;
   onProgress?: (collection: string, processed: number) => void;
+  /** Set when the migration runs online, beside applications that keep writing (see OnlineRun). */
+  online?: OnlineRun;
+  /** The index of the running step (keys its checkpoints). */
+  step?: number;
+}
+
+/**
+ * A migration that changes what applications write runs online: in batches, each its own write, no transaction
+ * around it, while the applications go on. Each batch passed is a checkpoint (a crash or Ctrl-C resumes after it),
+ * a write only lands where the document is still as it was read (a change an application made meanwhile wins), and
+ * final passes convert what was written in the old shape after its batch passed.
+ */
+export interface OnlineRun {
+  /** The `_id` a step's pass over a collection had reached when the last run stopped, if it did. */
+  resumeAfter(key: string): unknown;
+  /** Record a batch passed (the checkpoint) and wait as long as the rate limit asks. */
+  passed(key: string, lastId: unknown, processed: number): Promise<void>;
+  /** Passes over what is still in the old shape once the main pass is done (bounded: writers may never stop). */
+  finalPasses: number;
 }
 
 /** One tested unit of a migration: `run` changes documents, idempotently; `plan` counts what it would change. */
@@ -77,7 +96,7 @@ export function addChanges(into: Changes, from: Changes): Changes {
 
 async function runSteps(steps: Step[], ctx: MigrationContext): Promise<Changes> {
   const total: Changes = {};
-  for (const step of steps) addChanges(total, await step.run(ctx));
+  for (const [i, step] of steps.entries()) addChanges(total, await step.run({ ...ctx, step: i }));
   for (const k of Object.keys(total)) if (total[k] === 0) delete total[k];
   return total;
 }

@@ -8,7 +8,9 @@ import { Migrator } from './runner';
 import type { DownOptions, MigrationStatus, MigratorOptions, RunResult, UpOptions } from './runner';
 
 /** What a caller may set per call: another folder, and where the runner's lines and progress go. */
-export type MigrationRunOptions = Partial<Pick<MigratorOptions, 'dir' | 'log' | 'onProgress'>>;
+export type MigrationRunOptions = Partial<
+  Pick<MigratorOptions, 'dir' | 'log' | 'onProgress' | 'batchSize' | 'maxRate'>
+>;
 
 /**
  * Migrations on the configured database for the configured application (ODTP_APP): the one place the admin API and

@@ -1,4 +1,4 @@
-import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
+import type { ClientSession, Collection, Db, Filter, MongoClient } from 'mongodb';
 import { DocumentFailure } from './documents';
 import { MigrationError, MigrationErrorCode } from './errors';
 import {
@@ -12,7 +12,7 @@ import type { LeaseHandle, LeaseOptions } from '@odtp/database';
 import { appContract, effectConflicts, lowestSafeLevel } from '@odtp/schema';
 import type { AppContract } from '@odtp/schema';
 import type { AppLevel } from '@odtp/config';
-import type { Changes, MigrationContext, MigrationModule } from './migration';
+import type { Changes, MigrationContext, MigrationModule, OnlineRun } from './migration';
 import { BrokenMigrationError, migrationBase, MigrationFiles } from './migration-files';
 import { MigrationReport } from './report';
 import type { ReportSummary } from './report';
@@ -58,6 +58,27 @@ export interface MigrationStatus {
   heldBecause?: string[];
   /** Why a broken file cannot be loaded (a syntax error with its line, a missing export). */
   error?: string;
+  /** How far an online run got that has not finished (stopped or still running): its last checkpoint. */
+  progress?: CheckpointProgress;
+}
+
+/** The checkpoint of an online migration: the step, the collection, the last `_id` passed, documents read. */
+export interface CheckpointProgress {
+  step: number;
+  collection: string;
+  processed: number;
+  at: Date;
+}
+
+/** Where an online migration's checkpoints are kept: a changelog entry of its own, beside migrate-mongo's. */
+const checkpointName = (file: string): string => `${file}#checkpoint`;
+
+interface CheckpointEntry {
+  fileName: string;
+  checkpoint: true;
+  passes: Record<string, { lastId: unknown; processed: number; at: Date }>;
+  current?: string;
+  at: Date;
 }
 
 export interface AppliedMigration {
@@ -92,6 +113,8 @@ export interface MigratorOptions {
   log?: (line: string) => void;
   /** The application that runs on the database (default: target, the documented schema). */
   app?: AppLevel;
+  /** Online migrations: documents per second of a main pass, at most (default: no limit). */
+  maxRate?: number;
 }
 
 export interface UpOptions {
@@ -134,7 +157,58 @@ export class Migrator {
   }
 
   private async entries(): Promise<ChangelogEntry[]> {
-    return this.changelog.find({}, { sort: { appliedAt: 1, migrationBlock: 1, _id: 1 } }).toArray();
+    return this.changelog
+      .find({ checkpoint: { $ne: true } } as Filter<ChangelogEntry>, {
+        sort: { appliedAt: 1, migrationBlock: 1, _id: 1 },
+      })
+      .toArray();
+  }
+
+  private checkpoints(): Collection<CheckpointEntry> {
+    return this.db.collection<CheckpointEntry>(this.options.changelogCollection ?? 'changelog');
+  }
+
+  /** The progress of an online run of `file` that did not finish, from its checkpoint. */
+  private async progressOf(file: string): Promise<CheckpointProgress | undefined> {
+    const c = await this.checkpoints().findOne({ fileName: checkpointName(file), checkpoint: true });
+    const current = c?.current ? c.passes[c.current] : undefined;
+    if (!c || !c.current || !current) return undefined;
+    const [step, ...collection] = c.current.split(':');
+    return { step: Number(step), collection: collection.join(':'), processed: current.processed, at: c.at };
+  }
+
+  /**
+   * The online run of one migration: it resumes after the checkpoints of a run that stopped, records one after
+   * every batch, and keeps to `maxRate` documents per second.
+   */
+  private async onlineRun(file: string): Promise<OnlineRun> {
+    const name = checkpointName(file);
+    const saved = await this.checkpoints().findOne({ fileName: name, checkpoint: true });
+    const passes = saved?.passes ?? {};
+    const started = Date.now();
+    // documents read by this run, per pass (a pass's count restarts with each of its runs)
+    const seen = new Map<string, number>();
+    const maxRate = this.options.maxRate;
+    return {
+      finalPasses: 3,
+      resumeAfter: (key) => passes[key]?.lastId,
+      passed: async (key, lastId, processed) => {
+        const before = passes[key]?.processed ?? 0;
+        const total = (seen.has(key) ? before - seen.get(key)! : before) + processed;
+        seen.set(key, processed);
+        const at = new Date();
+        passes[key] = { lastId, processed: total, at };
+        await this.checkpoints().updateOne(
+          { fileName: name, checkpoint: true },
+          { $set: { [`passes.${key}`]: passes[key], current: key, at } },
+          { upsert: true },
+        );
+        if (!maxRate) return;
+        const read = [...seen.values()].reduce((n, x) => n + x, 0);
+        const wait = started + (read / maxRate) * 1000 - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      },
+    };
   }
 
   async status(): Promise<MigrationStatus[]> {
@@ -160,10 +234,12 @@ export class Migrator {
         out.push({ ...base, state: 'broken', error, ...(entry ? { appliedAt: entry.appliedAt } : {}) });
       } else if (!entry) {
         const heldBecause = effectConflicts(this.app, affects);
+        const progress = await this.progressOf(name);
         out.push({
           ...base,
           state: heldBecause.length ? 'held' : 'pending',
           ...(heldBecause.length ? { heldBecause } : {}),
+          ...(progress ? { progress } : {}),
         });
       } else {
         const changed = entry.fileHash !== undefined && entry.fileHash !== checksum;
@@ -403,7 +479,10 @@ export class Migrator {
   ): Promise<AppliedMigration> {
     const started = Date.now();
     const durationMs = (): number => Date.now() - started;
-    const transaction = mod.transactional && (await this.supportsTransactions());
+    // A migration that changes what applications write or query runs online, beside them (see OnlineRun).
+    const online =
+      direction === 'up' && (mod.affects?.length ?? 0) > 0 ? await this.onlineRun(name) : undefined;
+    const transaction = !online && mod.transactional && (await this.supportsTransactions());
     let report = new MigrationReport();
     let changes: Changes = {};
     const context = (session?: ClientSession): Partial<MigrationContext> => ({
@@ -412,10 +491,11 @@ export class Migrator {
       signal: lease.signal,
       app: this.app,
       batchSize: this.options.batchSize ?? 1000,
+      online,
       onProgress: this.options.onProgress ? (c, n) => this.options.onProgress!(name, c, n) : undefined,
     });
     this.log(
-      `${direction === 'up' ? 'applying' : 'rolling back'} ${name}${transaction ? ' (in a transaction)' : ''}`,
+      `${direction === 'up' ? 'applying' : 'rolling back'} ${name}${transaction ? ' (in a transaction)' : online ? ' (online, in batches)' : ''}`,
     );
     try {
       if (transaction) {
@@ -432,6 +512,7 @@ export class Migrator {
       } else {
         changes = await mod[direction](this.db, this.client, context());
         await record(undefined, changes, report, durationMs);
+        if (online) await this.checkpoints().deleteOne({ fileName: checkpointName(name), checkpoint: true });
       }
     } catch (e) {
       if (e instanceof LeaseLostError)

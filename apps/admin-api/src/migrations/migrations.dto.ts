@@ -9,6 +9,20 @@ const CHANGES = {
   example: { versions: 9, results: 2 },
 } as const;
 
+export class MigrationProgressDto {
+  @ApiProperty({ description: 'the step (from 0) of the migration' })
+  step!: number;
+
+  @ApiProperty({ description: 'the collection its pass was reading' })
+  collection!: string;
+
+  @ApiProperty({ description: 'documents that pass had read (the checkpoint)' })
+  processed!: number;
+
+  @ApiProperty({ description: 'when the checkpoint was written', type: String, format: 'date-time' })
+  at!: Date;
+}
+
 export class MigrationStatusDto {
   @ApiProperty({
     description: 'file name of the migration',
@@ -48,6 +62,13 @@ export class MigrationStatusDto {
     example: "Unexpected token ',' (20270101000000-mark.js:2)",
   })
   error?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'how far an online run (a migration that changes what applications write) got before it stopped: up resumes there',
+    type: () => MigrationProgressDto,
+  })
+  progress?: MigrationProgressDto;
 
   @ApiPropertyOptional({ description: 'when it was applied', type: String, format: 'date-time' })
   appliedAt?: Date;

@@ -3,7 +3,7 @@ import { DatabaseService } from '@odtp/database';
 import { MigrationsService } from '@odtp/migrations';
 import type { MigrationRunOptions, MigrationStatus, RunResult } from '@odtp/migrations';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { CliError, CommandGroup } from '../cli-support';
+import { CliError, CommandGroup, parsePositiveInt } from '../cli-support';
 import { json, JsonDatabaseCommand, print } from '../database-command';
 import type { DatabaseOptions } from '../database-command';
 
@@ -14,6 +14,8 @@ interface MigrateFlags extends DatabaseOptions {
   acceptChanged?: boolean;
   allowMissing?: boolean;
   wait?: number;
+  batchSize?: number;
+  maxRate?: number;
 }
 
 /** The `--json` shape of status and plan: [{name, state, app, requires, heldBecause?, error?, appliedAt?, checksum, changes?}]. */
@@ -25,6 +27,7 @@ export function statusJson(rows: MigrationStatus[]): object[] {
     requires: r.requires,
     ...(r.heldBecause ? { heldBecause: r.heldBecause } : {}),
     ...(r.error ? { error: r.error } : {}),
+    ...(r.progress ? { progress: { ...r.progress, at: r.progress.at.toISOString() } } : {}),
     ...(r.appliedAt ? { appliedAt: r.appliedAt.toISOString() } : {}),
     checksum: r.checksum,
     ...(r.appliedChecksum ? { appliedChecksum: r.appliedChecksum } : {}),
@@ -121,6 +124,11 @@ export class MigrateStatusCommand extends MigratorCommand {
           `${r.name.padEnd(width)}  ${r.state.padEnd(7)}  ${r.appliedAt ? r.appliedAt.toISOString() : ''}`.trimEnd(),
           ...(r.heldBecause ?? []).map((why) => `  held (needs ${r.requires}): ${why}`),
           ...(r.error ? [`  broken: ${r.error} (nothing runs until it is fixed)`] : []),
+          ...(r.progress
+            ? [
+                `  stopped online at step ${r.progress.step + 1}, ${r.progress.collection}: ${r.progress.processed.toLocaleString('en-US')} documents passed (${r.progress.at.toISOString()}); up resumes there`,
+              ]
+            : []),
         ]),
       ].join('\n'),
     );
@@ -175,10 +183,27 @@ export class MigrateUpCommand extends LockingMigratorCommand {
         allowMissing: options.allowMissing,
         waitMs: (options.wait ?? 0) * 1000,
       },
-      this.runOptions(options),
+      { ...this.runOptions(options), batchSize: options.batchSize, maxRate: options.maxRate },
     );
     if (process.stderr.isTTY && !options.json) process.stderr.write('\n');
     print(options.json ? json(result) : runText(result, 'apply'));
+  }
+
+  @Option({
+    flags: '--batch-size <n>',
+    description: 'documents per batch (reads, writes, checkpoints of online migrations; default 1000)',
+  })
+  parseBatchSize(v: string): number {
+    return parsePositiveInt(v, '--batch-size');
+  }
+
+  @Option({
+    flags: '--max-rate <docs-per-second>',
+    description:
+      'online migrations (those that change what applications write) read at most this many documents per second',
+  })
+  parseMaxRate(v: string): number {
+    return parsePositiveInt(v, '--max-rate');
   }
 
   @Option({ flags: '--to <name>', description: 'apply up to and including this migration' })

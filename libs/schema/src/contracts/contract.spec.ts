@@ -208,7 +208,9 @@ describe('what a level breaks for another', () => {
     expect(
       lowestSafeLevel([{ collection: 'steps', path: 'executionRef', change: 'reference-to-objectid' }]),
     ).toBe('odtp-0.5');
-    expect(lowestSafeLevel([{ collection: 'executions', path: 'dt_id', change: 'remove' }])).toBe('transition');
+    expect(lowestSafeLevel([{ collection: 'executions', path: 'dt_id', change: 'remove' }])).toBe(
+      'transition',
+    );
   });
 });
 
