@@ -837,3 +837,113 @@ describe('20261126081500-schema-indexes', () => {
     expect((await db.collection('users').indexes()).map((i) => i.name)).toEqual(['_id_']);
   });
 });
+
+describe('the upgrade through the transition level', () => {
+  const transition = appContract('transition');
+  const target = appContract('target');
+
+  it('081700 under ODTP_APP=transition writes both forms where ODTP 0.5 queries strings, ObjectIds elsewhere, and leaves workflows.versions strings', async () => {
+    const mod = load('20261126081700-application-references-to-objectid');
+    const db = mongo.db();
+    await seed(db, {
+      digitalTwins: [{ _id: id(1), userRef: hex(2) }],
+      workflows: [{ _id: id(6), versions: [hex(7), hex(8)] }],
+      steps: [{ _id: id(9), component_version: hex(7) }],
+      outputs: [
+        { _id: id(5), stepRef: hex(9) },
+        { _id: id(10), stepRef: id(9) },
+      ],
+      logs: [
+        { _id: id(11), stepRef: hex(9) },
+        { _id: id(12), stepRef: [id(9), hex(9)] },
+      ],
+    });
+    expect(await mod.up(db, undefined, { app: transition })).toEqual({
+      digitalTwins: 1,
+      steps: 1,
+      outputs: 2,
+      logs: 1,
+    });
+    expect(await contents(db, ['digitalTwins', 'workflows', 'steps', 'outputs', 'logs'])).toEqual({
+      digitalTwins: [{ _id: id(1), userRef: [id(2), hex(2)] }],
+      workflows: [{ _id: id(6), versions: [hex(7), hex(8)] }],
+      steps: [{ _id: id(9), component_version: id(7) }],
+      outputs: [
+        { _id: id(5), stepRef: [id(9), hex(9)] },
+        { _id: id(10), stepRef: [id(9), hex(9)] },
+      ],
+      logs: [
+        { _id: id(11), stepRef: [id(9), hex(9)] },
+        { _id: id(12), stepRef: [id(9), hex(9)] },
+      ],
+    });
+    // ODTP 0.5's string queries and the target's ObjectId queries both find the pairs
+    expect(await db.collection('outputs').countDocuments({ stepRef: hex(9) })).toBe(2);
+    expect(await db.collection('outputs').countDocuments({ stepRef: id(9) })).toBe(2);
+    expect(await mod.up(db, undefined, { app: transition })).toEqual({});
+    expect(effectConflicts(transition, mod.affects!)).toEqual([]);
+  });
+
+  it('the end of the upgrade is held until target, refuses while ODTP 0.5 writes, then folds pairs, strings, camelCase and dt_id into the target shapes', async () => {
+    const mod = load('20261204120000-finish-target-shapes');
+    expect(lowestSafeLevel(mod.affects!)).toBe('target');
+    expect(effectConflicts(transition, mod.affects!)).toContain(
+      'an ODTP transition release writes digitalTwins.userRef as an array',
+    );
+    const db = mongo.db();
+    const old = (n: number): ObjectId =>
+      new ObjectId(
+        `${Math.floor(Date.UTC(2024, 0, 1) / 1000).toString(16)}${n.toString(16).padStart(16, '0')}`,
+      );
+    await seed(db, {
+      digitalTwins: [{ _id: old(1), userRef: [id(2), hex(2)] }],
+      workflows: [{ _id: old(6), versions: [hex(7), hex(8)] }],
+      executions: [
+        {
+          _id: old(3),
+          digitalTwinRef: old(1),
+          dt_id: old(1).toHexString(),
+          created_at: t('2024-01-01T00:00:00Z'),
+          updated_at: t('2024-01-02T00:00:00Z'),
+          updatedAt: t('2024-01-03T00:00:00Z'),
+        },
+      ],
+      outputs: [{ _id: old(5), stepRef: [id(9), hex(9)] }],
+      logs: [{ _id: old(11), stepRef: hex(9) }],
+    });
+    // a document in ODTP 0.5's shape inserted a moment ago: a 0.5 client still runs
+    await db.collection('logs').insertOne({ _id: new ObjectId(), stepRef: hex(9) });
+    const refused = await mod
+      .up(db, undefined, { app: target, upgradeWriterWindowS: 3600 })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MigrationError);
+    expect((refused as MigrationError).message).toMatch(
+      /^an ODTP 0\.5 client is still running: 1 document\(s\) with a string stepRef in logs \(newest .*\) inserted in the last 3600 s \(UPGRADE_WRITER_WINDOW_S\); retire every one, then run again \(see odtp-db upgrade plan\)$/,
+    );
+    expect(await db.collection('logs').countDocuments({ stepRef: { $type: 'string' } })).toBe(2);
+    await db.collection('logs').deleteMany({ _id: { $gt: old(99) } });
+    // executions: changed by two steps (the timestamps, then dt_id)
+    expect(await mod.up(db, undefined, { app: target, upgradeWriterWindowS: 3600 })).toEqual({
+      digitalTwins: 1,
+      workflows: 1,
+      executions: 2,
+      outputs: 1,
+      logs: 1,
+    });
+    expect(await contents(db, ['digitalTwins', 'workflows', 'executions', 'outputs', 'logs'])).toEqual({
+      digitalTwins: [{ _id: old(1), userRef: id(2) }],
+      workflows: [{ _id: old(6), versions: [id(7), id(8)] }],
+      executions: [
+        {
+          _id: old(3),
+          digitalTwinRef: old(1),
+          created_at: t('2024-01-01T00:00:00Z'),
+          updated_at: t('2024-01-03T00:00:00Z'),
+        },
+      ],
+      outputs: [{ _id: old(5), stepRef: id(9) }],
+      logs: [{ _id: old(11), stepRef: id(9) }],
+    });
+    expect(await mod.up(db, undefined, { app: target })).toEqual({});
+  });
+});

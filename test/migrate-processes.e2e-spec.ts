@@ -62,6 +62,7 @@ describe('odtp-db migrate in processes', () => {
     '20261126081600-rename-camelcase-timestamps.ts',
     '20261126081700-application-references-to-objectid.ts',
     '20261126081800-fold-dt-id.ts',
+    '20261204120000-finish-target-shapes.ts',
   ];
   const files = all.filter((f) => !held.includes(f));
 

@@ -14,6 +14,7 @@ const HELD = [
   '20261126081600-rename-camelcase-timestamps.ts',
   '20261126081700-application-references-to-objectid.ts',
   '20261126081800-fold-dt-id.ts',
+  '20261204120000-finish-target-shapes.ts',
 ];
 
 describe('migration endpoints', () => {
@@ -39,7 +40,7 @@ describe('migration endpoints', () => {
     expect(fold).toMatchObject({
       state: 'held',
       app: 'odtp-0.5',
-      requires: 'target',
+      requires: 'transition',
       heldBecause: ['ODTP 0.5 writes executions.dt_id (a string)'],
     });
   });

@@ -159,7 +159,7 @@ describe('ODTP 0.5 on databases odtp-db prepared (ODTP_APP=odtp-0.5)', () => {
       },
     });
     table['c) written, then migrated'] = results;
-    expect(migrated).toBe(new MigrationFiles(defaultMigrationsDir()).list().length - 3);
+    expect(migrated).toBe(new MigrationFiles(defaultMigrationsDir()).list().length - 4);
     expect(failures(results)).toEqual([]);
     for (const c of ['steps', 'outputs', 'logs', 'executions'])
       expect([c, await db.collection(c).countDocuments()]).toEqual([c, 0]);

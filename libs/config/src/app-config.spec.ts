@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10000,
       shutdownGraceMs: 5000,
       jobLeaseTtlMs: 60000,
+      upgradeWriterWindowS: 86400,
       mongodSystemBinary: undefined,
       nodeEnv: 'development',
       strictCollections: [],

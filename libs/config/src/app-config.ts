@@ -60,6 +60,10 @@ export class EnvironmentVariables {
   @Min(1000)
   JOB_LEASE_TTL_MS = 60_000;
 
+  @IsInt()
+  @Min(1)
+  UPGRADE_WRITER_WINDOW_S = 86_400;
+
   @IsOptional()
   @IsString()
   MONGOMS_SYSTEM_BINARY?: string;
@@ -176,6 +180,11 @@ export interface AppConfig {
    * The integrity lease's time to live: a run whose heartbeat is older is abandoned and its lease taken over.
    */
   readonly jobLeaseTtlMs: number;
+  /**
+   * How far back the end of an upgrade looks for writes of an older release (an ODTP 0.5 client still running):
+   * the migration to the target shapes is refused while one is that recent.
+   */
+  readonly upgradeWriterWindowS: number;
   readonly mongodSystemBinary?: string;
   readonly nodeEnv: string;
   /** Collections whose validators forbid undeclared fields. */
@@ -236,6 +245,7 @@ const INTEGER_VARS = new Set([
   'SHUTDOWN_TIMEOUT_MS',
   'SHUTDOWN_GRACE_MS',
   'JOB_LEASE_TTL_MS',
+  'UPGRADE_WRITER_WINDOW_S',
   'RATE_LIMIT_PER_MINUTE',
   'AUDIT_RETENTION',
   'ADMIN_LOG_RETENTION_DAYS',
@@ -342,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     shutdownTimeoutMs: instance.SHUTDOWN_TIMEOUT_MS,
     shutdownGraceMs: instance.SHUTDOWN_GRACE_MS,
     jobLeaseTtlMs: instance.JOB_LEASE_TTL_MS,
+    upgradeWriterWindowS: instance.UPGRADE_WRITER_WINDOW_S,
     mongodSystemBinary: instance.MONGOMS_SYSTEM_BINARY,
     nodeEnv: instance.NODE_ENV ?? 'development',
     strictCollections: instance.ODTP_SCHEMA_STRICT_COLLECTIONS

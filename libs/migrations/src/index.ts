@@ -2,7 +2,14 @@ export { MigrationError, MigrationErrorCode } from './errors';
 export { MigrationReport } from './report';
 export type { ReportNote, ReportSummary } from './report';
 export { addChanges, contextFor, defineMigration } from './migration';
-export type { Changes, MigrationContext, MigrationDefinition, MigrationModule, Step } from './migration';
+export type {
+  Changes,
+  MigrationContext,
+  MigrationDefinition,
+  MigrationModule,
+  OnlineRun,
+  Step,
+} from './migration';
 export { DocumentFailure, getPath, rewriteDocuments } from './documents';
 export type { DocumentChange, Rewriter } from './documents';
 export { MIGRATION_STATES, Migrator } from './runner';
@@ -38,6 +45,14 @@ export {
   workflowVersionsToComponents,
 } from './steps/structure';
 export { createSchemaIndexes, dropSchemaIndexes } from './steps/indexes';
+export {
+  legacyShapes,
+  legacyWrites,
+  legacyWritesText,
+  mergeCamelCaseTimestamps,
+  refuseWhileLegacyWriters,
+} from './steps/upgrade';
+export type { LegacyWrite } from './steps/upgrade';
 export { defaultMigrationsDir } from './paths';
 export { MigrationsModule, MigrationsService } from './migrations.service';
 export type { MigrationRunOptions } from './migrations.service';

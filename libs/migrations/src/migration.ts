@@ -25,6 +25,8 @@ export interface MigrationContext {
   online?: OnlineRun;
   /** The index of the running step (keys its checkpoints). */
   step?: number;
+  /** How far back the end of an upgrade looks for an older release's writes (UPGRADE_WRITER_WINDOW_S). */
+  upgradeWriterWindowS?: number;
 }
 
 /**

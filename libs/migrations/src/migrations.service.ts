@@ -30,6 +30,7 @@ export class MigrationsService {
       ...run,
       dir: run.dir ?? defaultMigrationsDir(this.config.migrationsDir),
       app: this.config.app,
+      upgradeWriterWindowS: this.config.upgradeWriterWindowS,
     });
   }
 

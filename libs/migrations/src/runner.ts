@@ -115,6 +115,8 @@ export interface MigratorOptions {
   app?: AppLevel;
   /** Online migrations: documents per second of a main pass, at most (default: no limit). */
   maxRate?: number;
+  /** UPGRADE_WRITER_WINDOW_S, for the end of an upgrade (default a day). */
+  upgradeWriterWindowS?: number;
 }
 
 export interface UpOptions {
@@ -279,6 +281,7 @@ export class Migrator {
         batchSize: this.options.batchSize ?? 1000,
         report,
         app: this.app,
+        upgradeWriterWindowS: this.options.upgradeWriterWindowS,
       });
       const notes = report.summary().counts;
       if (Object.keys(notes).length) p.notes = notes;
@@ -492,6 +495,7 @@ export class Migrator {
       app: this.app,
       batchSize: this.options.batchSize ?? 1000,
       online,
+      upgradeWriterWindowS: this.options.upgradeWriterWindowS,
       onProgress: this.options.onProgress ? (c, n) => this.options.onProgress!(name, c, n) : undefined,
     });
     this.log(

@@ -41,6 +41,7 @@ const HELD_FOR_ODTP_05 = [
   '20261126081600-rename-camelcase-timestamps.ts',
   '20261126081700-application-references-to-objectid.ts',
   '20261126081800-fold-dt-id.ts',
+  '20261204120000-finish-target-shapes.ts',
 ];
 
 function schemaProblems(plan: Awaited<ReturnType<typeof planSchema>>): string[] {

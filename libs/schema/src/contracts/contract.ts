@@ -432,7 +432,12 @@ export function rulesBreaking(
 export interface SchemaEffect {
   collection: CollectionName;
   path: string;
-  change: 'reference-to-objectid' | 'rename' | 'remove';
+  /**
+   * `reference-to-objectid`: ids become what the application writes there (safe where it reads both forms);
+   * `to-target`: values become the target shape whatever the application writes (the end of an upgrade);
+   * `rename`, `remove`: a field renamed or removed.
+   */
+  change: 'reference-to-objectid' | 'to-target' | 'rename' | 'remove';
 }
 
 /**
