@@ -37,6 +37,7 @@ import {
   SchemaPlanCommand,
 } from './commands/schema.command';
 import { SeedCommand } from './commands/seed.command';
+import { UpgradeCommand, UpgradePlanCommand } from './commands/upgrade.command';
 import { ServeCommand } from './commands/serve.command';
 
 const COMMANDS = [
@@ -66,6 +67,8 @@ const COMMANDS = [
   RepairApplyCommand,
   RepairUndoCommand,
   RepairListCommand,
+  UpgradeCommand,
+  UpgradePlanCommand,
 ];
 
 /**

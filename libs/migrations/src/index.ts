@@ -56,3 +56,11 @@ export type { LegacyWrite } from './steps/upgrade';
 export { defaultMigrationsDir } from './paths';
 export { MigrationsModule, MigrationsService } from './migrations.service';
 export type { MigrationRunOptions } from './migrations.service';
+export {
+  FINISH_MIGRATION,
+  TRANSITION_MIGRATIONS,
+  UPGRADE_STEP_STATES,
+  upgradeBacklog,
+  upgradePlan,
+} from './upgrade-plan';
+export type { BacklogEntry, UpgradePlan, UpgradeStep, UpgradeStepState } from './upgrade-plan';

@@ -5,6 +5,8 @@ import { DatabaseService } from '@odtp/database';
 import { defaultMigrationsDir } from './paths';
 import { MigrationFiles } from './migration-files';
 import { Migrator } from './runner';
+import { upgradePlan } from './upgrade-plan';
+import type { UpgradePlan } from './upgrade-plan';
 import type { DownOptions, MigrationStatus, MigratorOptions, RunResult, UpOptions } from './runner';
 
 /** What a caller may set per call: another folder, and where the runner's lines and progress go. */
@@ -55,6 +57,16 @@ export class MigrationsService {
   /** Write a new migration file from the template (no database needed); returns its path. */
   create(name: string, dir?: string): string {
     return new MigrationFiles(dir ?? defaultMigrationsDir(this.config.migrationsDir)).create(name);
+  }
+
+  /** The upgrade from ODTP 0.5 to the target schema, step by step, each checked against the database. */
+  async upgradePlan(run?: MigrationRunOptions): Promise<UpgradePlan> {
+    return upgradePlan(this.database.db(), await this.status(run), {
+      app: this.config.app,
+      windowS: this.config.upgradeWriterWindowS,
+      maxTimeMS: this.config.queryTimeoutMs,
+      strictCollections: this.config.strictCollections,
+    });
   }
 
   /** Called after every applied run (metrics). */
