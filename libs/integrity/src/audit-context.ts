@@ -18,6 +18,8 @@ export interface Ctx {
   collector: FindingCollector;
   violation(v: Violation): void;
   onProgress?: (collection: string, scanned: number) => void;
+  /** Count a value in a form the configured application writes that is not the target's (the upgrade backlog). */
+  backlog(collection: string, path: string, form: 'string' | 'both'): void;
 }
 
 export function checkCancelled(ctx: Ctx): void {

@@ -12,6 +12,7 @@ import {
   referenceGraph,
   referencedId,
   valuesAt,
+  writesBothForms,
   writesStringReference,
 } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
@@ -20,7 +21,7 @@ import type { Ctx } from './audit-context';
 import { allOrNothing, duplicateCheck, schemaCheck } from './collection-checks';
 import { CHECKS, FindingCollector } from './findings';
 import { Inflight } from './inflight';
-import type { AuditReport, CheckName, Finding, Violation } from './findings';
+import type { AuditReport, BacklogCount, CheckName, Finding, Violation } from './findings';
 
 export interface AuditOptions {
   /**
@@ -131,7 +132,7 @@ function declareEdge(ctx: Ctx, collection: CollectionName, e: Edge): Finding[] {
     const tolerated = writesStringReference(ctx.app, collection, e.path);
     const f = c.declare('type-drift', collection, e.path, e.to, tolerated ? 'warning' : 'error');
     if (tolerated)
-      f.note = `${ctx.app.application} writes ${collection}.${e.path} as id strings: a warning until the application moves to the target schema (the migration 20261126081700 converts them then)`;
+      f.note = `id strings here are what ${ctx.app.application}${ctx.app.beside ? ' (or a release beside it)' : ''} writes: the upgrade backlog (report.upgrade), not drift; drift here is a value no configured application writes`;
     out.push(f);
   }
   const queries = queriesOn(ctx.app, collection, e.path);
@@ -161,6 +162,8 @@ interface Pass {
   resolving: boolean;
   /** Paths where the application writes id strings, and where it queries with them. */
   stringsAllowed: Set<string>;
+  /** Top-level paths where the application writes both forms, the [ObjectId, id string] pair. */
+  pairsAllowed: Set<string>;
   queriedAsString: Set<string>;
 }
 
@@ -200,6 +203,11 @@ async function planPass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Pr
     stringsAllowed: new Set(
       active.filter((e) => writesStringReference(ctx.app, collection, e.path)).map((e) => e.path),
     ),
+    pairsAllowed: new Set(
+      active
+        .filter((e) => !e.many && !e.path.includes('.') && writesBothForms(ctx.app, collection, e.path))
+        .map((e) => e.path),
+    ),
     queriedAsString: new Set(
       active.filter((e) => queriesOn(ctx.app, collection, e.path).length).map((e) => e.path),
     ),
@@ -225,9 +233,11 @@ function inspectValue(pass: Pass, edge: Edge, docId: unknown, value: unknown): O
     return value;
   }
   const id = referencedId(value);
-  if (!id && pass.stringsAllowed.has(edge.path)) {
-    // The application writes id strings here: a value that is no id references nothing.
-    if (pass.ctx.checks.has('dangling-reference'))
+  if (pass.stringsAllowed.has(edge.path)) {
+    // The application writes id strings here: an id string is the upgrade backlog, one that is no id references
+    // nothing.
+    if (id) pass.ctx.backlog(pass.collection, edge.path, 'string');
+    else if (pass.ctx.checks.has('dangling-reference'))
       violation(pass, edge, 'dangling-reference', docId, value, 'not an id');
   } else if (pass.ctx.checks.has('type-drift'))
     violation(
@@ -357,6 +367,15 @@ function resolveOrphans(pass: Pass, ids: unknown[]) {
   };
 }
 
+/** The id of an [ObjectId, id string] pair of the same id, else undefined. */
+function bothForms(v: unknown): ObjectId | undefined {
+  if (!Array.isArray(v) || v.length !== 2) return undefined;
+  const [a, b] = v as unknown[];
+  return a instanceof ObjectId && typeof b === 'string' && a.toHexString() === b.toLowerCase()
+    ? a
+    : undefined;
+}
+
 /** Add a resolvable reference to its edge's pending batch; returns the batch when it is full. */
 function queue(
   pending: Map<Edge, Pending>,
@@ -438,7 +457,16 @@ async function scanSource(
   let scanned = 0;
   for await (const doc of cursor) {
     scanned++;
-    for (const edge of active)
+    for (const edge of active) {
+      const pair = pass.pairsAllowed.has(edge.path) ? bothForms(doc[edge.path]) : undefined;
+      if (pair) {
+        // the [ObjectId, id string] pair a transition release writes: one reference, and upgrade backlog
+        ctx.backlog(collection, edge.path, 'both');
+        if (!pass.resolving) continue;
+        const full = queue(pending, edge, doc._id, pair, pair, ctx.batchSize);
+        if (full) await inflight.add(resolveBatch(pass, edge, full));
+        continue;
+      }
       for (const value of valuesAt(doc, segments.get(edge)!)) {
         if (value === null) continue;
         const id = inspectValue(pass, edge, doc._id, value);
@@ -446,6 +474,7 @@ async function scanSource(
         const full = queue(pending, edge, doc._id, value, id, ctx.batchSize);
         if (full) await inflight.add(resolveBatch(pass, edge, full));
       }
+    }
     if (orphans && !orphansByReference) {
       orphanBatch.push(doc._id);
       if (orphanBatch.length >= ctx.batchSize) {
@@ -476,9 +505,16 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
       (c) => c.name,
     ),
   );
+  const backlog = new Map<string, BacklogCount>();
   const ctx: Ctx = {
     db,
     existing,
+    backlog(collection, path, form) {
+      const key = `${collection}|${path}|${form}`;
+      const b = backlog.get(key) ?? { collection, path, form, values: 0 };
+      b.values++;
+      backlog.set(key, b);
+    },
     app,
     checks,
     batchSize: options.batchSize ?? 1000,
@@ -533,5 +569,6 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     database: db.databaseName,
     summary: { errors, warnings, scanned },
     findings,
+    ...(app.level !== 'target' ? { upgrade: { backlog: [...backlog.values()] } } : {}),
   };
 }

@@ -63,6 +63,18 @@ export interface AuditSummary {
   scanned: number;
 }
 
+/**
+ * Reference values at one path in a form the configured application (or a release beside it) writes that is not
+ * the target's: `string`, an id string; `both`, the [ObjectId, id string] pair. Not findings: what an upgrade to
+ * the target schema converts (see odtp-db upgrade plan).
+ */
+export interface BacklogCount {
+  collection: string;
+  path: string;
+  form: 'string' | 'both';
+  values: number;
+}
+
 export interface AuditReport {
   id: string;
   /** The application level the audit respected (ODTP_APP or --app). */
@@ -72,6 +84,8 @@ export interface AuditReport {
   database: string;
   summary: AuditSummary;
   findings: Finding[];
+  /** Under an application level other than target: what is still in its forms (the upgrade backlog). */
+  upgrade?: { backlog: BacklogCount[] };
 }
 
 /** One offending value or document, as the scan meets it (repairs are planned from these). */

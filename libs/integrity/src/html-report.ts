@@ -96,6 +96,20 @@ footer{margin-top:32px;color:#5f6368;font-size:12px}
  * the stored reports, and the findings with their samples, how to open each and what `repair plan` does.
  * Every value from the database is escaped.
  */
+/** The upgrade backlog under a level other than target: what is still in an older form, per path (not findings). */
+function upgradeSection(report: AuditReport): string {
+  const backlog = report.upgrade?.backlog ?? [];
+  if (!backlog.length) return '';
+  const rows = backlog
+    .map(
+      (b) =>
+        `<tr><td><code>${xml(b.collection)}.${xml(b.path)}</code></td><td>${b.form === 'both' ? '[ObjectId, id string] pairs' : 'id strings'}</td><td>${num(b.values)}</td></tr>`,
+    )
+    .join('');
+  return `<section id="upgrade"><h2>Upgrade backlog</h2><p>Values in a form the configured application writes that is not the target's: not findings, what the upgrade converts (<code>odtp-db upgrade plan</code>).</p><table><thead><tr><th>path</th><th>form</th><th>values</th></tr></thead><tbody>${rows}</tbody></table></section>
+`;
+}
+
 export function renderHtmlReport(report: AuditReport, options: HtmlReportOptions = {}): string {
   const trend = options.trend?.length ? options.trend : [trendPoint(report)];
   const apiBase = (options.apiBase ?? '').replace(/\/+$/, '');
@@ -122,7 +136,7 @@ export function renderHtmlReport(report: AuditReport, options: HtmlReportOptions
 <dt>report id</dt><dd><code>${xml(report.id)}</code></dd>
 </dl>
 </header>
-<section id="graph"><h2>Reference graph</h2>
+${upgradeSection(report)}<section id="graph"><h2>Reference graph</h2>
 <p class="legend"><span class="legend-item"><span class="swatch" style="background:${STATUS_COLOURS.error}"></span>errors</span><span class="legend-item"><span class="swatch" style="background:${STATUS_COLOURS.warning}"></span>warnings only</span><span class="legend-item"><span class="swatch" style="background:${STATUS_COLOURS.clean}"></span>clean</span> Each arrow is a reference path, labelled with its violations; the two dashed arrows of a two-way link share a ⇄ number. Node borders show orphans, duplicates and schema violations.</p>
 <div class="scroll">${graphSvg(report)}</div>
 </section>

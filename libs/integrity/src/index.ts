@@ -1,5 +1,14 @@
 export { CHECKS, FAIL_ON_LEVELS, FindingCollector, idKey, SEVERITIES, SEVERITY } from './findings';
-export type { AuditReport, AuditSummary, CheckName, FailOn, Finding, Severity, Violation } from './findings';
+export type {
+  AuditReport,
+  AuditSummary,
+  BacklogCount,
+  CheckName,
+  FailOn,
+  Finding,
+  Severity,
+  Violation,
+} from './findings';
 export { runAudit } from './auditor';
 export type { AuditOptions } from './auditor';
 export {

@@ -2,6 +2,7 @@ import type { Document } from 'bson';
 import type { Db } from 'mongodb';
 import { COLLECTION_NAMES } from '@odtp/schema';
 import { CHECKS, repair, runAudit, toJunit, undoRepair } from '@odtp/integrity';
+import { loadLarge } from '@odtp/seeding';
 import type { Violation } from '@odtp/integrity';
 import { startTestMongo } from '../../../test/support/mongo';
 import type { TestMongo } from '../../../test/support/mongo';
@@ -59,7 +60,7 @@ describe('runAudit', () => {
     expect(inverse).toMatchObject({ target: 'executions.steps', samples: [fixtureId('s4')] });
   });
 
-  it('under ODTP 0.5: the id strings it writes are warnings, the ObjectIds its queries cannot find are query mismatches, and its validators judge the documents', async () => {
+  it('under ODTP 0.5: the id strings it writes are the upgrade backlog (not findings), the ObjectIds its queries cannot find are query mismatches, and its validators judge the documents', async () => {
     const db = await seeded();
     const report = await runAudit(db, { app: 'odtp-0.5' });
     expect(report.app).toBe('odtp-0.5');
@@ -68,13 +69,13 @@ describe('runAudit', () => {
       .map((f) => [f.check, f.severity, f.collection, f.path, f.violations]);
     const odtp05 = EXPECTED.filter(
       ([check, collection]) =>
-        !(check === 'schema-violation' && ['digitalTwins', 'workflows', 'steps'].includes(collection)),
+        !(
+          ['schema-violation', 'type-drift'].includes(check) &&
+          ['digitalTwins', 'workflows', 'steps'].includes(collection)
+        ),
     ).map(([check, collection, path, n]) => [
       check,
-      check === 'orphan' ||
-      (check === 'type-drift' && ['digitalTwins', 'workflows', 'steps'].includes(collection))
-        ? 'warning'
-        : 'error',
+      check === 'orphan' ? 'warning' : 'error',
       collection,
       path,
       n,
@@ -90,7 +91,17 @@ describe('runAudit', () => {
     );
     expect(report.findings).toHaveLength(20 + 20 + 4 + 8 + 4 + 5 + 10);
     // errors: 9 dangling + 1 type drift + 9 query mismatches + 4 broken inverses + 2 duplicates + 1 schema violation
-    expect(report.summary).toEqual({ errors: 26, warnings: 8, scanned: 28 });
+    expect(report.summary).toEqual({ errors: 26, warnings: 5, scanned: 28 });
+    // the id strings ODTP 0.5 writes, counted per path: the backlog of the upgrade, not drift
+    expect(
+      report.upgrade?.backlog.filter((b) => ['digitalTwins', 'workflows', 'steps'].includes(b.collection)),
+    ).toEqual(
+      expect.arrayContaining([
+        { collection: 'digitalTwins', path: 'userRef', form: 'string', values: expect.any(Number) },
+        { collection: 'steps', path: 'component_version', form: 'string', values: expect.any(Number) },
+        { collection: 'workflows', path: 'versions', form: 'string', values: expect.any(Number) },
+      ]),
+    );
     expect(
       report.findings.find((f) => f.check === 'query-mismatch' && f.collection === 'outputs')!.note,
     ).toBe(
@@ -291,5 +302,58 @@ describe('repairs', () => {
         `no parent reaches it (components.versions); kept: still referenced by steps.component_version of ${fixtureId('s1').toHexString()}`,
       ],
     ]);
+  });
+});
+
+describe('the upgrade backlog is not drift', () => {
+  it('a database seeded as ODTP 0.5 writes it: 0 type-drift under odtp-0.5 and the backlog per path; the same database under target: type-drift errors, path for path the backlog', async () => {
+    const db = mongo.db();
+    await loadLarge(db, { scale: 3000, seed: 24, app: 'odtp-0.5' });
+    const asRunning = await runAudit(db, { app: 'odtp-0.5', checks: ['type-drift', 'dangling-reference'] });
+    const drift = asRunning.findings.filter((f) => f.check === 'type-drift');
+    expect(drift.reduce((n, f) => n + f.violations, 0)).toBe(0);
+    expect(asRunning.summary.errors + asRunning.summary.warnings).toBe(0);
+    const backlog = Object.fromEntries(
+      asRunning.upgrade!.backlog.map((b) => [`${b.collection}.${b.path}`, b.values]),
+    );
+    expect(Object.keys(backlog).sort()).toEqual([
+      'digitalTwins.userRef',
+      'executions.workflowSchema.component_versions',
+      'logs.stepRef',
+      'outputs.access_control.authorized_users',
+      'outputs.stepRef',
+      'steps.component_version',
+    ]);
+    expect(backlog['logs.stepRef']).toBe(await db.collection('logs').countDocuments());
+    const asTarget = await runAudit(db, { app: 'target', checks: ['type-drift'] });
+    expect(asTarget.upgrade).toBeUndefined();
+    const errors = Object.fromEntries(
+      asTarget.findings
+        .filter((f) => f.violations > 0)
+        .map((f) => [`${f.collection}.${f.path}`, f.violations]),
+    );
+    expect(errors).toEqual(backlog);
+    expect(asTarget.findings.filter((f) => f.violations > 0).every((f) => f.severity === 'error')).toBe(true);
+  });
+
+  it('under the transition level the [ObjectId, id string] pairs are one reference each, resolved, and backlog', async () => {
+    const db = mongo.db();
+    await loadLarge(db, { scale: 2000, seed: 25, app: 'transition' });
+    const report = await runAudit(db, { app: 'transition' });
+    expect(report.summary.errors).toBe(0);
+    const pairs = report.upgrade!.backlog.filter((b) => b.form === 'both');
+    expect(pairs.map((b) => `${b.collection}.${b.path}`).sort()).toEqual([
+      'digitalTwins.userRef',
+      'logs.stepRef',
+      'outputs.stepRef',
+    ]);
+    expect(pairs.find((b) => b.collection === 'logs')!.values).toBe(
+      await db.collection('logs').countDocuments(),
+    );
+    // ODTP 0.5's string queries find them
+    const log = await db.collection('logs').findOne({});
+    expect(
+      await db.collection('logs').countDocuments({ stepRef: (log!.stepRef as unknown[])[1] }),
+    ).toBeGreaterThan(0);
   });
 });

@@ -69,6 +69,8 @@ export {
   referenceValue,
   rulesBreaking,
   toAppShape,
+  writersOf,
+  writesBothForms,
   writesStringReference,
 } from './contracts/contract';
 export type {

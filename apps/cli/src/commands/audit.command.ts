@@ -59,6 +59,16 @@ function reportText(report: AuditReport): string {
   }
   for (const f of report.findings.filter((x) => x.violations > 0 && x.note))
     lines.push(`note on ${f.check} ${f.collection}.${f.path}: ${f.note}`);
+  const backlog = report.upgrade?.backlog ?? [];
+  if (backlog.length)
+    lines.push(
+      `upgrade backlog (not findings; odtp-db upgrade plan): ${backlog
+        .map(
+          (b) =>
+            `${b.collection}.${b.path} ${b.values} ${b.form === 'both' ? 'both-forms pairs' : 'id strings'}`,
+        )
+        .join(', ')}`,
+    );
   lines.push(
     `audit ${report.id} (application ${report.app}): ${report.summary.errors} error(s), ${report.summary.warnings} warning(s) in ${report.summary.scanned} document(s); ${report.findings.length} findings, ${report.findings.filter((f) => f.violations > 0).length} with violations`,
   );
