@@ -11,11 +11,14 @@ import type { Db, Filter } from 'mongodb';
  * stepRef, component_version, workflows.versions, workflowSchema.component_versions, workflow_id from the GUI;
  * camelCase timestamps and dt_id on executions; `[null]` authorized users). `target` is an ODTP release written to
  * the target schema (ObjectIds everywhere, created_at/updated_at, no dt_id), as the "what a release must change"
- * list of the doc says.
+ * list of the doc says. `transition` is the release that carries a database from 0.5 to the target while 0.5
+ * clients still run (docs/app-compatibility.md): target shapes, both forms [ObjectId, id string] where 0.5 finds
+ * documents by an id string (userRef, stepRef), workflows.versions still strings (0.5 reuses workflows by them),
+ * and every reference 0.5 writes as a string read in both forms.
  *
  * Nothing here is derived from the project's contract files: the replay checks them, it does not use them.
  */
-export type Dialect = 'odtp-0.5' | 'target';
+export type Dialect = 'odtp-0.5' | 'transition' | 'target';
 
 export interface ComponentVersionInput {
   name: string;
@@ -37,10 +40,23 @@ export class OdtpClient {
     return new Date();
   }
 
-  /** A reference as this dialect stores it where ODTP 0.5 stores id strings. */
-  private idRef(id: string | ObjectId): string | ObjectId {
+  /**
+   * A reference as this dialect writes it where ODTP 0.5 writes id strings: `queried` paths are those 0.5 finds
+   * documents by (userRef, stepRef), where the transition writes both forms.
+   */
+  private idRef(id: string | ObjectId, queried = false): string | ObjectId | [ObjectId, string] {
     const hex = typeof id === 'string' ? id : id.toHexString();
-    return this.dialect === 'odtp-0.5' ? hex : new ObjectId(hex);
+    if (this.dialect === 'odtp-0.5') return hex;
+    if (this.dialect === 'transition' && queried) return [new ObjectId(hex), hex];
+    return new ObjectId(hex);
+  }
+
+  /** How this dialect finds documents by a reference 0.5 writes as a string: the transition reads both forms. */
+  private byRef(id: string | ObjectId): unknown {
+    const hex = typeof id === 'string' ? id : id.toHexString();
+    if (this.dialect === 'odtp-0.5') return hex;
+    if (this.dialect === 'transition') return { $in: [new ObjectId(hex), hex] };
+    return new ObjectId(hex);
   }
 
   /** Timestamps of executions and steps: camelCase in ODTP 0.5 (v0.4.0 on), snake_case in the target schema. */
@@ -131,8 +147,13 @@ export class OdtpClient {
 
   // db.get_workflow_or_create_by_versions: reused when its versions array is identical (whole-array equality).
   async getOrCreateWorkflow(versionIds: string[], name: string): Promise<{ id: string; created: boolean }> {
-    const versions = versionIds.map((v) => this.idRef(v));
-    const found = await this.db.collection('workflows').findOne({ versions } as Filter<Document>);
+    // the transition keeps the strings, for ODTP 0.5's reuse, and finds a workflow stored either way
+    const versions = this.dialect === 'transition' ? versionIds : versionIds.map((v) => this.idRef(v));
+    const query =
+      this.dialect === 'transition'
+        ? { $or: [{ versions: versionIds }, { versions: versionIds.map((v) => new ObjectId(v)) }] }
+        : { versions };
+    const found = await this.db.collection('workflows').findOne(query as Filter<Document>);
     if (found) return { id: (found._id as ObjectId).toHexString(), created: false };
     const now = this.now();
     const r = await this.db
@@ -145,7 +166,7 @@ export class OdtpClient {
   async twinNames(userId: string): Promise<string[]> {
     const twins = await this.db
       .collection('digitalTwins')
-      .find({ userRef: this.idRef(userId) } as Filter<Document>)
+      .find({ userRef: this.byRef(userId) } as Filter<Document>)
       .toArray();
     return twins.map((t) => t.name as string);
   }
@@ -163,7 +184,7 @@ export class OdtpClient {
       updated_at: now,
       executions: [],
       deprecated: false,
-      userRef: this.idRef(userId),
+      userRef: this.idRef(userId, true),
     });
     await this.db
       .collection('users')
@@ -181,7 +202,10 @@ export class OdtpClient {
   ): Promise<{ executionId: string; stepIds: string[] }> {
     const workflow = await this.getDocumentById('workflows', workflowId);
     if (!workflow) throw new Error(`no workflow ${workflowId}`);
-    const versions = workflow.versions as unknown[];
+    // 0.5 copies the ids as the workflow stores them; the transition and the target write ObjectIds
+    const versions = (workflow.versions as unknown[]).map((v) =>
+      this.dialect === 'odtp-0.5' ? v : new ObjectId(String(v)),
+    );
     for (const v of versions)
       if (!(await this.getDocumentById('versions', String(v))))
         throw new Error(`no version ${String(v)} (as the workflow stores it)`);
@@ -265,7 +289,7 @@ export class OdtpClient {
   // odtp-component-client: a page of log lines, written while the component runs (STEP_ID from the environment)
   async componentLogs(stepId: string, lines: string[]): Promise<void> {
     await this.db.collection('logs').insertOne({
-      stepRef: this.idRef(stepId),
+      stepRef: this.idRef(stepId, true),
       timestamp: this.now(),
       logstring: lines.join('\n'),
     });
@@ -289,7 +313,7 @@ export class OdtpClient {
         public: false,
         authorized_users: [this.dialect === 'odtp-0.5' ? null : new ObjectId(userId)],
       },
-      stepRef: this.idRef(stepId),
+      stepRef: this.idRef(stepId, true),
       deprecated: false,
     });
     await this.db
@@ -338,7 +362,7 @@ export class OdtpClient {
     for (const stepId of (execution?.steps ?? []) as ObjectId[]) {
       const outputs = await this.db
         .collection('outputs')
-        .find({ stepRef: this.idRef(stepId) } as Filter<Document>)
+        .find({ stepRef: this.byRef(stepId) } as Filter<Document>)
         .toArray();
       keys.push(...outputs.map((o) => o.s3_key as string));
     }
@@ -371,12 +395,12 @@ export class OdtpClient {
     for (const stepId of execution.steps as ObjectId[]) {
       for (const log of await this.db
         .collection('logs')
-        .find({ stepRef: this.idRef(stepId) } as Filter<Document>)
+        .find({ stepRef: this.byRef(stepId) } as Filter<Document>)
         .toArray())
         logs += (await this.db.collection('logs').deleteOne({ _id: log._id })).deletedCount;
       for (const output of await this.db
         .collection('outputs')
-        .find({ stepRef: this.idRef(stepId) } as Filter<Document>)
+        .find({ stepRef: this.byRef(stepId) } as Filter<Document>)
         .toArray())
         outputs += (await this.db.collection('outputs').deleteOne({ _id: output._id })).deletedCount;
       steps += (await this.db.collection('steps').deleteOne({ _id: stepId })).deletedCount;
