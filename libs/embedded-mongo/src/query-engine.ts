@@ -22,6 +22,7 @@ import type { AccumulatorOp, PipelineOp } from './expression-operators';
 import { checkTimeLimit } from './cursors';
 import { CommandError, ErrorCode } from './errors';
 import { setOwn, setOwnPath } from './own';
+import { applySimpleUpdate } from './simple-update';
 import { checkSchema } from './json-schema';
 import { compileSchema } from './json-schema-compile';
 import { asRegex, compileRegex } from './regex';
@@ -381,6 +382,7 @@ export function applyUpdate(
       const out = runPipeline(docs, update, () => [], variables);
       return out[0];
     }
+    if (applySimpleUpdate(docs[0], update, structuredCloneBson, arrayFilters)) return docs[0];
     const condition = filter && Object.keys(filter).length > 0 ? filter : {};
     updateOne(docs, condition, update as Modifier<Document>, { arrayFilters, cloneMode: 'deep' }, OPTIONS);
     return docs[0];
