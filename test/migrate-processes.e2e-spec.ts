@@ -29,7 +29,7 @@ function migrate(
   uri: string,
   args: string[],
   extra: NodeJS.ProcessEnv = {},
-): { done: Promise<Exit>; kill(): void } {
+): { done: Promise<Exit>; kill(signal?: NodeJS.Signals): void } {
   const env: NodeJS.ProcessEnv = { ...process.env, ODTP_DB_NAME: db.databaseName, ...extra };
   delete env.MONGODB_URI;
   const child = spawn(
@@ -43,7 +43,7 @@ function migrate(
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   return {
     done: new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr }))),
-    kill: () => child.kill('SIGKILL'),
+    kill: (signal = 'SIGKILL') => child.kill(signal),
   };
 }
 
@@ -180,6 +180,67 @@ module.exports = defineMigration({
     expect(up.code).toBe(2);
     expect(up.stderr).toContain(`cannot be loaded, nothing ran: ${broken} (Unexpected token`);
     expect(await changelogNames(db)).toEqual(names.map((n) => `${n}.js`));
+  });
+
+  it('Ctrl-C during an online migration: exit 0 naming where it stopped, the lock released, nothing half-written; the next run resumes and finishes', async () => {
+    const db = mongo.db();
+    const dir = tempDir('odtp-online-migrations-');
+    const library = JSON.stringify(path.join(root, 'dist', 'libs', 'migrations', 'src'));
+    const name = '20270101000000-outputs-steprefs.js';
+    fs.writeFileSync(
+      path.join(dir, name),
+      `const { defineMigration, referencesToObjectId } = require(${library});
+module.exports = defineMigration({
+  description: 'outputs.stepRef id strings -> ObjectId',
+  affects: [{ collection: 'outputs', path: 'stepRef', change: 'reference-to-objectid' }],
+  up: [referencesToObjectId('outputs', ['stepRef'])],
+  down: { irreversible: 'test' },
+});
+`,
+    );
+    const count = 3000;
+    await db
+      .collection('outputs')
+      .insertMany(Array.from({ length: count }, () => ({ stepRef: new ObjectId().toHexString() })));
+    const env = { ODTP_MIGRATIONS_DIR: dir };
+    // at most 500 documents a second: the run lasts seconds, long enough to be stopped in the middle
+    const run = migrate(
+      db,
+      mongo.uri,
+      ['up', '--app', 'target', '--batch-size', '50', '--max-rate', '500', '--json'],
+      env,
+    );
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(await db.collection('changelog').findOne({ checkpoint: true })))
+      await new Promise((r) => setTimeout(r, 20));
+    run.kill('SIGINT');
+    const stopped = await run.done;
+    expect([stopped.code, stopped.stderr]).toEqual([
+      0,
+      'odtp-db: SIGINT: stopping after the current batch (again to stop at once)\n',
+    ]);
+    const result = JSON.parse(stopped.stdout) as {
+      migrations: unknown[];
+      interrupted: { migration: string; progress: { collection: string; processed: number } };
+    };
+    expect(result.migrations).toEqual([]);
+    expect([result.interrupted.migration, result.interrupted.progress.collection]).toEqual([name, 'outputs']);
+    const converted = await db.collection('outputs').countDocuments({ stepRef: { $type: 'objectId' } });
+    // batches are whole: what was converted is what the checkpoint says was passed
+    expect(result.interrupted.progress.processed).toBe(converted);
+    expect(converted % 50).toBe(0);
+    expect(converted).toBeLessThan(count);
+    expect(await db.collection('migrations_lock').countDocuments()).toBe(0);
+    expect(await changelogNames(db)).toEqual([`${name}#checkpoint`]);
+    // no --wait: the lock is free at once
+    const resumed = await migrate(db, mongo.uri, ['up', '--app', 'target', '--json'], env).done;
+    expect(resumed.code).toBe(0);
+    const finished = JSON.parse(resumed.stdout) as { migrations: { name: string; changes: object }[] };
+    expect(finished.migrations.map((m) => [m.name, m.changes])).toEqual([
+      [name, { outputs: count - converted }],
+    ]);
+    expect(await db.collection('outputs').countDocuments({ stepRef: { $type: 'string' } })).toBe(0);
+    expect(await changelogNames(db)).toEqual([name]);
   });
 
   it('a run killed midway through moving embedded logs is finished by the next run, without duplicating anything', async () => {

@@ -109,13 +109,15 @@ export class LeaseLock {
     waitMs = 0,
     runId: string = randomUUID(),
     extra: Pick<LockOwner, 'kind'> = {},
+    signal?: AbortSignal,
   ): Promise<LeaseHandle> {
     const owner: LockOwner = { host: os.hostname(), pid: process.pid, runId, ...extra };
     const deadline = Date.now() + waitMs;
     for (;;) {
       const holder = await this.tryAcquire(owner);
       if (!holder) break;
-      if (Date.now() >= deadline) throw new LockHeldError(holder, waitMs);
+      // a stop asked for while waiting ends the wait as if it had run out
+      if (Date.now() >= deadline || signal?.aborted) throw new LockHeldError(holder, waitMs);
       await new Promise((r) => setTimeout(r, Math.min(250, Math.max(10, deadline - Date.now()))));
     }
     const controller = new AbortController();

@@ -24,6 +24,7 @@ export type {
   RunResult,
   UpOptions,
 } from './runner';
+export type { CheckpointProgress } from './checkpoints';
 export { renameCollection, renameFields } from './steps/renames';
 export {
   dateStringsToDates,

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
+import type { BeforeApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
@@ -19,8 +20,11 @@ export type MigrationRunOptions = Partial<
  * the CLI run them (the same runner, lock and checksums).
  */
 @Injectable()
-export class MigrationsService {
+export class MigrationsService implements BeforeApplicationShutdown {
   private readonly listeners: ((direction: 'up', result: RunResult) => void)[] = [];
+  /** Aborted when the process shuts down: a running `up` stops after its current batch (RunResult.interrupted). */
+  private readonly shutdown = new AbortController();
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly database: DatabaseService,
@@ -45,9 +49,24 @@ export class MigrationsService {
   }
 
   async up(options: UpOptions, run?: MigrationRunOptions): Promise<RunResult> {
-    const result = await this.migrator(run).up(options);
-    if (!result.dryRun) for (const l of this.listeners) l('up', result);
-    return result;
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.shutdown.signal])
+      : this.shutdown.signal;
+    const running = this.migrator(run).up({ ...options, signal });
+    this.running.add(running);
+    try {
+      const result = await running;
+      if (!result.dryRun) for (const l of this.listeners) l('up', result);
+      return result;
+    } finally {
+      this.running.delete(running);
+    }
+  }
+
+  /** Stop running `up`s after their current batch and wait for them: nothing is left half-written. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shutdown.abort();
+    await Promise.allSettled([...this.running]);
   }
 
   down(options: DownOptions, run?: MigrationRunOptions): Promise<RunResult> {

@@ -12,8 +12,10 @@ import type { LeaseHandle, LeaseOptions } from '@odtp/database';
 import { appContract, effectConflicts, lowestSafeLevel } from '@odtp/schema';
 import type { AppContract } from '@odtp/schema';
 import type { AppLevel } from '@odtp/config';
-import type { Changes, MigrationContext, MigrationModule, OnlineRun } from './migration';
+import type { Changes, MigrationContext, MigrationModule } from './migration';
 import { BrokenMigrationError, migrationBase, MigrationFiles } from './migration-files';
+import { Checkpoints } from './checkpoints';
+import type { CheckpointProgress } from './checkpoints';
 import { MigrationReport } from './report';
 import type { ReportSummary } from './report';
 
@@ -62,25 +64,6 @@ export interface MigrationStatus {
   progress?: CheckpointProgress;
 }
 
-/** The checkpoint of an online migration: the step, the collection, the last `_id` passed, documents read. */
-export interface CheckpointProgress {
-  step: number;
-  collection: string;
-  processed: number;
-  at: Date;
-}
-
-/** Where an online migration's checkpoints are kept: a changelog entry of its own, beside migrate-mongo's. */
-const checkpointName = (file: string): string => `${file}#checkpoint`;
-
-interface CheckpointEntry {
-  fileName: string;
-  checkpoint: true;
-  passes: Record<string, { lastId: unknown; processed: number; at: Date }>;
-  current?: string;
-  at: Date;
-}
-
 export interface AppliedMigration {
   name: string;
   changes: Changes;
@@ -97,6 +80,13 @@ export interface RunResult {
   app: AppLevel;
   /** Pending migrations not run because the application cannot live with them yet, with the reasons. */
   held: { name: string; requires: AppLevel; heldBecause: string[] }[];
+  /**
+   * The run was stopped (UpOptions.signal: Ctrl-C, SIGTERM, a shutdown) before it finished: the migration it
+   * stopped in, with nothing of it half-written (a transaction rolled back; an online one's batches done, its
+   * checkpoint kept), and how far that one got (no migration: stopped while waiting for the lock, nothing ran).
+   * The next `up` resumes there.
+   */
+  interrupted?: { migration?: string; progress?: CheckpointProgress };
 }
 
 export interface MigratorOptions {
@@ -126,7 +116,12 @@ export interface UpOptions {
   allowMissing?: boolean;
   /** How long to wait for another runner's lock (ms; default 0: fail fast). */
   waitMs?: number;
+  /** Stops the run after the current batch (see RunResult.interrupted). */
+  signal?: AbortSignal;
 }
+
+/** The stop asked for through UpOptions.signal, caught where the run ends. */
+class RunInterrupted extends Error {}
 
 export interface DownOptions {
   to?: string;
@@ -140,6 +135,7 @@ export class Migrator {
   private readonly log: (line: string) => void;
   private readonly app: AppContract;
   private readonly migrationFiles: MigrationFiles;
+  private readonly checkpoints: Checkpoints;
 
   constructor(
     private readonly db: Db,
@@ -151,6 +147,7 @@ export class Migrator {
     this.log = options.log ?? (() => undefined);
     this.app = appContract(options.app ?? 'target');
     this.migrationFiles = new MigrationFiles(options.dir, options.compiledDir);
+    this.checkpoints = new Checkpoints(db, options.changelogCollection ?? 'changelog');
   }
 
   /** Migration file names in order (the timestamp prefix orders them). */
@@ -164,53 +161,6 @@ export class Migrator {
         sort: { appliedAt: 1, migrationBlock: 1, _id: 1 },
       })
       .toArray();
-  }
-
-  private checkpoints(): Collection<CheckpointEntry> {
-    return this.db.collection<CheckpointEntry>(this.options.changelogCollection ?? 'changelog');
-  }
-
-  /** The progress of an online run of `file` that did not finish, from its checkpoint. */
-  private async progressOf(file: string): Promise<CheckpointProgress | undefined> {
-    const c = await this.checkpoints().findOne({ fileName: checkpointName(file), checkpoint: true });
-    const current = c?.current ? c.passes[c.current] : undefined;
-    if (!c || !c.current || !current) return undefined;
-    const [step, ...collection] = c.current.split(':');
-    return { step: Number(step), collection: collection.join(':'), processed: current.processed, at: c.at };
-  }
-
-  /**
-   * The online run of one migration: it resumes after the checkpoints of a run that stopped, records one after
-   * every batch, and keeps to `maxRate` documents per second.
-   */
-  private async onlineRun(file: string): Promise<OnlineRun> {
-    const name = checkpointName(file);
-    const saved = await this.checkpoints().findOne({ fileName: name, checkpoint: true });
-    const passes = saved?.passes ?? {};
-    const started = Date.now();
-    // documents read by this run, per pass (a pass's count restarts with each of its runs)
-    const seen = new Map<string, number>();
-    const maxRate = this.options.maxRate;
-    return {
-      finalPasses: 3,
-      resumeAfter: (key) => passes[key]?.lastId,
-      passed: async (key, lastId, processed) => {
-        const before = passes[key]?.processed ?? 0;
-        const total = (seen.has(key) ? before - seen.get(key)! : before) + processed;
-        seen.set(key, processed);
-        const at = new Date();
-        passes[key] = { lastId, processed: total, at };
-        await this.checkpoints().updateOne(
-          { fileName: name, checkpoint: true },
-          { $set: { [`passes.${key}`]: passes[key], current: key, at } },
-          { upsert: true },
-        );
-        if (!maxRate) return;
-        const read = [...seen.values()].reduce((n, x) => n + x, 0);
-        const wait = started + (read / maxRate) * 1000 - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      },
-    };
   }
 
   async status(): Promise<MigrationStatus[]> {
@@ -236,7 +186,7 @@ export class Migrator {
         out.push({ ...base, state: 'broken', error, ...(entry ? { appliedAt: entry.appliedAt } : {}) });
       } else if (!entry) {
         const heldBecause = effectConflicts(this.app, affects);
-        const progress = await this.progressOf(name);
+        const progress = await this.checkpoints.progressOf(name);
         out.push({
           ...base,
           state: heldBecause.length ? 'held' : 'pending',
@@ -362,32 +312,61 @@ export class Migrator {
           })),
       };
     }
-    return this.locked(options.waitMs, async (lease) => {
-      await this.changelog
-        .createIndex({ fileName: 1 }, { unique: true, name: 'fileName_1' })
-        .catch(() => undefined);
-      const status = await this.status();
-      this.refuseUnsafe(status, options);
-      if (options.acceptChanged)
-        for (const c of status.filter((s) => s.state === 'changed')) {
-          await this.changelog.updateOne(
-            { fileName: c.name },
-            { $set: { fileHash: c.checksum }, $push: { previousHashes: c.appliedChecksum! } },
-          );
-          this.log(`${c.name}: new checksum recorded (--accept-changed); not run again`);
-        }
-      const pending = this.pendingUpTo(status, options.to);
-      for (const p of pending) await this.migrationFiles.load(p.name); // every file loads before anything runs
-      const migrationBlock = Date.now();
-      const done: AppliedMigration[] = [];
-      for (const p of pending) {
-        if (await this.changelog.findOne({ fileName: p.name })) continue;
-        const mod = await this.migrationFiles.load(p.name);
-        const applied = await this.runOne(
+    const run = this.locked(options.waitMs, (lease) => this.upLocked(options, lease), options.signal);
+    return run.catch((e: unknown) => {
+      if (!(e instanceof RunInterrupted)) throw e;
+      return this.interrupted([], []); // while waiting for the lock: nothing ran
+    });
+  }
+
+  /** The result of a run stopped in (or before) `migration`, with how far an online one got. */
+  private async interrupted(
+    done: AppliedMigration[],
+    held: RunResult['held'],
+    migration?: string,
+  ): Promise<RunResult> {
+    const progress = migration ? await this.checkpoints.progressOf(migration) : undefined;
+    return {
+      dryRun: false,
+      app: this.app.level,
+      held,
+      migrations: done,
+      interrupted: { ...(migration ? { migration } : {}), ...(progress ? { progress } : {}) },
+    };
+  }
+
+  private async upLocked(options: UpOptions, lease: LeaseHandle): Promise<RunResult> {
+    await this.changelog
+      .createIndex({ fileName: 1 }, { unique: true, name: 'fileName_1' })
+      .catch(() => undefined);
+    const status = await this.status();
+    this.refuseUnsafe(status, options);
+    if (options.acceptChanged)
+      for (const c of status.filter((s) => s.state === 'changed')) {
+        await this.changelog.updateOne(
+          { fileName: c.name },
+          { $set: { fileHash: c.checksum }, $push: { previousHashes: c.appliedChecksum! } },
+        );
+        this.log(`${c.name}: new checksum recorded (--accept-changed); not run again`);
+      }
+    const pending = this.pendingUpTo(status, options.to);
+    for (const p of pending) await this.migrationFiles.load(p.name); // every file loads before anything runs
+    const migrationBlock = Date.now();
+    const done: AppliedMigration[] = [];
+    const held = this.held(status, options.to);
+    const stop = options.signal;
+    const signal = stop ? AbortSignal.any([lease.signal, stop]) : lease.signal;
+    for (const p of pending) {
+      if (stop?.aborted) return this.interrupted(done, held, p.name);
+      if (await this.changelog.findOne({ fileName: p.name })) continue;
+      const mod = await this.migrationFiles.load(p.name);
+      let applied: AppliedMigration;
+      try {
+        applied = await this.runOne(
           p.name,
           mod,
           'up',
-          lease,
+          signal,
           async (session, changes, report, durationMs) => {
             await this.changelog.insertOne(
               {
@@ -404,12 +383,14 @@ export class Migrator {
             );
           },
         );
-        done.push(applied);
+      } catch (e) {
+        if (!(e instanceof RunInterrupted)) throw e;
+        return this.interrupted(done, held, p.name);
       }
-      const held = this.held(status, options.to);
-      for (const h of held) this.log(`held ${h.name} (needs ${h.requires}): ${h.heldBecause.join('; ')}`);
-      return { dryRun: false, app: this.app.level, held, migrations: done };
-    });
+      done.push(applied);
+    }
+    for (const h of held) this.log(`held ${h.name} (needs ${h.requires}): ${h.heldBecause.join('; ')}`);
+    return { dryRun: false, app: this.app.level, held, migrations: done };
   }
 
   /** Roll back the last applied migration (by applied order), or every one applied after `to`. */
@@ -449,7 +430,7 @@ export class Migrator {
       const done: AppliedMigration[] = [];
       for (const [i, t] of targets.entries()) {
         done.push(
-          await this.runOne(t.fileName, modules[i], 'down', lease, async (session) => {
+          await this.runOne(t.fileName, modules[i], 'down', lease.signal, async (session) => {
             await this.changelog.deleteOne({ fileName: t.fileName }, { session });
           }),
         );
@@ -472,7 +453,7 @@ export class Migrator {
     name: string,
     mod: MigrationModule,
     direction: 'up' | 'down',
-    lease: LeaseHandle,
+    signal: AbortSignal,
     record: (
       session: ClientSession | undefined,
       changes: Changes,
@@ -484,14 +465,16 @@ export class Migrator {
     const durationMs = (): number => Date.now() - started;
     // A migration that changes what applications write or query runs online, beside them (see OnlineRun).
     const online =
-      direction === 'up' && (mod.affects?.length ?? 0) > 0 ? await this.onlineRun(name) : undefined;
+      direction === 'up' && (mod.affects?.length ?? 0) > 0
+        ? await this.checkpoints.onlineRun(name, this.options.maxRate, signal)
+        : undefined;
     const transaction = !online && mod.transactional && (await this.supportsTransactions());
     let report = new MigrationReport();
     let changes: Changes = {};
     const context = (session?: ClientSession): Partial<MigrationContext> => ({
       session,
       report,
-      signal: lease.signal,
+      signal,
       app: this.app,
       batchSize: this.options.batchSize ?? 1000,
       online,
@@ -516,9 +499,10 @@ export class Migrator {
       } else {
         changes = await mod[direction](this.db, this.client, context());
         await record(undefined, changes, report, durationMs);
-        if (online) await this.checkpoints().deleteOne({ fileName: checkpointName(name), checkpoint: true });
+        if (online) await this.checkpoints.clear(name);
       }
     } catch (e) {
+      if (signal.aborted && !(signal.reason instanceof LeaseLostError)) throw new RunInterrupted();
       if (e instanceof LeaseLostError)
         throw new MigrationError(
           MigrationErrorCode.Failed,
@@ -549,12 +533,17 @@ export class Migrator {
     return { name, changes, durationMs: durationMs(), transaction, report: report.summary() };
   }
 
-  private async locked<T>(waitMs: number | undefined, work: (lease: LeaseHandle) => Promise<T>): Promise<T> {
+  private async locked<T>(
+    waitMs: number | undefined,
+    work: (lease: LeaseHandle) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     let lease: LeaseHandle;
     try {
-      lease = await this.lock.acquire(waitMs ?? 0);
+      lease = await this.lock.acquire(waitMs ?? 0, undefined, {}, signal);
     } catch (e) {
       if (!(e instanceof LockHeldError)) throw e;
+      if (signal?.aborted) throw new RunInterrupted();
       throw new MigrationError(
         MigrationErrorCode.LockHeld,
         `migrations are locked by ${describeHolder(e.holder)}${e.waitedMs ? ` (waited ${Math.round(e.waitedMs / 1000)} s)` : ''}; use --wait SECONDS to wait for it`,

@@ -203,6 +203,20 @@ export class HeldMigrationDto {
   heldBecause!: string[];
 }
 
+export class InterruptedRunDto {
+  @ApiPropertyOptional({
+    description:
+      'the migration the run stopped in (absent: it stopped while waiting for the lock and nothing ran); nothing of it is half-written',
+  })
+  migration?: string;
+
+  @ApiPropertyOptional({
+    description: 'how far that migration got, when it runs online (the next up resumes there)',
+    type: MigrationProgressDto,
+  })
+  progress?: MigrationProgressDto;
+}
+
 export class RunResultDto {
   @ApiProperty({
     description: 'the migrations run, in order (for a dry run: the ones that would run)',
@@ -221,4 +235,11 @@ export class RunResultDto {
     type: [HeldMigrationDto],
   })
   held!: HeldMigrationDto[];
+
+  @ApiPropertyOptional({
+    description:
+      'set when the run was stopped before it finished (the server shutting down): run up again to resume',
+    type: InterruptedRunDto,
+  })
+  interrupted?: InterruptedRunDto;
 }

@@ -46,9 +46,23 @@ function changesText(changes: Record<string, number> | undefined): string {
   return entries.length ? entries.map(([c, n]) => `${c} ${n}`).join(', ') : 'no documents';
 }
 
+function interruptedText(result: RunResult): string[] {
+  const i = result.interrupted;
+  if (!i) return [];
+  if (!i.migration) return ['interrupted while waiting for the migrations lock: nothing ran'];
+  const where = i.progress
+    ? ` after ${i.progress.processed.toLocaleString('en-US')} documents of ${i.progress.collection}`
+    : '';
+  return [`interrupted in ${i.migration}${where}: nothing half-written; \`migrate up\` resumes it`];
+}
+
 function runText(result: RunResult, verb: string): string {
   if (!result.migrations.length)
-    return [result.dryRun ? 'nothing to apply' : `nothing to ${verb}`, ...heldText(result.held)].join('\n');
+    return [
+      result.interrupted ? 'nothing applied' : result.dryRun ? 'nothing to apply' : `nothing to ${verb}`,
+      ...interruptedText(result),
+      ...heldText(result.held),
+    ].join('\n');
   const lines: string[] = [];
   for (const m of result.migrations) {
     lines.push(
@@ -58,7 +72,7 @@ function runText(result: RunResult, verb: string): string {
     );
     for (const [kind, n] of Object.entries(m.report.counts)) lines.push(`  note: ${kind} (${n})`);
   }
-  return [...lines, ...heldText(result.held)].join('\n');
+  return [...lines, ...interruptedText(result), ...heldText(result.held)].join('\n');
 }
 
 // Injectable: emits the constructor's parameter types, which the commands extending it inherit.
@@ -171,9 +185,17 @@ export class MigratePlanCommand extends MigratorCommand {
 @SubCommand({
   name: 'up',
   description:
-    'Apply pending migrations under the lease lock, holding those the application (ODTP_APP or --app) cannot live with yet (exit 0 done, also when some were held; 2 refused: lock held or changed/missing files; 1 a migration failed)',
+    'Apply pending migrations under the lease lock, holding those the application (ODTP_APP or --app) cannot live with yet (exit 0 done, also when some were held; 2 refused: lock held or changed/missing files; 1 a migration failed; Ctrl-C or SIGTERM stops after the current batch, nothing half-written, exit 0, and the next up resumes)',
 })
 export class MigrateUpCommand extends LockingMigratorCommand {
+  private readonly stop = new AbortController();
+
+  /** Ctrl-C / SIGTERM: the run stops after the current batch, releases the lock and exits 0 (see interrupted). */
+  protected override interrupt(): Promise<void> {
+    this.stop.abort();
+    return Promise.resolve();
+  }
+
   protected async execute(_p: string[], options: MigrateFlags): Promise<void> {
     const result = await this.migrations.up(
       {
@@ -182,6 +204,7 @@ export class MigrateUpCommand extends LockingMigratorCommand {
         acceptChanged: options.acceptChanged,
         allowMissing: options.allowMissing,
         waitMs: (options.wait ?? 0) * 1000,
+        signal: this.stop.signal,
       },
       { ...this.runOptions(options), batchSize: options.batchSize, maxRate: options.maxRate },
     );
