@@ -102,6 +102,32 @@ export class AuditRequestDto {
   readPreference?: string;
 }
 
+export class BacklogCountDto {
+  @ApiProperty({ description: 'collection' })
+  collection!: string;
+
+  @ApiProperty({ description: 'reference path' })
+  path!: string;
+
+  @ApiProperty({
+    description: 'string: id strings; both: [ObjectId, id string] pairs',
+    enum: ['string', 'both'],
+  })
+  form!: string;
+
+  @ApiProperty({ description: 'reference values in that form' })
+  values!: number;
+}
+
+export class UpgradeSectionDto {
+  @ApiProperty({
+    description:
+      'values in a form the configured application (or the ODTP 0.5 release beside a transition) writes that is not the target: what the upgrade converts, not findings',
+    type: [BacklogCountDto],
+  })
+  backlog!: BacklogCountDto[];
+}
+
 /** An audit run, as every instance sees it: running, or how it ended. */
 export class AuditRunDto {
   @ApiProperty({ description: 'audit id (also the id of its report)' })
@@ -163,6 +189,12 @@ export class AuditRunDto {
 
   @ApiPropertyOptional({ description: 'totals, once done', type: AuditSummaryDto })
   summary?: AuditSummaryDto;
+
+  @ApiPropertyOptional({
+    description: 'once done, under ODTP_APP other than target: the upgrade backlog per path',
+    type: UpgradeSectionDto,
+  })
+  upgrade?: UpgradeSectionDto;
 }
 
 export class FindingDto {
@@ -219,32 +251,6 @@ export class FindingDto {
   note?: string;
 }
 
-export class BacklogCountDto {
-  @ApiProperty({ description: 'collection' })
-  collection!: string;
-
-  @ApiProperty({ description: 'reference path' })
-  path!: string;
-
-  @ApiProperty({
-    description: 'string: id strings; both: [ObjectId, id string] pairs',
-    enum: ['string', 'both'],
-  })
-  form!: string;
-
-  @ApiProperty({ description: 'reference values in that form' })
-  values!: number;
-}
-
-export class UpgradeSectionDto {
-  @ApiProperty({
-    description:
-      'values in a form the configured application (or the ODTP 0.5 release beside a transition) writes that is not the target: what the upgrade converts, not findings',
-    type: [BacklogCountDto],
-  })
-  backlog!: BacklogCountDto[];
-}
-
 export class AuditReportDto extends AuditRunDto {
   @ApiProperty({ description: 'when it ended', type: String, format: 'date-time' })
   declare finishedAt: Date;
@@ -257,12 +263,6 @@ export class AuditReportDto extends AuditRunDto {
     type: [FindingDto],
   })
   findings!: FindingDto[];
-
-  @ApiPropertyOptional({
-    description: 'under ODTP_APP other than target: the upgrade backlog per path',
-    type: UpgradeSectionDto,
-  })
-  upgrade?: UpgradeSectionDto;
 }
 
 export class PageQueryDto {
