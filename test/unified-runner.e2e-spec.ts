@@ -23,6 +23,7 @@ describe('unified test format runner', () => {
   });
   afterAll(async () => {
     await admin.db('unified-selftest').dropDatabase();
+    await admin.db('unified-change-streams').dropDatabase();
     await admin.close();
     await mongo.close();
   });
@@ -52,6 +53,22 @@ describe('unified test format runner', () => {
       ],
       ['what the runner does not implement is counted apart', 'unsupported', 'collection operation watch'],
     ]);
+  });
+
+  it("change streams behave as MongoDB documents them (odtp-db's unified-format change-stream file)", async () => {
+    const file = path.join(__dirname, 'fixtures/unified/change-streams.json');
+    const facts = await serverFacts(admin);
+    const outcomes = await runUnifiedFile(
+      'change-streams',
+      fs.readFileSync(file, 'utf8'),
+      mongo.uri,
+      admin,
+      facts,
+    );
+    expect(outcomes.filter((o) => o.status !== 'passed').map((o) => [o.test, o.status, o.reason])).toEqual(
+      [],
+    );
+    expect(outcomes.length).toBe(11);
   });
 
   it('reads requirements as the format defines them (any entry suffices; versions compare by the named parts)', () => {

@@ -3,7 +3,7 @@
  * result in the shape the format's `expectResult` describes (driver result objects as they are; cursors read out).
  */
 import type { Document } from 'bson';
-import type { ClientSession, Collection, Db, MongoClient } from 'mongodb';
+import type { ChangeStream, ClientSession, Collection, Db, MongoClient } from 'mongodb';
 import type { Entities } from './match';
 
 export class UnsupportedOperation extends Error {}
@@ -22,9 +22,46 @@ function options(args: Args, positional: string[], entities: Entities): Document
   return out;
 }
 
+/**
+ * `createChangeStream` on a client, database or collection: the stream is opened (its aggregate sent) before the
+ * operation returns, as the format requires, so that later operations are seen by it.
+ */
+async function createChangeStream(
+  target: MongoClient | Db | Collection,
+  a: Args,
+  entities: Entities,
+): Promise<ChangeStream> {
+  const stream = target.watch(
+    (a.pipeline as Document[] | undefined) ?? [],
+    options(a, ['pipeline'], entities),
+  );
+  const cursor = stream as unknown as { cursor?: { cursorInit?: () => Promise<void> } };
+  if (typeof cursor.cursor?.cursorInit !== 'function')
+    throw new UnsupportedOperation(
+      'createChangeStream (this driver does not let a stream be opened eagerly)',
+    );
+  await cursor.cursor.cursorInit();
+  return stream;
+}
+
+async function changeStreamOp(stream: ChangeStream, name: string): Promise<unknown> {
+  switch (name) {
+    case 'iterateUntilDocumentOrError':
+      return stream.next();
+    case 'iterateOnce':
+      return stream.tryNext();
+    case 'close':
+      return stream.close();
+    default:
+      throw new UnsupportedOperation(`change stream operation ${name}`);
+  }
+}
+
 async function collectionOp(coll: Collection, name: string, a: Args, entities: Entities): Promise<unknown> {
   const o = (...positional: string[]): Document => options(a, positional, entities);
   switch (name) {
+    case 'createChangeStream':
+      return createChangeStream(coll, a, entities);
     case 'insertOne':
       return coll.insertOne(a.document as Document, o('document'));
     case 'insertMany':
@@ -83,6 +120,8 @@ async function collectionOp(coll: Collection, name: string, a: Args, entities: E
 async function databaseOp(db: Db, name: string, a: Args, entities: Entities): Promise<unknown> {
   const o = (...positional: string[]): Document => options(a, positional, entities);
   switch (name) {
+    case 'createChangeStream':
+      return createChangeStream(db, a, entities);
     case 'aggregate':
       return db.aggregate(a.pipeline as Document[], o('pipeline')).toArray();
     case 'runCommand':
@@ -104,6 +143,8 @@ async function databaseOp(db: Db, name: string, a: Args, entities: Entities): Pr
 
 async function clientOp(client: MongoClient, name: string, a: Args, entities: Entities): Promise<unknown> {
   switch (name) {
+    case 'createChangeStream':
+      return createChangeStream(client, a, entities);
     case 'listDatabases':
       return (
         await client
@@ -147,5 +188,6 @@ export function runEntityOperation(
   if (kind === 'Db') return databaseOp(object as Db, name, args, entities);
   if (kind === 'MongoClient') return clientOp(object as MongoClient, name, args, entities);
   if (kind === 'ClientSession') return sessionOp(object as ClientSession, name);
+  if (kind === 'ChangeStream') return changeStreamOp(object as ChangeStream, name);
   return Promise.reject(new UnsupportedOperation(`operation ${name} on ${kind ?? 'an unknown entity'}`));
 }

@@ -7,7 +7,13 @@
 import { EJSON } from 'bson';
 import type { Document } from 'bson';
 import { MongoClient, MongoNetworkError, MongoServerError } from 'mongodb';
-import type { ClientSession, CommandFailedEvent, CommandStartedEvent, CommandSucceededEvent } from 'mongodb';
+import type {
+  ChangeStream,
+  ClientSession,
+  CommandFailedEvent,
+  CommandStartedEvent,
+  CommandSucceededEvent,
+} from 'mongodb';
 import { asNumber, matchValue } from './match';
 import type { Entities, Mismatch } from './match';
 import { runEntityOperation, UnsupportedOperation } from './operations';
@@ -296,9 +302,11 @@ async function cleanUp(state: TestState): Promise<void> {
       .db('admin')
       .command({ configureFailPoint: fp.name, mode: 'off' })
       .catch(() => undefined);
-  for (const v of state.entities.values())
-    if ((v as { constructor?: { name?: string } })?.constructor?.name === 'ClientSession')
-      await (v as ClientSession).endSession().catch(() => undefined);
+  for (const v of state.entities.values()) {
+    const kind = (v as { constructor?: { name?: string } })?.constructor?.name;
+    if (kind === 'ClientSession') await (v as ClientSession).endSession().catch(() => undefined);
+    if (kind === 'ChangeStream') await (v as ChangeStream).close().catch(() => undefined);
+  }
   for (const c of state.clients) await c.close().catch(() => undefined);
 }
 

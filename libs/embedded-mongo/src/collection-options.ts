@@ -17,4 +17,6 @@ export interface WriteOptions {
   bypassDocumentValidation?: boolean;
   /** The session key of the transaction making the write, if any. */
   txn?: string;
+  /** The write replaces the document whole (a change stream reports a replace, not an update). */
+  replacement?: boolean;
 }

@@ -52,7 +52,8 @@ const ID_SPEC: IndexSpec = { v: 2, key: { _id: 1 }, name: '_id_' };
  * (A narrow interface: the collection knows neither its database class nor the store's.)
  */
 export interface StoreLink {
-  record(entry: Document): void;
+  /** Journal (and publish to change streams) a state change; `prev`: the document a write overwrote. */
+  record(entry: Document, prev?: Uint8Array): void;
   abortTransaction(owner: string, reason: string): void;
   touch(owner: string, coll: Collection): void;
 }
@@ -115,8 +116,8 @@ export class Collection {
     return [ID_SPEC, ...[...this.indexes.values()].map((i) => i.spec)];
   }
 
-  private record(entry: Document): void {
-    if (this.journaled) this.db.store.record(entry);
+  private record(entry: Document, prev?: Uint8Array): void {
+    if (this.journaled) this.db.store.record(entry, prev);
   }
 
   // ---------- reads (as seen by `viewer`: the session key of a transaction, or undefined) ----------
@@ -281,7 +282,7 @@ export class Collection {
     this.checkUnique(doc, idKey, true, opts);
     for (const index of this.indexes.values()) index.keysFor(doc);
     this.claim(idKey, opts);
-    this.put(idKey, doc, undefined);
+    this.put(idKey, doc, undefined, 'i');
   }
 
   /** Replace an existing document (same `_id`) after validation and unique checks. */
@@ -292,7 +293,7 @@ export class Collection {
     this.checkValidation(next, previous, opts);
     this.checkUnique(next, idKey, false, opts);
     for (const index of this.indexes.values()) index.keysFor(next);
-    this.put(idKey, next, previous);
+    this.put(idKey, next, previous, opts.replacement ? 'r' : 'u');
   }
 
   remove(doc: Document, opts: WriteOptions = {}): void {
@@ -303,7 +304,8 @@ export class Collection {
     this.record({ op: 'del', db: this.db.name, coll: this.name, id: doc._id });
   }
 
-  private put(idKey: string, doc: Document, previous: Document | undefined): void {
+  /** `ch`: what change streams see: an insert, an update or a replacement. */
+  private put(idKey: string, doc: Document, previous: Document | undefined, ch: 'i' | 'u' | 'r'): void {
     const buf = encode(doc);
     if (buf.byteLength > 16 * 1024 * 1024) {
       throw new CommandError(
@@ -311,8 +313,9 @@ export class Collection {
         `BSONObj size: ${buf.byteLength} is invalid. Size must be between 0 and 16793600(16MB)`,
       );
     }
+    const overwritten = ch === 'u' ? this.docs.get(idKey) : undefined;
     this.rawPut(idKey, buf, doc, previous);
-    this.record({ op: 'put', db: this.db.name, coll: this.name, doc: new Binary(buf) });
+    this.record({ op: 'put', db: this.db.name, coll: this.name, doc: new Binary(buf), ch }, overwritten);
   }
 
   /** Store without checks (journal replay, rollback). */

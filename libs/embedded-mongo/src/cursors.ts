@@ -20,6 +20,21 @@ const IMPLICIT_BATCH_DOCS = 10_000;
 export const SCAN_PAUSE: Document = Object.freeze({ $scanPause: true });
 const BATCH_TIME_BUDGET_MS = 10;
 
+/** Yielded by a tailable source (a change stream) that has nothing more for now: the batch ends, the cursor stays. */
+export const CAUGHT_UP: Document = Object.freeze({ $caughtUp: true });
+
+/** Set on a getMore reply of an awaitData cursor that found nothing: the server may hold it until data comes. */
+export const AWAIT_DATA = Symbol('awaitData');
+
+export function awaitsData(reply: Document): boolean {
+  return (reply as { [AWAIT_DATA]?: boolean })[AWAIT_DATA] === true;
+}
+
+/** A tailable, awaitData cursor (change streams): every batch carries the resume token of where it ended. */
+export interface Tailable {
+  resumeToken(): Document;
+}
+
 /**
  * The time budget of one operation (`maxTimeMS`), as mongod counts it: the time the server spends on it, across
  * the getMores of its cursor (not the time a client takes between them). Scans check it every few hundred
@@ -88,6 +103,7 @@ interface CursorState {
   sessionKey?: string;
   /** The time budget left of the operation that opened it. */
   limit?: TimeLimit;
+  tailable?: Tailable;
 }
 
 /** Open cursors of the server: batching, getMore, killCursors and the 10-minute idle timeout. */
@@ -127,7 +143,7 @@ export class CursorRegistry {
   open(
     ns: string,
     source: Iterable<Document>,
-    opts: { batchSize?: number; limit?: number; singleBatch?: boolean; sessionKey?: string },
+    opts: { batchSize?: number; limit?: number; singleBatch?: boolean; sessionKey?: string; tailable?: Tailable },
   ): Document {
     const it = source[Symbol.iterator]();
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Number.POSITIVE_INFINITY;
@@ -145,9 +161,12 @@ export class CursorRegistry {
         lastUsed: this.clock(),
         sessionKey: opts.sessionKey,
         limit: running,
+        tailable: opts.tailable,
       });
     }
-    return { cursor: { firstBatch: batch, id: Long.fromNumber(id), ns }, ok: 1 };
+    const cursor: Document = { firstBatch: batch };
+    if (opts.tailable) cursor.postBatchResumeToken = opts.tailable.resumeToken();
+    return { cursor: Object.assign(cursor, { id: Long.fromNumber(id), ns }), ok: 1 };
   }
 
   /**
@@ -190,7 +209,11 @@ export class CursorRegistry {
     c.lastUsed = this.clock();
     const done = exhausted || c.remaining <= 0;
     if (done) this.cursors.delete(id);
-    return { cursor: { nextBatch: batch, id: Long.fromNumber(done ? 0 : id), ns: c.ns }, ok: 1 };
+    const cursor: Document = { nextBatch: batch };
+    if (c.tailable) cursor.postBatchResumeToken = c.tailable.resumeToken();
+    const reply: Document = { cursor: Object.assign(cursor, { id: Long.fromNumber(done ? 0 : id), ns: c.ns }), ok: 1 };
+    if (c.tailable && !done && batch.length === 0) Object.defineProperty(reply, AWAIT_DATA, { value: true });
+    return reply;
   }
 
   /** Kill cursors of the caller's session; another session's cursor is not found from this one (and lives on). */
@@ -248,6 +271,7 @@ function takeBatch(
   while (batch.length < max) {
     const next = it.next();
     if (next.done) return { batch, exhausted: true };
+    if (next.value === CAUGHT_UP) break;
     if (next.value === SCAN_PAUSE) {
       if (mayPause && performance.now() - started > BATCH_TIME_BUDGET_MS) break;
       continue;

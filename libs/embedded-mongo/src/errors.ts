@@ -35,6 +35,9 @@ export const ErrorCode = {
   NoSuchTransaction: 251,
   TransactionCommitted: 256,
   OperationNotSupportedInTransaction: 263,
+  InvalidResumeToken: 260,
+  ChangeStreamFatalError: 280,
+  ChangeStreamHistoryLost: 286,
   ConversionFailure: 241,
   DuplicateKey: 11000,
   Overflow: 15,
@@ -60,6 +63,8 @@ export const ErrorCode = {
   Location40323: 40323,
   /** IDLUnknownField: a field the command does not have (in that server version). */
   Location40415: 40415,
+  Location40602: 40602,
+  Location40674: 40674,
   Location40601: 40601,
   Location51246: 51246,
   /** getMore on a cursor created outside a session, in a session. */

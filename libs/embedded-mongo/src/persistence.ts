@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Binary, deserialize, serialize } from 'bson';
 import type { Document } from 'bson';
+import { changeFromRecord, changeOfRecord, changeRecord, timeOf, toTimestamp } from './change-log';
+import type { Timestamp } from 'bson';
 import { Collection, idKeyOf } from './collection';
 import { toStoredOptions } from './database';
 import type { CollectionOptions, IndexSpec, JournalSink } from './collection';
@@ -99,6 +101,24 @@ export function readRecords(
 
 /** Apply one journal record to the store (no validation: the write was checked when it was made). */
 export function applyRecord(store: Store, r: Document): void {
+  if (r.op === 'change') return store.changes.restore(changeFromRecord(r));
+  if (r.op === 'changesLost') return store.changes.markLost(timeOf(r.ts as Timestamp));
+  // a stamped record is also a change of the history (the document it overwrites is read before it goes)
+  const stamp = r.ts as Timestamp | undefined;
+  const prev = stamp && r.op === 'put' && r.ch === 'u' ? overwritten(store, r) : undefined;
+  applyState(store, r);
+  if (stamp) {
+    const change = changeOfRecord(r, timeOf(stamp), r.wall as Date, prev);
+    if (change) store.changes.restore(change);
+  }
+}
+
+function overwritten(store: Store, r: Document): Uint8Array | undefined {
+  const doc = deserialize((r.doc as Binary).value(), { promoteBuffers: false });
+  return store.existingDb(r.db as string)?.get(r.coll as string)?.docs.get(idKeyOf(doc._id));
+}
+
+function applyState(store: Store, r: Document): void {
   const db = store.db(r.db as string);
   const coll = (): Collection => db.ensure(r.coll as string).coll;
   switch (r.op) {
@@ -273,6 +293,9 @@ export class FileJournal implements JournalSink {
       for (const [name, view] of db.views)
         write({ op: 'createView', db: db.name, coll: name, viewOn: view.viewOn, pipeline: view.pipeline });
     }
+    // the change history change streams resume from outlives the journal it came with
+    write({ op: 'changesLost', ts: toTimestamp(this.store.changes.lostBefore) });
+    for (const change of this.store.changes.held()) write(changeRecord(change));
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fs.renameSync(tmp, path.join(this.dir, SNAPSHOT));

@@ -1,9 +1,10 @@
 import * as net from 'node:net';
 import { deserialize } from 'bson';
+import { toNumber } from './bson-order';
 import type { Document } from 'bson';
 import { runCommand, SERVER_VERSION } from './commands';
 import type { ServerInfo } from './commands';
-import { CursorRegistry } from './cursors';
+import { awaitsData, CursorRegistry } from './cursors';
 import { CommandError, ErrorCode } from './errors';
 import { FailPoints } from './fail-points';
 import { FileJournal } from './persistence';
@@ -32,6 +33,11 @@ export interface EmbeddedMongoOptions {
   idleTimeoutMs?: number;
   /** Bytes of incomplete messages held over all connections (default 256 MiB); past it a connection is closed. */
   maxBufferedBytes?: number;
+  /**
+   * Bytes of change history kept for change streams to read and resume from (mongod's oplog size); the oldest
+   * changes go first. Default 64 MiB.
+   */
+  changeLogBytes?: number;
   /** How often TTL indexes are applied (mongod's TTL monitor runs every 60 s, the default). */
   ttlMonitorIntervalMs?: number;
   /**
@@ -128,7 +134,7 @@ interface Connection {
  * development and tests. Mirrors mongodb-memory-server: `create()`, `getUri()`, `stop()`.
  */
 export class EmbeddedMongo {
-  readonly store = new Store();
+  readonly store: Store;
   private readonly cursors = new CursorRegistry();
   private readonly sockets = new Set<net.Socket>();
   private journal?: FileJournal;
@@ -144,6 +150,7 @@ export class EmbeddedMongo {
   readonly buffered: BufferBudget;
 
   private constructor(private readonly options: EmbeddedMongoOptions) {
+    this.store = new Store({ changeLogBytes: options.changeLogBytes });
     this.buffered = new BufferBudget(options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
   }
 
@@ -315,7 +322,9 @@ export class EmbeddedMongo {
     }
     const action = this.failPoints.take(name, conn.appName);
     if (!action) {
-      send(this.execute(dbName, parsed.command, conn.id));
+      const reply = this.execute(dbName, parsed.command, conn.id);
+      if (awaitsData(reply)) this.awaitData(socket, conn, dbName, parsed.command, send);
+      else send(reply);
       return;
     }
     const act = (): void => {
@@ -334,6 +343,49 @@ export class EmbeddedMongo {
       act();
       for (const queued of conn.queue.splice(0)) this.handle(socket, queued, conn);
     }, action.blockMs);
+  }
+
+  /**
+   * A getMore of an awaitData cursor (a change stream) that found nothing waits, as on mongod, until a change
+   * comes or its `maxTimeMS` (default 1 s) passes, then answers; the connection's next messages wait behind it.
+   */
+  private awaitData(
+    socket: net.Socket,
+    conn: Connection,
+    dbName: string,
+    cmd: Document,
+    send: (reply: Document) => void,
+  ): void {
+    const requested = Number(toNumber(cmd.maxTimeMS ?? 0));
+    const wait = Number.isFinite(requested) && requested > 0 ? Math.min(requested, 600_000) : 1000;
+    conn.blocked = true;
+    let settled = false;
+    let scheduled = false;
+    const settle = (): void => {
+      settled = true;
+      unlisten();
+      clearTimeout(timer);
+      socket.off('close', settle);
+      conn.blocked = false;
+    };
+    const attempt = (last: boolean): void => {
+      scheduled = false;
+      if (settled) return;
+      if (socket.destroyed || this.stopped) return settle();
+      const reply = this.execute(dbName, cmd, conn.id);
+      if (awaitsData(reply) && !last) return;
+      settle();
+      send(reply);
+      for (const queued of conn.queue.splice(0)) this.handle(socket, queued, conn);
+    };
+    // told inside the writing command: look once it has answered
+    const unlisten = this.store.changes.listen(() => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => attempt(false));
+    });
+    const timer = setTimeout(() => attempt(true), wait);
+    socket.once('close', settle);
   }
 
   private configureFailPoint(cmd: Document): Document {

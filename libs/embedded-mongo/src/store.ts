@@ -3,9 +3,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Binary, ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { keyOf } from './bson-order';
+import { ChangeLog, changeKindOf, changeOfRecord, toTimestamp } from './change-log';
 import type { Collection, JournalSink } from './collection';
 import { Database, validateDbName } from './database';
 import type { DatabaseStoreLink } from './database';
+
+/** A journal record held back by a transaction, with the document its write overwrote (for its change event). */
+export interface Captured {
+  entry: Document;
+  prev?: Uint8Array;
+}
 
 export type TransactionState = 'active' | 'committed' | 'aborted';
 
@@ -15,8 +22,8 @@ export interface Transaction {
   txnNumber: number;
   state: TransactionState;
   touched: Set<Collection>;
-  /** Journal records of its writes, written to the journal only at commit. */
-  records: Document[];
+  /** Journal records of its writes (with the document each overwrote), journaled and published only at commit. */
+  records: Captured[];
   /** Collections its writes created implicitly: gone again if it aborts (mongod rolls the creation back too). */
   created: Collection[];
   abortReason?: string;
@@ -55,13 +62,19 @@ export class Store implements DatabaseStoreLink {
   readonly dbs = new Map<string, Database>();
   readonly sessions = new LocalSessions();
   journal?: JournalSink;
+  /** The change history change streams read (mongod's oplog). */
+  readonly changes: ChangeLog;
   readonly transactions = new Map<string, Transaction>();
   readonly processId = new ObjectId();
   readonly instanceId = randomUUID();
   /** While a transaction's command runs, its journal records are captured here. */
-  private capture?: Document[];
+  private capture?: Captured[];
   /** The transaction whose command runs, if any. */
   private running?: Transaction;
+
+  constructor(options: { changeLogBytes?: number } = {}) {
+    this.changes = new ChangeLog(options.changeLogBytes);
+  }
 
   db(name: string): Database {
     let db = this.dbs.get(name);
@@ -78,12 +91,30 @@ export class Store implements DatabaseStoreLink {
   }
 
   dropDb(name: string): void {
-    if (this.dbs.delete(name)) this.record({ op: 'dropDatabase', db: name });
+    const db = this.dbs.get(name);
+    if (!db) return;
+    // as mongod: a drop event per collection, then the database's
+    for (const coll of [...db.collections.keys()]) db.drop(coll);
+    this.dbs.delete(name);
+    this.record({ op: 'dropDatabase', db: name });
   }
 
-  record(entry: Document): void {
-    if (this.capture) this.capture.push(entry);
-    else this.journal?.record(entry);
+  /** A state change: journaled (and published to change streams) now, or at commit inside a transaction. */
+  record(entry: Document, prev?: Uint8Array): void {
+    if (this.capture) this.capture.push({ entry, prev });
+    else this.publish(entry, prev);
+  }
+
+  /** Stamp a committed change with its cluster time, hand it to change streams and to the journal. */
+  private publish(entry: Document, prev: Uint8Array | undefined): void {
+    if (changeKindOf(entry)) {
+      const at = this.changes.tick();
+      const wall = new Date();
+      entry.ts = toTimestamp(at);
+      entry.wall = wall;
+      this.changes.append(changeOfRecord(entry, at, wall, prev)!);
+    }
+    this.journal?.record(entry);
   }
 
   /** Run `fn` with journal records going to `txn` (they reach the journal only if it commits). */
@@ -129,7 +160,7 @@ export class Store implements DatabaseStoreLink {
     const txn = this.transactions.get(owner);
     if (!txn || txn.state !== 'active') return;
     for (const coll of txn.touched) coll.commit(owner);
-    for (const r of txn.records) this.journal?.record(r);
+    for (const r of txn.records) this.publish(r.entry, r.prev);
     txn.records = [];
     txn.created = [];
     txn.touched.clear();

@@ -24,6 +24,7 @@ import { MAX_VIEW_DEPTH, resolveView, viewError } from './views';
 import type { ResolvedView } from './views';
 import { collStatsDoc } from './ddl';
 import { checkHint, matching, planDoc, rawMatching, timed } from './scan';
+import { openChangeStream } from './change-streams';
 
 export function resolver(ctx: CommandContext): CollectionResolver {
   const resolve = (name: string): Document[] => {
@@ -150,6 +151,11 @@ function checkStages(ctx: CommandContext, pipeline: unknown[]): Document[] {
         ErrorCode.Location40323,
         'A pipeline stage specification object must contain exactly one field.',
       );
+    if (keys[0] === '$changeStream' && i > 0)
+      throw new CommandError(
+        ErrorCode.Location40602,
+        '$changeStream is only valid as the first stage in a pipeline',
+      );
     if (keys[0] !== '$out' && keys[0] !== '$merge') continue;
     if (i !== stages.length - 1)
       throw new CommandError(
@@ -199,6 +205,8 @@ export const aggregate: Handler = (ctx) => {
     );
   }
   let stages = checkStages(ctx, pipeline);
+  if (stages[0] && '$changeStream' in stages[0] && !ctx.cmd.explain)
+    return openChangeStream(ctx, stages, resolver(ctx));
   let input: Iterable<Document>;
   let ns: string;
   let collation = parseCollation(ctx.cmd.collation);

@@ -154,12 +154,13 @@ export function applyStatement(
   // The query is handed to the updater for the positional `$` only (it re-tests it): under a collation it would
   // re-test binary, so it is left out unless the update needs it.
   const condition = collation && !JSON.stringify(st.u).includes('.$') ? undefined : st.q;
+  const replacement = !Array.isArray(st.u) && !isOperatorUpdate(st.u);
   for (const doc of targets) {
     const next = computeUpdate(doc, st.u, condition, st.arrayFilters, false, st.c);
     before = doc;
     after = next;
     if (Buffer.compare(encode(doc), encode(next)) === 0) continue;
-    coll.replace(doc, next, opts);
+    coll.replace(doc, next, replacement ? { ...opts, replacement } : opts);
     modified++;
   }
   return { matched: targets.length, modified, before, after };
