@@ -4,7 +4,7 @@ import { AppConfigModule } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseModule } from '@odtp/database';
 import { DumpModule } from '@odtp/dump';
-import { IntegrityModule } from '@odtp/integrity';
+import { IntegrityModule, IntegrityWatchModule } from '@odtp/integrity';
 import { MigrationsModule } from '@odtp/migrations';
 import { SchemaModule } from '@odtp/schema';
 import { SeedingModule } from '@odtp/seeding';
@@ -37,6 +37,7 @@ import {
   SchemaPlanCommand,
 } from './commands/schema.command';
 import { SeedCommand } from './commands/seed.command';
+import { WatchCommand } from './commands/watch.command';
 import { UpgradeCommand, UpgradePlanCommand } from './commands/upgrade.command';
 import { ServeCommand } from './commands/serve.command';
 
@@ -69,6 +70,7 @@ const COMMANDS = [
   RepairListCommand,
   UpgradeCommand,
   UpgradePlanCommand,
+  WatchCommand,
 ];
 
 /**
@@ -86,6 +88,7 @@ export class CliModule {
         SchemaModule,
         MigrationsModule,
         IntegrityModule,
+        IntegrityWatchModule,
         SeedingModule.forRoot(demoSeed),
         DumpModule,
       ],

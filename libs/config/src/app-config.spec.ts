@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       bodyLimit: '1mb',
       rateLimitPerMinute: 60,
       auditCron: undefined,
+      auditWatch: false,
       auditWebhookUrl: undefined,
       auditWebhookAuthorization: undefined,
       auditRetention: 100,

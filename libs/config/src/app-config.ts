@@ -102,6 +102,9 @@ export class EnvironmentVariables {
   @Matches(/^\S+( \S+){4,5}$/, { message: 'must be a cron expression of 5 or 6 fields, such as "0 3 * * *"' })
   AUDIT_CRON?: string;
 
+  @IsIn(['true', 'false'], { message: 'must be true or false' })
+  AUDIT_WATCH = 'false';
+
   @IsOptional()
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
   AUDIT_WEBHOOK_URL?: string;
@@ -199,6 +202,8 @@ export interface AppConfig {
   readonly rateLimitPerMinute: number;
   /** When scheduled audits run (cron); undefined: never. */
   readonly auditCron?: string;
+  /** The live integrity watch runs in the admin API (one instance of all watches; the others stand by). */
+  readonly auditWatch: boolean;
   /** Where new findings of scheduled audits are posted (never logged: it may hold a token). */
   readonly auditWebhookUrl?: string;
   /** The Authorization header of the webhook's posts (never logged). */
@@ -279,6 +284,23 @@ export interface LoadConfigOptions {
   defaultDbPath?: string;
 }
 
+/** Rules between variables, and about a variable's parts, that the per-variable validators cannot express. */
+function checkCombinations(instance: EnvironmentVariables): void {
+  if (instance.AUDIT_WEBHOOK_URL) {
+    const url = new URL(instance.AUDIT_WEBHOOK_URL);
+    if (url.username || url.password)
+      throw new ConfigError(
+        'AUDIT_WEBHOOK_URL',
+        'must not carry credentials (user:password@host): put them in AUDIT_WEBHOOK_AUTHORIZATION, sent as the Authorization header and never logged',
+      );
+  }
+  if (instance.SHUTDOWN_GRACE_MS >= instance.SHUTDOWN_TIMEOUT_MS)
+    throw new ConfigError(
+      'SHUTDOWN_GRACE_MS',
+      `must be below SHUTDOWN_TIMEOUT_MS (${instance.SHUTDOWN_TIMEOUT_MS}): the grace for a running job is part of the shutdown (got ${instance.SHUTDOWN_GRACE_MS})`,
+    );
+}
+
 /** Read `.env` (real environment variables win) and validate; throws ConfigError naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): AppConfig {
   const cwd = options.cwd ?? process.cwd();
@@ -318,19 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       );
     }
   }
-  if (instance.AUDIT_WEBHOOK_URL) {
-    const url = new URL(instance.AUDIT_WEBHOOK_URL);
-    if (url.username || url.password)
-      throw new ConfigError(
-        'AUDIT_WEBHOOK_URL',
-        'must not carry credentials (user:password@host): put them in AUDIT_WEBHOOK_AUTHORIZATION, sent as the Authorization header and never logged',
-      );
-  }
-  if (instance.SHUTDOWN_GRACE_MS >= instance.SHUTDOWN_TIMEOUT_MS)
-    throw new ConfigError(
-      'SHUTDOWN_GRACE_MS',
-      `must be below SHUTDOWN_TIMEOUT_MS (${instance.SHUTDOWN_TIMEOUT_MS}): the grace for a running job is part of the shutdown (got ${instance.SHUTDOWN_GRACE_MS})`,
-    );
+  checkCombinations(instance);
   const migrationsDir = instance.ODTP_MIGRATIONS_DIR
     ? path.resolve(cwd, instance.ODTP_MIGRATIONS_DIR)
     : undefined;
@@ -364,6 +374,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     bodyLimit: instance.BODY_LIMIT,
     rateLimitPerMinute: instance.RATE_LIMIT_PER_MINUTE,
     auditCron: instance.AUDIT_CRON,
+    auditWatch: instance.AUDIT_WATCH === 'true',
     auditWebhookUrl: instance.AUDIT_WEBHOOK_URL,
     auditWebhookAuthorization: instance.AUDIT_WEBHOOK_AUTHORIZATION,
     adminPublicUrl: instance.ADMIN_PUBLIC_URL?.replace(/\/+$/, ''),

@@ -1,5 +1,6 @@
-import type { Db, ReadPreferenceLike } from 'mongodb';
-import type { AppContract } from '@odtp/schema';
+import type { Document } from 'bson';
+import type { Db, Filter, ReadPreferenceLike } from 'mongodb';
+import type { AppContract, CollectionName } from '@odtp/schema';
 import { AuditCancelledError } from './errors';
 import type { CheckName, FindingCollector, Violation } from './findings';
 
@@ -18,10 +19,40 @@ export interface Ctx {
   collector: FindingCollector;
   violation(v: Violation): void;
   onProgress?: (collection: string, scanned: number) => void;
+  /** Only these documents are audited (by `_id`, per collection), when set. */
+  scope?: Partial<Record<CollectionName, readonly unknown[]>>;
   /** Count a value in a form the configured application writes that is not the target's (the upgrade backlog). */
   backlog(collection: string, path: string, form: 'string' | 'both'): void;
 }
 
 export function checkCancelled(ctx: Ctx): void {
   if (ctx.signal?.aborted) throw new AuditCancelledError();
+}
+
+/** The documents of a pass: the whole collection, or the scope's documents of it, a batch of ids per query. */
+export async function* sourceDocuments(
+  ctx: Ctx,
+  collection: CollectionName,
+  projection: Document,
+  filter: Document = {},
+): AsyncGenerator<Document> {
+  const options = {
+    projection,
+    batchSize: ctx.batchSize,
+    readPreference: ctx.readPreference,
+    maxTimeMS: ctx.maxTimeMS,
+  };
+  const coll = ctx.db.collection(collection);
+  if (!ctx.scope) {
+    yield* coll.find(filter, options);
+    return;
+  }
+  const ids = ctx.scope[collection] ?? [];
+  for (let i = 0; i < ids.length; i += ctx.batchSize) {
+    const batch = { _id: { $in: ids.slice(i, i + ctx.batchSize) } };
+    yield* coll.find(
+      (Object.keys(filter).length ? { $and: [batch, filter] } : batch) as Filter<Document>,
+      options,
+    );
+  }
 }

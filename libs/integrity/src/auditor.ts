@@ -16,7 +16,7 @@ import {
   writesStringReference,
 } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
-import { checkCancelled } from './audit-context';
+import { checkCancelled, sourceDocuments } from './audit-context';
 import type { Ctx } from './audit-context';
 import { allOrNothing, duplicateCheck, schemaCheck } from './collection-checks';
 import { CHECKS, FindingCollector } from './findings';
@@ -47,11 +47,19 @@ export interface AuditOptions {
   /** Restrict the audit to these collections (as sources); default all ten. */
   collections?: readonly CollectionName[];
   /**
+   * Audit only these documents (by `_id`, per source collection): every check of each, as a full audit would
+   * check it (the live watch and incremental audits). Collections not named are not read.
+   */
+  documents?: DocumentScope;
+  /**
    * Documents an orphan check may read without an index on the parents' path (each batch of child ids scans the
    * parent collection); above it the check is skipped and says why. Default 20,000,000.
    */
   maxUnindexedScan?: number;
 }
+
+/** Documents to audit, by `_id`, per collection. */
+export type DocumentScope = Partial<Record<CollectionName, readonly unknown[]>>;
 
 /** Parents before children, so an orphan check knows whether its parents hold string ids. */
 const PASS_ORDER: readonly CollectionName[] = [
@@ -174,7 +182,7 @@ async function planPass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Pr
   ).filter((c) => ctx.checks.has(c));
   let orphans = ctx.checks.has('orphan') ? orphanPath(collection) : undefined;
   const orphansByReference = orphans !== undefined && parentReference(collection) !== undefined;
-  if (orphans && !orphansByReference) {
+  if (orphans && !orphansByReference && !ctx.scope) {
     const why = await unindexedOrphanScan(ctx, collection);
     if (why) {
       const f = ctx.collector.declare('orphan', collection, orphans);
@@ -420,12 +428,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const pending = new Map<Edge, Pending>(active.map((e) => [e, newPending()]));
   const segments = new Map(active.map((e) => [e, e.path.split('.')]));
   let scanned = 0;
-  const cursor = ctx.db
-    .collection(collection)
-    .find(
-      {},
-      { projection, batchSize: ctx.batchSize, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
-    );
+  const cursor = sourceDocuments(ctx, collection, projection);
   try {
     scanned = await scanSource(pass, cursor, pending, inflight, segments);
   } finally {
@@ -528,8 +531,15 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
       collector.add(v);
       options.onViolation?.(v);
     },
+    scope: options.documents,
   };
-  const collections = new Set<CollectionName>(options.collections ?? COLLECTION_NAMES);
+  const collections = new Set<CollectionName>(
+    options.documents
+      ? (Object.keys(options.documents) as CollectionName[]).filter(
+          (c) => COLLECTION_NAMES.includes(c) && (options.collections ?? COLLECTION_NAMES).includes(c),
+        )
+      : (options.collections ?? COLLECTION_NAMES),
+  );
   const edges = referenceGraph();
   // Declare every finding up front, so the report lists them in a stable order whatever finishes first.
   for (const c of COLLECTION_NAMES.filter((x) => collections.has(x)))

@@ -1,7 +1,8 @@
+import { EJSON } from 'bson';
 import type { Document } from 'bson';
-import { COLLECTION_NAMES, deriveIndexes, derivedValidator } from '@odtp/schema';
+import { COLLECTION_NAMES, deriveIndexes, derivedValidator, valuesAt } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
-import { checkCancelled } from './audit-context';
+import { checkCancelled, sourceDocuments } from './audit-context';
 import type { Ctx } from './audit-context';
 import { AuditCancelledError } from './errors';
 
@@ -15,26 +16,58 @@ export async function duplicateCheck(ctx: Ctx, collections: Set<CollectionName>)
     if (!ctx.existing.has(index.collection)) continue;
     const group: Document = {};
     for (const field of fields) group[field.replace(/\./g, '_')] = `$${field}`;
-    const cursor = ctx.db
-      .collection(index.collection)
-      .aggregate(
-        [{ $group: { _id: group, ids: { $push: '$_id' }, n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }],
-        { allowDiskUse: true, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
-      );
-    for await (const g of cursor) {
-      checkCancelled(ctx);
-      for (const id of g.ids as unknown[])
-        ctx.violation({
-          check: 'duplicate',
-          collection: index.collection,
-          path: f.path,
-          docId: id,
-          value: g._id as unknown,
-          detail: `${g.n} documents share ${JSON.stringify(g._id)}`,
-        });
+    const groups = [
+      { $group: { _id: group, ids: { $push: '$_id' }, n: { $sum: 1 } } },
+      { $match: { n: { $gt: 1 } } },
+    ];
+    const options = { allowDiskUse: true, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS };
+    const coll = ctx.db.collection(index.collection);
+    // scoped: the groups of the scope's key values only, a batch of values per query
+    const matches = ctx.scope ? await scopedKeys(ctx, index.collection, fields) : [undefined];
+    for (const match of matches) {
+      const cursor = coll.aggregate(match ? [{ $match: match }, ...groups] : groups, options);
+      await collectDuplicates(ctx, index.collection, f.path, cursor);
     }
-    f.scanned = await ctx.db.collection(index.collection).estimatedDocumentCount();
+    f.scanned = ctx.scope
+      ? (ctx.scope[index.collection]?.length ?? 0)
+      : await ctx.db.collection(index.collection).estimatedDocumentCount();
     f.durationMs = Math.round(performance.now() - started);
+  }
+}
+
+/** The `$match` filters (one per batch) selecting the documents that share a key value with a scoped document. */
+async function scopedKeys(ctx: Ctx, collection: CollectionName, fields: string[]): Promise<Document[]> {
+  const projection: Document = { _id: 0 };
+  for (const field of fields) projection[field] = 1;
+  const tuples = new Map<string, Document>();
+  for await (const d of sourceDocuments(ctx, collection, projection)) {
+    const tuple: Document = {};
+    for (const field of fields) tuple[field] = valuesAt(d, field)[0] ?? null;
+    tuples.set(EJSON.stringify(tuple), tuple);
+  }
+  const all = [...tuples.values()];
+  const out: Document[] = [];
+  for (let i = 0; i < all.length; i += ctx.batchSize) out.push({ $or: all.slice(i, i + ctx.batchSize) });
+  return out;
+}
+
+async function collectDuplicates(
+  ctx: Ctx,
+  collection: CollectionName,
+  path: string,
+  cursor: AsyncIterable<Document>,
+): Promise<void> {
+  for await (const g of cursor) {
+    checkCancelled(ctx);
+    for (const id of g.ids as unknown[])
+      ctx.violation({
+        check: 'duplicate',
+        collection,
+        path,
+        docId: id,
+        value: g._id as unknown,
+        detail: `${g.n} documents share ${JSON.stringify(g._id)}`,
+      });
   }
 }
 
@@ -43,18 +76,15 @@ export async function schemaCheck(ctx: Ctx, collections: Set<CollectionName>): P
     const started = performance.now();
     const f = ctx.collector.declare('schema-violation', name, '$jsonSchema');
     if (!ctx.existing.has(name)) continue;
-    const cursor = ctx.db
-      .collection(name)
-      .find(
-        { $nor: [derivedValidator(name, { app: ctx.app.level })] },
-        { projection: { _id: 1 }, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS },
-      );
+    const invalid = { $nor: [derivedValidator(name, { app: ctx.app.level })] };
     let n = 0;
-    for await (const d of cursor) {
+    for await (const d of sourceDocuments(ctx, name, { _id: 1 }, invalid)) {
       if (++n % ctx.batchSize === 0) checkCancelled(ctx);
       ctx.violation({ check: 'schema-violation', collection: name, path: f.path, docId: d._id });
     }
-    f.scanned = await ctx.db.collection(name).estimatedDocumentCount();
+    f.scanned = ctx.scope
+      ? (ctx.scope[name]?.length ?? 0)
+      : await ctx.db.collection(name).estimatedDocumentCount();
     f.durationMs = Math.round(performance.now() - started);
   }
 }

@@ -1,0 +1,100 @@
+/**
+ * Which documents a set of changes can have put in or out of violation: the changed documents themselves, every
+ * document that references a changed or deleted one (through the reference graph's paths, indexed by the schema's
+ * indexes, in both the ObjectId and the id-string form), and the documents that shared a duplicate key with one.
+ */
+import { ObjectId } from 'bson';
+import type { Document } from 'bson';
+import type { Db, Filter } from 'mongodb';
+import { referenceGraph, referencedId } from '@odtp/schema';
+import type { CollectionName } from '@odtp/schema';
+import type { DocumentScope } from '../auditor';
+import { idKey } from '../findings';
+import type { LiveStore } from './live-store';
+
+/** Ids by collection, each id once. */
+export class IdSet {
+  private readonly byCollection = new Map<CollectionName, Map<string, unknown>>();
+
+  add(collection: CollectionName, id: unknown): void {
+    let ids = this.byCollection.get(collection);
+    if (!ids) this.byCollection.set(collection, (ids = new Map()));
+    ids.set(idKey(id), id);
+  }
+
+  delete(collection: CollectionName, id: unknown): void {
+    this.byCollection.get(collection)?.delete(idKey(id));
+  }
+
+  has(collection: CollectionName, id: unknown): boolean {
+    return this.byCollection.get(collection)?.has(idKey(id)) ?? false;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const ids of this.byCollection.values()) n += ids.size;
+    return n;
+  }
+
+  entries(): [CollectionName, unknown[]][] {
+    return [...this.byCollection].map(([c, ids]) => [c, [...ids.values()]]);
+  }
+
+  toMap(): Map<CollectionName, unknown[]> {
+    return new Map(this.entries());
+  }
+
+  toScope(): DocumentScope {
+    return Object.fromEntries(this.entries()) as DocumentScope;
+  }
+}
+
+const BATCH = 1000;
+
+/** The values a reference to these ids may hold: the ObjectId and its hex string (ODTP 0.5 writes strings). */
+function referenceValues(ids: unknown[]): unknown[] {
+  const out: unknown[] = [];
+  for (const id of ids) {
+    out.push(id);
+    const oid = referencedId(id);
+    if (oid && !(id instanceof ObjectId)) out.push(oid);
+    if (oid) out.push(oid.toHexString());
+  }
+  return out;
+}
+
+/** The documents to check after `changed` (inserted, updated, replaced) and `deleted` documents. */
+export async function changeScope(
+  db: Db,
+  store: LiveStore,
+  changed: IdSet,
+  deleted: IdSet,
+  signal?: AbortSignal,
+): Promise<IdSet> {
+  const scope = new IdSet();
+  for (const [collection, ids] of changed.entries()) for (const id of ids) scope.add(collection, id);
+  const touched = new IdSet();
+  for (const set of [changed, deleted])
+    for (const [collection, ids] of set.entries()) for (const id of ids) touched.add(collection, id);
+  const edges = referenceGraph();
+  for (const [target, ids] of touched.entries()) {
+    for (const edge of edges.filter((e) => e.to === target)) {
+      for (let i = 0; i < ids.length; i += BATCH) {
+        if (signal?.aborted) return scope;
+        const values = referenceValues(ids.slice(i, i + BATCH));
+        const cursor = db
+          .collection(edge.from)
+          .find({ [edge.path]: { $in: values } } as Filter<Document>, { projection: { _id: 1 } });
+        for await (const d of cursor) scope.add(edge.from, d._id);
+      }
+    }
+    // documents that shared a duplicate key with a changed or deleted one may no longer be duplicates
+    const duplicates = await store.openOf(target, ids, 'duplicate');
+    const byPath = new Map<string, unknown[]>();
+    for (const f of duplicates) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f.value]);
+    for (const [path, values] of byPath)
+      for (const f of await store.openDuplicates(target, path, values)) scope.add(target, f.docId);
+  }
+  for (const [collection, ids] of deleted.entries()) for (const id of ids) scope.delete(collection, id);
+  return scope;
+}
