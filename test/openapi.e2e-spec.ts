@@ -48,6 +48,7 @@ describe('Swagger completeness', () => {
         'GET /admin-log',
         'GET /audits',
         'GET /audits/latest',
+        'GET /audits/live',
         'GET /audits/{id}',
         'GET /audits/{id}/findings',
         'GET /audits/{id}/report',

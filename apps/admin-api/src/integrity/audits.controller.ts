@@ -20,7 +20,7 @@ import {
 import { RequireRole } from '@odtp/auth';
 import { APP_CONFIG } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
-import { IntegrityService } from '@odtp/integrity';
+import { IntegrityService, IntegrityWatch } from '@odtp/integrity';
 import { ErrorBodyDto } from '../common/error-body.dto';
 import {
   AuditListQueryDto,
@@ -31,6 +31,7 @@ import {
   FindingsQueryDto,
   StartAuditDto,
 } from './integrity.dto';
+import { LiveSectionDto, toLiveSectionDto } from './live.dto';
 
 @ApiTags('audits')
 @ApiExtraModels(AuditReportDto, AuditRunDto)
@@ -40,6 +41,7 @@ import {
 export class AuditsController {
   constructor(
     private readonly integrity: IntegrityService,
+    private readonly watch: IntegrityWatch,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -81,11 +83,26 @@ export class AuditsController {
   }
 
   @Get('latest')
-  @ApiOperation({ summary: 'The newest stored audit report' })
+  @ApiOperation({
+    summary:
+      "The newest stored audit report; with a `live` section (the live watch's open findings) once a watch has run on the database",
+  })
   @ApiOkResponse({ type: AuditReportDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'no audit has finished yet' })
-  latest(): Promise<AuditReportDto> {
-    return this.integrity.latest();
+  async latest(): Promise<AuditReportDto> {
+    const report = await this.integrity.latest();
+    const live = await this.watch.summary();
+    return live.state ? { ...report, live: toLiveSectionDto(live) } : report;
+  }
+
+  @Get('live')
+  @ApiOperation({
+    summary:
+      'The live integrity watch (odtp-db watch, or AUDIT_WATCH=true): its open findings per check, the newest ones, and how far it has read',
+  })
+  @ApiOkResponse({ type: LiveSectionDto })
+  async live(): Promise<LiveSectionDto> {
+    return toLiveSectionDto(await this.watch.summary());
   }
 
   @Get('latest/report')

@@ -12,6 +12,7 @@ import {
 import { APP_LEVELS } from '@odtp/config';
 import type { CheckName, JobStatus } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
+import { LiveSectionDto } from './live.dto';
 
 const { batchSize: BATCH, sampleLimit: SAMPLES } = AUDIT_LIMITS;
 
@@ -263,6 +264,12 @@ export class AuditReportDto extends AuditRunDto {
     type: [FindingDto],
   })
   findings!: FindingDto[];
+
+  @ApiPropertyOptional({
+    description: 'once a live watch has run on the database: its open findings (as GET /audits/live)',
+    type: LiveSectionDto,
+  })
+  live?: LiveSectionDto;
 }
 
 export class PageQueryDto {

@@ -110,6 +110,24 @@ export class MetricsService {
       });
   }
 
+  /**
+   * `odtp_integrity_live_findings{check}`: the live watch's open findings, read from the database at each scrape
+   * (the same figure on every instance, whichever one watches).
+   */
+  trackLiveFindings(count: () => Promise<Partial<Record<string, number>>>): void {
+    new Gauge({
+      name: 'odtp_integrity_live_findings',
+      help: 'Open findings of the live integrity watch (odtp-db watch or AUDIT_WATCH), by check',
+      labelNames: ['check'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const byCheck = await count().catch(() => undefined);
+        for (const [check, n] of Object.entries(byCheck ?? {})) this.set({ check }, n ?? 0);
+      },
+    });
+  }
+
   observeMigration(name: string, seconds: number): void {
     this.migrationsApplied.inc();
     this.migrationDuration.observe({ migration: name }, seconds);
