@@ -533,13 +533,8 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     },
     scope: options.documents,
   };
-  const collections = new Set<CollectionName>(
-    options.documents
-      ? (Object.keys(options.documents) as CollectionName[]).filter(
-          (c) => COLLECTION_NAMES.includes(c) && (options.collections ?? COLLECTION_NAMES).includes(c),
-        )
-      : (options.collections ?? COLLECTION_NAMES),
-  );
+  // scoped (documents): every finding is declared, only the scope's documents are read
+  const collections = new Set<CollectionName>(options.collections ?? COLLECTION_NAMES);
   const edges = referenceGraph();
   // Declare every finding up front, so the report lists them in a stable order whatever finishes first.
   for (const c of COLLECTION_NAMES.filter((x) => collections.has(x)))

@@ -10,7 +10,12 @@ import { referenceGraph, referencedId } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { DocumentScope } from '../auditor';
 import { idKey } from '../findings';
-import type { LiveStore } from './live-store';
+
+/**
+ * The documents of `collection` that shared a duplicate key with one of `ids` (known from recorded duplicate
+ * violations: a deleted document's key is gone with it).
+ */
+export type DuplicatePartners = (collection: CollectionName, ids: unknown[]) => Promise<unknown[]>;
 
 /** Ids by collection, each id once. */
 export class IdSet {
@@ -66,7 +71,7 @@ function referenceValues(ids: unknown[]): unknown[] {
 /** The documents to check after `changed` (inserted, updated, replaced) and `deleted` documents. */
 export async function changeScope(
   db: Db,
-  store: LiveStore,
+  partners: DuplicatePartners,
   changed: IdSet,
   deleted: IdSet,
   signal?: AbortSignal,
@@ -89,11 +94,7 @@ export async function changeScope(
       }
     }
     // documents that shared a duplicate key with a changed or deleted one may no longer be duplicates
-    const duplicates = await store.openOf(target, ids, 'duplicate');
-    const byPath = new Map<string, unknown[]>();
-    for (const f of duplicates) byPath.set(f.path, [...(byPath.get(f.path) ?? []), f.value]);
-    for (const [path, values] of byPath)
-      for (const f of await store.openDuplicates(target, path, values)) scope.add(target, f.docId);
+    for (const id of await partners(target, ids)) scope.add(target, id);
   }
   for (const [collection, ids] of deleted.entries()) for (const id of ids) scope.delete(collection, id);
   return scope;

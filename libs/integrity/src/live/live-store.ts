@@ -89,12 +89,18 @@ export class LiveStore {
     return this.findings().find(filter).toArray();
   }
 
-  /** Open duplicate findings sharing one of these key values. */
-  async openDuplicates(collection: string, path: string, values: unknown[]): Promise<LiveFinding[]> {
-    if (!values.length) return [];
-    return this.findings()
-      .find({ status: 'open', check: 'duplicate', collection, path, value: { $in: values } })
-      .toArray();
+  /** Documents whose open duplicate findings share a key value with one of `ids` (see change-scope.ts). */
+  async duplicatePartners(collection: string, ids: unknown[]): Promise<unknown[]> {
+    const byPath = new Map<string, unknown[]>();
+    for (const f of await this.openOf(collection, ids, 'duplicate'))
+      byPath.set(f.path, [...(byPath.get(f.path) ?? []), f.value]);
+    const out: unknown[] = [];
+    for (const [path, values] of byPath)
+      for (const f of await this.findings()
+        .find({ status: 'open', check: 'duplicate', collection, path, value: { $in: values } })
+        .toArray())
+        out.push(f.docId);
+    return out;
   }
 
   /**

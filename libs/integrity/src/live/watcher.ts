@@ -226,7 +226,9 @@ export class IntegrityWatcher {
     events: number,
     lastEventAt: Date | undefined,
   ): Promise<void> {
-    const scope = events ? await changeScope(this.db, this.store, changed, deleted) : new IdSet();
+    const scope = events
+      ? await changeScope(this.db, (c, ids) => this.store.duplicatePartners(c, ids), changed, deleted)
+      : new IdSet();
     const violations: Violation[] = [];
     const severities = new Map<string, Severity>();
     if (scope.size) {
