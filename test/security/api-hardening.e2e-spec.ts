@@ -32,6 +32,13 @@ async function slowestHealth(base: string, n: number): Promise<number> {
   return slowest;
 }
 
+/**
+ * How long /health may take while an attack runs. Starved, it took 1.3-2.1 s per blocking read (issue #25); on an
+ * idle 2-core machine it answers within 500 ms during every attack. The bound leaves room for the other test
+ * workers sharing the CPU, so the verdict is about starvation, not about the machine's speed.
+ */
+const HEALTH_BUDGET_MS = 1000;
+
 describe('security round 2: the admin API under a viewer flood, refusals and hostile bodies', () => {
   let t: TestApp;
   let base: string;
@@ -84,7 +91,7 @@ describe('security round 2: the admin API under a viewer flood, refusals and hos
     // four at once from one key: the third and fourth are refused while two run (HEAVY_CONCURRENCY_PER_KEY=2)
     expect(statuses[429]).toBeGreaterThan(0);
     for (const b of bodies) expect(b.details).toEqual([{ code: 'QUERY_TIMEOUT' }]);
-    expect(slowest).toBeLessThan(500);
+    expect(slowest).toBeLessThan(HEALTH_BUDGET_MS);
   });
 
   it('a query stopped by QUERY_TIMEOUT_MS (MaxTimeMSExpired, 50) answers 504 with a clear code and message, not 500', () => {
@@ -135,7 +142,7 @@ describe('security round 2: the admin API under a viewer flood, refusals and hos
       ).filter((s) => s === 403).length;
     flooding = false;
     expect(refused).toBe(2000);
-    expect(await health).toBeLessThan(500);
+    expect(await health).toBeLessThan(HEALTH_BUDGET_MS);
     // one admin call that is let through: recorded, with its parameter cut and the server's request id
     const res = await request(server())
       .post(`/repairs/${'a'.repeat(300)}/undo`)
@@ -236,7 +243,7 @@ describe('security round 2: the admin API under a viewer flood, refusals and hos
         let slowest = await slowestHealth(base, 1);
         while (!done) slowest = Math.max(slowest, await slowestHealth(base, 1));
         await running;
-        expect(slowest).toBeLessThan(500);
+        expect(slowest).toBeLessThan(HEALTH_BUDGET_MS);
       }
       expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
