@@ -191,12 +191,18 @@ const RECORD_KINDS: Record<string, ChangeKind> = {
 
 /** The kind of change a journal record is, if it is one change streams see. */
 export function changeKindOf(r: Document): ChangeKind | undefined {
-  if (r.op === 'put') return typeof r.ch === 'string' && Object.hasOwn(PUT_KINDS, r.ch) ? PUT_KINDS[r.ch] : undefined;
+  if (r.op === 'put')
+    return typeof r.ch === 'string' && Object.hasOwn(PUT_KINDS, r.ch) ? PUT_KINDS[r.ch] : undefined;
   return typeof r.op === 'string' && Object.hasOwn(RECORD_KINDS, r.op) ? RECORD_KINDS[r.op] : undefined;
 }
 
 /** The change a journal record makes visible to change streams, if any (`prev`: the document it overwrote). */
-export function changeOfRecord(r: Document, at: ClusterTime, wall: Date, prev?: Uint8Array): ChangeEntry | undefined {
+export function changeOfRecord(
+  r: Document,
+  at: ClusterTime,
+  wall: Date,
+  prev?: Uint8Array,
+): ChangeEntry | undefined {
   const kind = changeKindOf(r);
   if (!kind) return undefined;
   const base = { t: at.t, i: at.i, wall, db: r.db as string };

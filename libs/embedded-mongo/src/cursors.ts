@@ -143,7 +143,13 @@ export class CursorRegistry {
   open(
     ns: string,
     source: Iterable<Document>,
-    opts: { batchSize?: number; limit?: number; singleBatch?: boolean; sessionKey?: string; tailable?: Tailable },
+    opts: {
+      batchSize?: number;
+      limit?: number;
+      singleBatch?: boolean;
+      sessionKey?: string;
+      tailable?: Tailable;
+    },
   ): Document {
     const it = source[Symbol.iterator]();
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Number.POSITIVE_INFINITY;
@@ -211,7 +217,10 @@ export class CursorRegistry {
     if (done) this.cursors.delete(id);
     const cursor: Document = { nextBatch: batch };
     if (c.tailable) cursor.postBatchResumeToken = c.tailable.resumeToken();
-    const reply: Document = { cursor: Object.assign(cursor, { id: Long.fromNumber(done ? 0 : id), ns: c.ns }), ok: 1 };
+    const reply: Document = {
+      cursor: Object.assign(cursor, { id: Long.fromNumber(done ? 0 : id), ns: c.ns }),
+      ok: 1,
+    };
     if (c.tailable && !done && batch.length === 0) Object.defineProperty(reply, AWAIT_DATA, { value: true });
     return reply;
   }

@@ -115,7 +115,10 @@ export function applyRecord(store: Store, r: Document): void {
 
 function overwritten(store: Store, r: Document): Uint8Array | undefined {
   const doc = deserialize((r.doc as Binary).value(), { promoteBuffers: false });
-  return store.existingDb(r.db as string)?.get(r.coll as string)?.docs.get(idKeyOf(doc._id));
+  return store
+    .existingDb(r.db as string)
+    ?.get(r.coll as string)
+    ?.docs.get(idKeyOf(doc._id));
 }
 
 function applyState(store: Store, r: Document): void {

@@ -1,5 +1,5 @@
 import { MongoClient, Timestamp } from 'mongodb';
-import type { ChangeStream, ChangeStreamDocument, Db, ResumeToken , MongoServerError} from 'mongodb';
+import type { ChangeStream, ChangeStreamDocument, Db, ResumeToken, MongoServerError } from 'mongodb';
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { FileJournal } from '../src/persistence';
 import { Store } from '../src/store';

@@ -44,7 +44,8 @@ const INTERNAL_DBS = new Set(['admin', 'config', 'local']);
 const WHOLE = 0xff;
 const INVALIDATE = 1;
 
-type Scope = { kind: 'collection'; db: string; coll: string } | { kind: 'database'; db: string } | { kind: 'cluster' };
+type Scope =
+  { kind: 'collection'; db: string; coll: string } | { kind: 'database'; db: string } | { kind: 'cluster' };
 
 /** A position in the history: a change, and how many of its events (the change, an invalidate) were read. */
 interface Position extends ClusterTime {
@@ -99,7 +100,10 @@ function parseSpec(stage: Document): Document {
     throw new CommandError(ErrorCode.TypeMismatch, '$changeStream expects an object as its argument');
   for (const key of Object.keys(spec))
     if (!SPEC_FIELDS.has(key))
-      throw new CommandError(ErrorCode.Location40415, `BSON field '$changeStream.${key}' is an unknown field.`);
+      throw new CommandError(
+        ErrorCode.Location40415,
+        `BSON field '$changeStream.${key}' is an unknown field.`,
+      );
   const s = spec as Document;
   const fullDocument = s.fullDocument ?? 'default';
   if (fullDocument !== 'default' && fullDocument !== 'updateLookup' && fullDocument !== 'whenAvailable')
@@ -113,7 +117,9 @@ function parseSpec(stage: Document): Document {
       ErrorCode.BadValue,
       `$changeStream.fullDocumentBeforeChange: '${String(before)}' is not supported here (off or whenAvailable; pre-images are not kept)`,
     );
-  const resumeOptions = ['resumeAfter', 'startAfter', 'startAtOperationTime'].filter((k) => s[k] !== undefined);
+  const resumeOptions = ['resumeAfter', 'startAfter', 'startAtOperationTime'].filter(
+    (k) => s[k] !== undefined,
+  );
   if (resumeOptions.length > 1)
     throw new CommandError(
       ErrorCode.Location40674,
@@ -127,12 +133,16 @@ function startOf(log: ChangeLog, spec: Document): { position: number; skip: numb
   if (spec.startAtOperationTime !== undefined) {
     const ts = spec.startAtOperationTime as unknown;
     if (!(ts instanceof Timestamp))
-      throw new CommandError(ErrorCode.TypeMismatch, '$changeStream.startAtOperationTime must be a timestamp');
+      throw new CommandError(
+        ErrorCode.TypeMismatch,
+        '$changeStream.startAtOperationTime must be a timestamp',
+      );
     const at = { t: ts.t, i: ts.i };
     const before = at.i > 0 ? { t: at.t, i: at.i - 1 } : { t: at.t - 1, i: 0xffffffff };
     return { position: log.positionAfter(before), skip: -1, hwm: { ...before, k: WHOLE } };
   }
-  const option = spec.resumeAfter !== undefined ? 'resumeAfter' : spec.startAfter !== undefined ? 'startAfter' : '';
+  const option =
+    spec.resumeAfter !== undefined ? 'resumeAfter' : spec.startAfter !== undefined ? 'startAfter' : '';
   if (!option) {
     const now = log.now();
     return { position: log.end, skip: -1, hwm: { ...now, k: WHOLE } };
@@ -247,7 +257,11 @@ function currentDocument(ctx: CommandContext, e: ChangeEntry, id: unknown): Docu
 }
 
 /** Open a change stream (the aggregate's first stage is `$changeStream`). */
-export function openChangeStream(ctx: CommandContext, stages: Document[], resolve: CollectionResolver): Document {
+export function openChangeStream(
+  ctx: CommandContext,
+  stages: Document[],
+  resolve: CollectionResolver,
+): Document {
   if (ctx.txn)
     throw new CommandError(
       ErrorCode.OperationNotSupportedInTransaction,
@@ -259,7 +273,10 @@ export function openChangeStream(ctx: CommandContext, stages: Document[], resolv
   for (const st of rest) {
     const name = Object.keys(st)[0];
     if (!ALLOWED_STAGES.has(name))
-      throw new CommandError(ErrorCode.IllegalOperation, `${name} is not permitted in a $changeStream pipeline`);
+      throw new CommandError(
+        ErrorCode.IllegalOperation,
+        `${name} is not permitted in a $changeStream pipeline`,
+      );
   }
   const log = ctx.store.changes;
   const start = startOf(log, spec);
