@@ -80,6 +80,23 @@ async function odtpExecution(client: OdtpClient, tag: string): Promise<{ stepIds
   return { stepIds };
 }
 
+/** Events the watch has recorded (with its resume token). */
+const recordedEvents = async (store: LiveStore): Promise<number> => (await store.state())?.events ?? 0;
+
+/** Steps that reference a missing execution: one change event and one dangling finding each. */
+function stepWriter(db: Db): { write(n: number): Promise<void>; count(): number } {
+  let written = 0;
+  return {
+    count: () => written,
+    async write(n) {
+      for (let i = 0; i < n; i++, written++)
+        await db
+          .collection('steps')
+          .insertOne({ _id: new ObjectId(), executionRef: new ObjectId(), name: `s${written}` });
+    },
+  };
+}
+
 const openKeys = async (db: Db): Promise<string[]> =>
   (await db.collection<LiveFinding>(LIVE_COLLECTION).find({ status: 'open' }).toArray())
     .map((f) => f._id)
@@ -145,19 +162,13 @@ describe('live integrity watch', () => {
   it('resumes after a stop with no event missed or repeated (events counted with the resume token, in one transaction)', async () => {
     const db = mongo.db();
     const store = new LiveStore(db);
-    const steps = db.collection('steps');
     let watch = startWatch(mongo, db);
     await watch.ready;
-    let written = 0;
-    const write = async (n: number): Promise<void> => {
-      for (let i = 0; i < n; i++) {
-        await steps.insertOne({ _id: new ObjectId(), executionRef: new ObjectId(), name: `s${written}` });
-        written++;
-      }
-    };
+    const writer = stepWriter(db);
+    const write = writer.write;
     await write(30);
     await until(
-      async () => (await store.state())?.events ?? 0,
+      () => recordedEvents(store),
       (n) => n > 0,
       'a first recorded batch',
     );
@@ -166,25 +177,25 @@ describe('live integrity watch', () => {
     watch = startWatch(mongo, db);
     await watch.ready;
     await until(
-      async () => (await store.state())?.events ?? 0,
-      (n) => n >= written,
+      () => recordedEvents(store),
+      (n) => n >= writer.count(),
       'every event recorded',
     );
     // one more write: a watch that had read an event twice would now count past it
     await write(1);
     const events = await until(
-      async () => (await store.state())?.events ?? 0,
-      (n) => n >= written,
+      () => recordedEvents(store),
+      (n) => n >= writer.count(),
       'the last event',
     );
-    expect(events).toBe(written);
+    expect(events).toBe(writer.count());
     // every step references a missing execution: one dangling finding each, none lost in the stop
     const open = await db.collection<LiveFinding>(LIVE_COLLECTION).countDocuments({
       status: 'open',
       check: 'dangling-reference',
       collection: 'steps',
     });
-    expect(open).toBe(written);
+    expect(open).toBe(writer.count());
     await watch.stop();
   });
 
@@ -201,7 +212,7 @@ describe('live integrity watch', () => {
     const second = startWatch(mongo, db);
     await db.collection('outputs').insertOne({ _id: new ObjectId(), stepRef: new ObjectId() });
     await until(
-      async () => (await store.state())?.events ?? 0,
+      () => recordedEvents(store),
       (n) => n === 1,
       'the first event',
     );
@@ -222,18 +233,14 @@ describe('live integrity watch', () => {
     const store = new LiveStore(db);
     const env = { ODTP_DB_NAME: db.databaseName, JOB_LEASE_TTL_MS: '2000' };
     const args = ['watch', '--uri', mongo.uri, '--app', 'odtp-0.5'];
-    const steps = db.collection('steps');
-    let written = 0;
-    const write = async (n: number): Promise<void> => {
-      for (let i = 0; i < n; i++, written++)
-        await steps.insertOne({ _id: new ObjectId(), executionRef: new ObjectId(), name: `s${written}` });
-    };
+    const writer = stepWriter(db);
+    const write = writer.write;
     let child = spawnCli(args, env);
     let exit = finished(child);
     await until(async () => (await store.state())?.token, Boolean, 'the watch to start');
     await write(40);
     await until(
-      async () => (await store.state())?.events ?? 0,
+      () => recordedEvents(store),
       (n) => n > 0,
       'a first recorded batch',
     );
@@ -243,22 +250,22 @@ describe('live integrity watch', () => {
     child = spawnCli(args, env);
     exit = finished(child);
     await until(
-      async () => (await store.state())?.events ?? 0,
-      (n) => n >= written,
+      () => recordedEvents(store),
+      (n) => n >= writer.count(),
       'every event recorded',
     );
     await write(1);
     const events = await until(
-      async () => (await store.state())?.events ?? 0,
-      (n) => n >= written,
+      () => recordedEvents(store),
+      (n) => n >= writer.count(),
       'the last one',
     );
-    expect(events).toBe(written);
+    expect(events).toBe(writer.count());
     expect(
       await db
         .collection(LIVE_COLLECTION)
         .countDocuments({ status: 'open', check: 'dangling-reference', collection: 'steps' }),
-    ).toBe(written);
+    ).toBe(writer.count());
     child.kill('SIGTERM');
     const stopped = await exit;
     expect([stopped.code, stopped.stderr.includes('SIGTERM: stopping after the current batch')]).toEqual([
