@@ -10,7 +10,7 @@ import {
   RUNS_COLLECTION,
 } from '@odtp/integrity';
 import { loadLarge } from '@odtp/seeding';
-import { finished, freePort, runCli, spawnCli, spawnServer, waitFor } from './support/processes';
+import { finished, runCli, spawnCli, startServer, waitFor } from './support/processes';
 import type { Exit } from './support/processes';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
@@ -38,24 +38,17 @@ interface Server {
 }
 
 /** The built admin API as a deploy runs it (production: nothing implicit happens to the database). */
-async function startServer(db: Db): Promise<Server> {
-  const port = await freePort();
-  const child = spawnServer({
+async function startApi(db: Db): Promise<Server> {
+  const { child, done, url } = await startServer({
     NODE_ENV: 'production',
     MONGODB_URI: mongo.uri,
     ODTP_DB_NAME: db.databaseName,
-    PORT: String(port),
     ADMIN_API_KEYS: `ops:admin:${hashKey(key)}`,
     BROWSE_CURSOR_SECRET: 'x'.repeat(40),
     SHUTDOWN_GRACE_MS: '20000',
     SHUTDOWN_TIMEOUT_MS: '60000',
     LOG_LEVEL: 'warn',
   });
-  const done = finished(child);
-  const url = `http://127.0.0.1:${port}`;
-  const up = await waitFor(async () => ((await fetch(`${url}/health`)).ok ? true : undefined), 60_000);
-  if (!up)
-    throw new Error(`the admin API did not start: ${JSON.stringify(await Promise.race([done, 'running']))}`);
   return {
     url,
     done,
@@ -102,7 +95,7 @@ describe('shutdown during a run (SIGTERM, Ctrl-C)', () => {
   it('SIGTERM during an API audit: exit 0, the run recorded as interrupted after its batch, no lease left; the next start audits at once', async () => {
     const db = mongo.db();
     await loadLarge(db, { scale: 20_000, seed: 11, defects: 0.001 });
-    const server = await startServer(db);
+    const server = await startApi(db);
     // batch size 1: one round trip per document, so the audit is surely still running when the signal comes
     const started = await api<{ id: string; status: string }>(`${server.url}/audits`, 'POST', {
       batchSize: 1,
@@ -127,7 +120,7 @@ describe('shutdown during a run (SIGTERM, Ctrl-C)', () => {
     expect((run?.progress as { scanned: number }).scanned).toBeGreaterThan(0);
     expect(await db.collection(INTEGRITY_LOCK.collection).countDocuments()).toBe(0);
 
-    const next = await startServer(db);
+    const next = await startApi(db);
     const again = await api<{ id: string }>(`${next.url}/audits`, 'POST', {});
     expect(again.status).toBe(202);
     const done = await waitFor(async () => {
@@ -158,7 +151,7 @@ describe('shutdown during a run (SIGTERM, Ctrl-C)', () => {
     const report = await runAudit(db, { app: 'odtp-0.5', checks: ['dangling-reference', 'orphan'] });
     await new ReportStore(db).save(report);
     const before = await snapshot(db);
-    const server = await startServer(db);
+    const server = await startApi(db);
     const started = await api<{ runId: string }>(`${server.url}/repairs`, 'POST', {
       reportId: report.id,
       dryRun: false,

@@ -1,7 +1,7 @@
 import { hashKey } from '@odtp/auth';
 import { EmbeddedMongo } from '@odtp/embedded-mongo';
 import { MongoClient } from 'mongodb';
-import { finished, spawnCli, spawnServer, waitFor } from './support/processes';
+import { finished, freePort, spawnCli, spawnServer, startServer } from './support/processes';
 import { tempDir } from './support/temp-dirs';
 
 // Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
@@ -43,19 +43,11 @@ describe('process entry points', () => {
     expect(refused.stderr).toMatch(
       /^Invalid configuration: ADMIN_API_KEYS is empty: the admin API refuses to start without API keys/,
     );
-    const port = 32000 + (process.pid % 900);
-    const child = spawnServer({
-      NODE_ENV: 'production',
-      ADMIN_AUTH: 'disabled',
-      PORT: String(port),
-      ODTP_DB_ENGINE: 'embedded',
-      ODTP_DB_PATH: '',
-    });
-    const done = finished(child);
-    const ok = await waitFor(async () =>
-      (await fetch(`http://127.0.0.1:${port}/schema`)).status === 200 ? true : undefined,
+    // the probe answers 200 without credentials only because auth is disabled
+    const { child, done } = await startServer(
+      { NODE_ENV: 'production', ADMIN_AUTH: 'disabled', ODTP_DB_ENGINE: 'embedded', ODTP_DB_PATH: '' },
+      { path: '/schema' },
     );
-    expect(ok).toBe(true);
     child.kill('SIGTERM');
     const r = await done;
     expect(r.stdout).toContain(
@@ -66,23 +58,16 @@ describe('process entry points', () => {
   it('npm start on an empty database applies validators and loads the demo; a restart on the same dbPath only starts', async () => {
     const dir = tempDir('odtp-start-');
     const key = 'odtp_start-test-key';
-    const port = 33000 + (process.pid % 900);
     const env = {
-      PORT: String(port),
       ODTP_DB_ENGINE: 'embedded',
       ODTP_DB_PATH: dir,
       ADMIN_API_KEYS: `t:viewer:${hashKey(key)}`,
     };
+    const headers = { authorization: `Bearer ${key}` };
     const start = async (): Promise<{ stdout: string; users: number }> => {
-      const child = spawnServer(env);
-      const done = finished(child);
-      const res = await waitFor(async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/collections`, {
-          headers: { authorization: `Bearer ${key}` },
-        });
-        return r.ok ? r : undefined;
-      });
-      const collections = (await res!.json()) as { name: string; count: number; validator: string }[];
+      const { child, done, url } = await startServer(env, { path: '/collections', headers });
+      const res = await fetch(`${url}/collections`, { headers });
+      const collections = (await res.json()) as { name: string; count: number; validator: string }[];
       child.kill('SIGTERM');
       const r = await done;
       expect(collections.every((c) => c.validator === 'same')).toBe(true);
@@ -130,19 +115,11 @@ describe('process entry points', () => {
   });
 
   it('the admin API serves /health, then stops on SIGTERM with exit 0 within the shutdown timeout', async () => {
-    const port = 31000 + (process.pid % 900);
-    const child = spawnServer({
-      PORT: String(port),
+    const { child, done } = await startServer({
       ODTP_DB_ENGINE: 'embedded',
       ODTP_DB_PATH: '',
       LOG_LEVEL: 'info',
     });
-    const done = finished(child);
-    const health = await waitFor(async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/health`);
-      return r.ok ? r : undefined;
-    });
-    expect(health?.status).toBe(200);
     const started = Date.now();
     child.kill('SIGTERM');
     const r = await done;
@@ -196,7 +173,7 @@ describe('process entry points', () => {
   });
 
   it('odtp-db db start prints MONGODB_URI, answers the driver, and exits 0 on SIGTERM', async () => {
-    const port = 27000 + (process.pid % 900);
+    const port = await freePort();
     const child = spawnCli(['db', 'start', '--port', String(port)], {
       ODTP_DB_ENGINE: 'embedded',
       ODTP_DB_PATH: '',

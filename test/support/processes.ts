@@ -72,3 +72,40 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+export interface RunningServer {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  url: string;
+  /** Resolves when the process exits, with everything it printed. */
+  done: Promise<Exit>;
+}
+
+/**
+ * Start the built admin API on a port the OS says is free and wait until it answers `probePath` with
+ * `probeStatus` (or exits: its output is then the error). A port taken between the choice and the
+ * listen (EADDRINUSE: another process won the race) is retried on a new port.
+ */
+export async function startServer(
+  env: NodeJS.ProcessEnv,
+  probe: { path: string; status?: number; headers?: Record<string, string> } = { path: '/health' },
+): Promise<RunningServer> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawnServer({ ...env, PORT: String(port) });
+    const done = finished(child);
+    let exited: Exit | undefined;
+    void done.then((r) => (exited = r));
+    const url = `http://127.0.0.1:${port}`;
+    const up = await waitFor(async () => {
+      if (exited) return false;
+      const r = await fetch(`${url}${probe.path}`, { headers: probe.headers });
+      return r.status === (probe.status ?? 200) ? true : undefined;
+    }, 120_000);
+    if (up === true) return { child, port, url, done };
+    if (up === undefined) child.kill('SIGKILL');
+    const r = await done;
+    if (attempt < 3 && /EADDRINUSE/.test(r.stderr + r.stdout)) continue;
+    throw new Error(`the admin API did not start on port ${port}: ${JSON.stringify(r)}`);
+  }
+}
