@@ -32,6 +32,8 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 60,
       auditCron: undefined,
       auditWatch: false,
+      auditMode: 'incremental',
+      auditFullEvery: 24,
       auditWebhookUrl: undefined,
       auditWebhookAuthorization: undefined,
       auditRetention: 100,

@@ -16,6 +16,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * a new ODTP release is its contract file and its name here. `transition` is the upgrade's window: a release that
  * writes the target shapes (and both forms where ODTP 0.5 queries strings) and reads both, beside 0.5 clients.
  */
+/** full: every document read; incremental: what changed since the last complete audit, the rest carried over. */
+export const AUDIT_MODES = ['full', 'incremental'] as const;
+export type AuditMode = (typeof AUDIT_MODES)[number];
 export const APP_LEVELS = ['odtp-0.5', 'transition', 'target'] as const;
 export type AppLevel = (typeof APP_LEVELS)[number];
 /** The newest released ODTP: what runs on a database unless ODTP_APP says otherwise. */
@@ -104,6 +107,13 @@ export class EnvironmentVariables {
 
   @IsIn(['true', 'false'], { message: 'must be true or false' })
   AUDIT_WATCH = 'false';
+
+  @IsIn(AUDIT_MODES)
+  AUDIT_MODE: AuditMode = 'incremental';
+
+  @IsInt()
+  @Min(0)
+  AUDIT_FULL_EVERY = 24;
 
   @IsOptional()
   @Matches(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' })
@@ -204,6 +214,10 @@ export interface AppConfig {
   readonly auditCron?: string;
   /** The live integrity watch runs in the admin API (one instance of all watches; the others stand by). */
   readonly auditWatch: boolean;
+  /** The mode of scheduled audits (incremental: what changed since the last complete audit). */
+  readonly auditMode: AuditMode;
+  /** A full audit after this many incremental ones (0: only when an incremental one cannot run). */
+  readonly auditFullEvery: number;
   /** Where new findings of scheduled audits are posted (never logged: it may hold a token). */
   readonly auditWebhookUrl?: string;
   /** The Authorization header of the webhook's posts (never logged). */
@@ -253,6 +267,7 @@ const INTEGER_VARS = new Set([
   'UPGRADE_WRITER_WINDOW_S',
   'RATE_LIMIT_PER_MINUTE',
   'AUDIT_RETENTION',
+  'AUDIT_FULL_EVERY',
   'ADMIN_LOG_RETENTION_DAYS',
   'HEAVY_RATE_LIMIT_PER_MINUTE',
   'AUTH_FAILURE_LIMIT_PER_MINUTE',
@@ -375,6 +390,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     rateLimitPerMinute: instance.RATE_LIMIT_PER_MINUTE,
     auditCron: instance.AUDIT_CRON,
     auditWatch: instance.AUDIT_WATCH === 'true',
+    auditMode: instance.AUDIT_MODE,
+    auditFullEvery: instance.AUDIT_FULL_EVERY,
     auditWebhookUrl: instance.AUDIT_WEBHOOK_URL,
     auditWebhookAuthorization: instance.AUDIT_WEBHOOK_AUTHORIZATION,
     adminPublicUrl: instance.ADMIN_PUBLIC_URL?.replace(/\/+$/, ''),

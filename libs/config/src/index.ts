@@ -1,5 +1,6 @@
 export {
   APP_LEVELS,
+  AUDIT_MODES,
   ConfigError,
   DEFAULT_APP_LEVEL,
   DB_ENGINES,
@@ -8,6 +9,13 @@ export {
   loadConfig,
   loadConfigOrExit,
 } from './app-config';
-export type { AppConfig, AppLevel, DbEngineChoice, LoadConfigOptions, LogLevel } from './app-config';
+export type {
+  AppConfig,
+  AppLevel,
+  AuditMode,
+  DbEngineChoice,
+  LoadConfigOptions,
+  LogLevel,
+} from './app-config';
 export { APP_CONFIG, AppConfigModule } from './config.module';
 export { packageInfo } from './package-info';

@@ -345,9 +345,9 @@ function resolveOrphans(pass: Pass, ids: unknown[]) {
     const hexes = ids.map((i) => referencedId(i)?.toHexString()).filter((h) => h !== undefined);
     for (const parent of listingParents(collection)) {
       // Parents may list a child by its id as a string (type drift): look those up too, unless the parent's
-      // own pass (run before this one) found no string there.
+      // own pass (run before this one) found no string there (a scoped audit read only some parents: both forms).
       const drift = ctx.collector.find('type-drift', parent.collection, parent.path);
-      const candidates = drift && drift.violations === 0 ? ids : [...ids, ...hexes];
+      const candidates = !ctx.scope && drift && drift.violations === 0 ? ids : [...ids, ...hexes];
       const cursor = ctx.db
         .collection(parent.collection)
         .find({ [parent.path]: { $in: candidates } } as Filter<Document>, {

@@ -1,5 +1,5 @@
 import { ObjectId } from 'bson';
-import type { AppLevel } from '@odtp/config';
+import type { AppLevel, AuditMode } from '@odtp/config';
 
 export const CHECKS = [
   'dangling-reference',
@@ -75,6 +75,27 @@ export interface BacklogCount {
   values: number;
 }
 
+/** Which mode ran and what it covered. */
+export interface AuditCoverage {
+  mode: AuditMode;
+  /** Why a full audit ran where an incremental one was asked. */
+  fullBecause?: string;
+  /** Incremental: the report it started from (its violations carried over where nothing changed). */
+  base?: string;
+  /** Incremental: change events read since the base. */
+  events?: number;
+  /** Incremental: documents inserted, updated or replaced since the base. */
+  changed?: number;
+  /** Incremental: documents deleted since the base. */
+  deleted?: number;
+  /** Incremental: documents audited (the changed ones, their referrers, duplicate partners, listed children). */
+  checked?: number;
+  /** Incremental: child collections whose orphans were checked in full (a parent may have dropped one). */
+  orphansRechecked?: string[];
+  /** Incremental audits since the last full one (0 for a full audit). */
+  sinceFull: number;
+}
+
 export interface AuditReport {
   id: string;
   /** The application level the audit respected (ODTP_APP or --app). */
@@ -85,7 +106,13 @@ export interface AuditReport {
   summary: AuditSummary;
   findings: Finding[];
   /** Under an application level other than target: what is still in its forms (the upgrade backlog). */
-  upgrade?: { backlog: BacklogCount[] };
+  upgrade?: {
+    backlog: BacklogCount[];
+    /** An incremental audit carries the backlog of the full audit it descends from: that report's id. */
+    asOf?: string;
+  };
+  /** Which mode ran and what it covered (absent in reports stored before audits had modes). */
+  coverage?: AuditCoverage;
 }
 
 /** One offending value or document, as the scan meets it (repairs are planned from these). */

@@ -1,5 +1,6 @@
 export { CHECKS, FAIL_ON_LEVELS, FindingCollector, idKey, SEVERITIES, SEVERITY } from './findings';
 export type {
+  AuditCoverage,
   AuditReport,
   AuditSummary,
   BacklogCount,
@@ -75,3 +76,12 @@ export { LIVE_COLLECTION, liveKey, LiveStore, WATCH_LOCK, WATCH_STATE_COLLECTION
 export type { LiveFinding, LiveSummary, WatchState } from './live/live-store';
 export { changeScope, IdSet } from './live/change-scope';
 export type { DocumentScope } from './auditor';
+export { auditWithBaseline, rulesFingerprint, VIOLATION_SET_MAX } from './incremental/incremental-audit';
+export type {
+  BaseReport,
+  Baseline,
+  BaselineAuditOptions,
+  BaselineAuditResult,
+} from './incremental/incremental-audit';
+export { VIOLATIONS_COLLECTION, ViolationSets, violationKey } from './incremental/violation-set';
+export { changesSince, currentPosition } from './incremental/changes';

@@ -3,10 +3,12 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import { APP_CONFIG, packageInfo } from '@odtp/config';
 import type { AppConfig } from '@odtp/config';
 import { DatabaseService } from '@odtp/database';
-import { runAudit } from './auditor';
 import { IntegrityError, IntegrityErrorCode } from './errors';
 import type { AuditReport, CheckName, Finding } from './findings';
 import { renderHtmlReport } from './html-report';
+import { auditWithBaseline } from './incremental/incremental-audit';
+import type { Baseline } from './incremental/incremental-audit';
+import { ViolationSets } from './incremental/violation-set';
 import type { JobStatus, JobTrigger } from './jobs/job';
 import { JobRunner } from './jobs/job-runner';
 import type { JobEnd } from './jobs/job-runner';
@@ -29,6 +31,26 @@ export type ProgressListener = (collection: string, scanned: number) => void;
 export type AuditEnd = JobEnd & { report?: AuditReport };
 
 const noop = (): void => undefined;
+
+/** Progress over all collections (the run's) from each pass's own count, and each pass's to `listener`. */
+function progressOf(
+  job: { progress(p: AuditProgress): void },
+  listener?: ProgressListener,
+): ProgressListener {
+  let base = 0;
+  let last = '';
+  let lastScanned = 0;
+  return (collection, scanned) => {
+    if (collection !== last) {
+      base += lastScanned;
+      last = collection;
+      lastScanned = 0;
+    }
+    lastScanned = scanned;
+    job.progress({ collection, scanned: base + scanned });
+    listener?.(collection, scanned);
+  };
+}
 
 function repairSummary(record: StoredJob<RepairProgress>): RepairRunSummary {
   const { _id, rounds: _rounds, skipped: _skipped, truncated: _truncated, ...rest } = record;
@@ -85,6 +107,7 @@ export class IntegrityService {
     await this.sweep();
     const id = randomUUID();
     const store = this.store();
+    let baseline: Baseline | undefined;
     const { record, done } = await this.jobs.start<AuditProgress, AuditReport>({
       kind: 'audit',
       id,
@@ -93,35 +116,31 @@ export class IntegrityService {
       progress: { scanned: 0 },
       fields: { app: this.config.app, database: this.database.db().databaseName, request },
       work: async (job) => {
-        let base = 0;
-        let last = '';
-        let lastScanned = 0;
-        const report = await runAudit(this.database.db(), {
+        const result = await auditWithBaseline(this.database.db(), {
           ...request,
+          id,
           app: this.config.app,
+          mode: request.mode ?? 'full',
+          base: await store.base(this.config.app),
+          fullEvery: this.config.auditFullEvery,
           maxTimeMS: this.config.queryTimeoutMs,
           signal: job.signal,
-          onProgress: (collection, scanned) => {
-            if (collection !== last) {
-              base += lastScanned;
-              last = collection;
-              lastScanned = 0;
-            }
-            lastScanned = scanned;
-            job.progress({ collection, scanned: base + scanned });
-            onProgress?.(collection, scanned);
-          },
+          onProgress: progressOf(job, onProgress),
         });
+        baseline = result.baseline;
         // the report is the run's: its id, and the start the run was stored with
-        report.id = id;
-        report.startedAt = job.startedAt;
-        return report;
+        return { ...result.report, id, startedAt: job.startedAt };
       },
       done: ({ id: _id, startedAt: _startedAt, ...report }) => ({
         ...report,
+        ...(baseline ? { baseline } : {}),
         progress: { scanned: report.summary.scanned },
       }),
-      after: () => store.prune(),
+      after: async () => {
+        await store.prune();
+        // one violation set is kept: the newest complete audit's
+        if (baseline) await new ViolationSets(this.database.db()).retain([id]);
+      },
     });
     const { _id, ...rest } = record;
     return { run: { id: _id, ...rest } as AuditRun, done };

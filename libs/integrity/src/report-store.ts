@@ -3,6 +3,7 @@ import type { Document } from 'bson';
 import type { Collection, Db, Filter } from 'mongodb';
 import type { AppLevel } from '@odtp/config';
 import type { AuditReport, CheckName, Finding } from './findings';
+import type { Baseline, BaseReport } from './incremental/incremental-audit';
 import type { JobState, JobStatus } from './jobs/job';
 import { JobStore } from './jobs/job-store';
 import type { StoredJob } from './jobs/job-store';
@@ -40,13 +41,17 @@ export type AuditRun = JobState<AuditProgress> & {
 export type StoredReport = AuditRun & AuditReport;
 
 /** A stored run: the report's fields once done (reports stored before runs were jobs have no job state). */
-type StoredRun = StoredJob<AuditProgress> & Partial<Omit<AuditReport, 'id'>>;
+type StoredRun = StoredJob<AuditProgress> &
+  Partial<Omit<AuditReport, 'id'>> & {
+    /** Where an incremental audit can start from this report (never shown). */
+    baseline?: Baseline;
+  };
 
 /** Reports: done runs, and reports stored before audits were jobs (no status). */
 const DONE: Filter<StoredRun> = { $or: [{ status: 'done' }, { status: { $exists: false } }] };
 
 /** A stored run as callers see it (a report stored before audits were jobs is a done run). */
-const toRun = ({ _id, ...rest }: StoredRun): AuditRun =>
+const toRun = ({ _id, baseline: _baseline, ...rest }: StoredRun): AuditRun =>
   ({ id: _id, ...rest, status: rest.status ?? 'done' }) as AuditRun;
 
 /**
@@ -119,6 +124,15 @@ export class ReportStore {
       maxTimeMS: this.maxTimeMS,
     });
     return doc ? toRun(doc) : null;
+  }
+
+  /** The newest done report of `app` that an incremental audit can start from, with its baseline. */
+  async base(app: AppLevel): Promise<BaseReport | undefined> {
+    const doc = await this.coll.findOne(
+      { $and: [DONE, { app, baseline: { $exists: true } }] } as Filter<StoredRun>,
+      { sort: { startedAt: -1, _id: -1 }, maxTimeMS: this.maxTimeMS },
+    );
+    return doc?.baseline ? { report: ReportStore.toReport(doc), baseline: doc.baseline } : undefined;
   }
 
   async latest(): Promise<StoredReport | null> {

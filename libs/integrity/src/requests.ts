@@ -1,4 +1,6 @@
 import type { ReadPreferenceMode } from 'mongodb';
+import { AUDIT_MODES } from '@odtp/config';
+import type { AuditMode } from '@odtp/config';
 import { COLLECTION_NAMES } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import { IntegrityError, IntegrityErrorCode } from './errors';
@@ -36,6 +38,8 @@ export interface AuditRequest {
   batchSize: number;
   sampleLimit: number;
   readPreference?: ReadPreferenceMode;
+  /** full (default) or incremental: what changed since the last complete audit (a full one when it cannot). */
+  mode?: AuditMode;
 }
 
 /** An audit as a caller sends it (a DTO, parsed CLI flags): anything, checked by parseAuditRequest. */
@@ -44,6 +48,7 @@ export interface AuditRequestInput {
   batchSize?: unknown;
   sampleLimit?: unknown;
   readPreference?: unknown;
+  mode?: unknown;
 }
 
 /** What a caller calls each field (the API's property names unless given). */
@@ -105,6 +110,9 @@ export function parseAuditRequest(
   if (input.checks !== undefined) request.checks = parseChecks(input.checks, names.checks);
   if (input.readPreference !== undefined)
     request.readPreference = parseReadPreference(input.readPreference, names.readPreference);
+  if (input.mode !== undefined) request.mode = parseChoice(input.mode, AUDIT_MODES, names.mode ?? 'mode');
+  if (request.mode === 'incremental' && request.checks)
+    throw invalid(`an incremental audit runs every check (leave out ${names.checks ?? 'checks'})`);
   return request;
 }
 

@@ -51,7 +51,7 @@ export class IntegritySchedule implements OnModuleInit, OnModuleDestroy {
   /** One tick of the schedule: start a scheduled audit unless one (or a repair) runs anywhere. */
   async tick(): Promise<void> {
     try {
-      await this.integrity.start({}, 'schedule');
+      await this.integrity.start({ mode: this.config.auditMode }, 'schedule');
     } catch (e) {
       if (
         e instanceof IntegrityError &&

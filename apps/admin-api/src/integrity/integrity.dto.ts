@@ -9,7 +9,7 @@ import {
   READ_PREFERENCES,
   SEVERITIES,
 } from '@odtp/integrity';
-import { APP_LEVELS } from '@odtp/config';
+import { APP_LEVELS, AUDIT_MODES } from '@odtp/config';
 import type { CheckName, JobStatus } from '@odtp/integrity';
 import { COLLECTION_NAMES } from '@odtp/schema';
 import { LiveSectionDto } from './live.dto';
@@ -57,6 +57,15 @@ export class StartAuditDto {
   @IsOptional()
   @IsIn(READ_PREFERENCES)
   readPreference?: (typeof READ_PREFERENCES)[number];
+
+  @ApiPropertyOptional({
+    description:
+      'full (default): every document read; incremental: only what changed since the last complete audit (the change stream since its position), every other violation carried over; a full audit runs instead when it cannot (coverage.fullBecause says why). An incremental audit runs every check.',
+    enum: AUDIT_MODES,
+  })
+  @IsOptional()
+  @IsIn(AUDIT_MODES)
+  mode?: (typeof AUDIT_MODES)[number];
 }
 
 export class AuditSummaryDto {
@@ -101,6 +110,49 @@ export class AuditRequestDto {
 
   @ApiPropertyOptional({ description: 'read preference', enum: READ_PREFERENCES })
   readPreference?: string;
+
+  @ApiPropertyOptional({ description: 'mode asked (absent: full)', enum: AUDIT_MODES })
+  mode?: string;
+}
+
+export class AuditCoverageDto {
+  @ApiProperty({ description: 'the mode that ran', enum: AUDIT_MODES })
+  mode!: string;
+
+  @ApiPropertyOptional({ description: 'why a full audit ran where an incremental one was asked' })
+  fullBecause?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'incremental: the report it started from (its violations carried over where nothing changed)',
+  })
+  base?: string;
+
+  @ApiPropertyOptional({ description: 'incremental: change events read since the base' })
+  events?: number;
+
+  @ApiPropertyOptional({ description: 'incremental: documents inserted, updated or replaced since the base' })
+  changed?: number;
+
+  @ApiPropertyOptional({ description: 'incremental: documents deleted since the base' })
+  deleted?: number;
+
+  @ApiPropertyOptional({
+    description:
+      'incremental: documents audited (the changed ones, the documents referencing a changed or deleted one, duplicate partners, children a changed parent lists)',
+  })
+  checked?: number;
+
+  @ApiPropertyOptional({
+    description:
+      'incremental: child collections whose orphans were checked in full (a parent deleted, replaced, or its list updated, may have dropped one)',
+    enum: COLLECTION_NAMES,
+    isArray: true,
+  })
+  orphansRechecked?: string[];
+
+  @ApiProperty({ description: 'incremental audits since the last full one (0 for a full audit)' })
+  sinceFull!: number;
 }
 
 export class BacklogCountDto {
@@ -127,6 +179,12 @@ export class UpgradeSectionDto {
     type: [BacklogCountDto],
   })
   backlog!: BacklogCountDto[];
+
+  @ApiPropertyOptional({
+    description:
+      "an incremental audit carries the backlog of the full audit it descends from: that report's id (absent: counted by this audit)",
+  })
+  asOf?: string;
 }
 
 /** An audit run, as every instance sees it: running, or how it ended. */
@@ -196,6 +254,13 @@ export class AuditRunDto {
     type: UpgradeSectionDto,
   })
   upgrade?: UpgradeSectionDto;
+
+  @ApiPropertyOptional({
+    description:
+      'once done: which mode ran and what it covered (absent on reports stored before audits had modes)',
+    type: AuditCoverageDto,
+  })
+  coverage?: AuditCoverageDto;
 }
 
 export class FindingDto {

@@ -34,6 +34,7 @@ interface AuditFlags extends DatabaseOptions {
   batchSize?: number;
   samples?: number;
   readPreference?: ReadPreferenceMode;
+  since?: 'last';
 }
 
 function reportText(report: AuditReport): string {
@@ -69,6 +70,12 @@ function reportText(report: AuditReport): string {
         )
         .join(', ')}`,
     );
+  const c = report.coverage;
+  if (c?.mode === 'incremental')
+    lines.push(
+      `incremental since audit ${c.base}: ${c.events} change event(s), ${c.changed} changed and ${c.deleted} deleted document(s), ${c.checked} checked${c.orphansRechecked ? `, orphans of ${c.orphansRechecked.join(', ')} checked in full` : ''}; every other violation carried over`,
+    );
+  else if (c?.fullBecause) lines.push(`full audit: ${c.fullBecause}`);
   lines.push(
     `audit ${report.id} (application ${report.app}): ${report.summary.errors} error(s), ${report.summary.warnings} warning(s) in ${report.summary.scanned} document(s); ${report.findings.length} findings, ${report.findings.filter((f) => f.violations > 0).length} with violations`,
   );
@@ -174,6 +181,7 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
           batchSize: options.batchSize,
           sampleLimit: options.samples,
           readPreference: options.readPreference,
+          mode: options.since ? 'incremental' : 'full',
         },
         {
           onProgress: progress
@@ -243,6 +251,17 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
   })
   parseSamples(v: string): number {
     return parseLimit('sampleLimit', v, '--samples');
+  }
+
+  @Option({
+    flags: '--since <last>',
+    description:
+      'incremental: audit only what changed since the last complete audit (its violations carried over where nothing changed); a full audit when it cannot, saying why',
+  })
+  parseSince(v: string): 'last' {
+    if (v !== 'last')
+      throw new CliError(`--since must be "last" (the last complete audit), got "${v.slice(0, 60)}"`, 2);
+    return v;
   }
 
   @Option({

@@ -1,12 +1,13 @@
 /**
  * Which documents a set of changes can have put in or out of violation: the changed documents themselves, every
  * document that references a changed or deleted one (through the reference graph's paths, indexed by the schema's
- * indexes, in both the ObjectId and the id-string form), and the documents that shared a duplicate key with one.
+ * indexes, in both the ObjectId and the id-string form), the children a changed parent lists, and the documents
+ * that shared a duplicate key with one.
  */
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
-import { referenceGraph, referencedId } from '@odtp/schema';
+import { OWNERSHIP, referenceGraph, referencedId, valuesAt } from '@odtp/schema';
 import type { CollectionName } from '@odtp/schema';
 import type { DocumentScope } from '../auditor';
 import { idKey } from '../findings';
@@ -96,6 +97,30 @@ export async function changeScope(
     // documents that shared a duplicate key with a changed or deleted one may no longer be duplicates
     for (const id of await partners(target, ids)) scope.add(target, id);
   }
+  await listedChildren(db, changed, scope, signal);
   for (const [collection, ids] of deleted.entries()) for (const id of ids) scope.delete(collection, id);
   return scope;
+}
+
+/** The children a changed parent lists now (an inserted or updated parent can end a child's orphanhood). */
+async function listedChildren(db: Db, changed: IdSet, scope: IdSet, signal?: AbortSignal): Promise<void> {
+  for (const o of OWNERSHIP) {
+    if (o.kind !== 'lists') continue;
+    for (const parent of o.parents) {
+      const ids = changed.toMap().get(parent.collection) ?? [];
+      for (let i = 0; i < ids.length; i += BATCH) {
+        if (signal?.aborted) return;
+        const cursor = db
+          .collection(parent.collection)
+          .find({ _id: { $in: ids.slice(i, i + BATCH) } } as Filter<Document>, {
+            projection: { [parent.path]: 1 },
+          });
+        for await (const d of cursor)
+          for (const v of valuesAt(d, parent.path)) {
+            const id = referencedId(v);
+            if (id) scope.add(o.child, id);
+          }
+      }
+    }
+  }
 }

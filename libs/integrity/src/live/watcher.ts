@@ -12,10 +12,9 @@ import type { ChangeStream, ChangeStreamDocument, Db, MongoClient } from 'mongod
 import { MongoServerError } from 'mongodb';
 import type { AppLevel } from '@odtp/config';
 import { LeaseLock, LockHeldError } from '@odtp/database';
-import { COLLECTION_NAMES } from '@odtp/schema';
-import type { CollectionName } from '@odtp/schema';
 import { runAudit } from '../auditor';
 import type { Severity, Violation } from '../findings';
+import { collectChange, ODTP_CHANGES } from '../incremental/changes';
 import { changeScope, IdSet } from './change-scope';
 import { LiveStore, WATCH_LOCK } from './live-store';
 import type { LiveFinding } from './live-store';
@@ -45,7 +44,6 @@ export interface WatchEnd {
   batches: number;
 }
 
-const WATCHED = new Set<string>(COLLECTION_NAMES);
 const RETRY_MS = 1000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -124,17 +122,7 @@ export class IntegrityWatcher {
   }
 
   private open(token: Document | undefined): ChangeStream {
-    const pipeline = [
-      {
-        $match: {
-          $or: [
-            { 'ns.coll': { $in: COLLECTION_NAMES } },
-            { operationType: { $in: ['invalidate', 'dropDatabase'] } },
-          ],
-        },
-      },
-    ];
-    return this.db.watch(pipeline, {
+    return this.db.watch(ODTP_CHANGES, {
       maxAwaitTimeMS: this.options.awaitMs ?? 250,
       ...(token ? { startAfter: token } : {}),
     });
@@ -190,32 +178,8 @@ export class IntegrityWatcher {
   }
 
   private collect(event: ChangeStreamDocument, changed: IdSet, deleted: IdSet): void {
-    const ns = (event as { ns?: { coll?: string } }).ns;
-    const coll = ns?.coll;
-    if (!coll || !WATCHED.has(coll)) {
-      if (event.operationType === 'dropDatabase' || event.operationType === 'invalidate')
-        this.options.log?.(
-          `${event.operationType}: the watch goes on; run a full audit for a fresh baseline`,
-        );
-      return;
-    }
-    const collection = coll as CollectionName;
-    const id = (event as { documentKey?: { _id: unknown } }).documentKey?._id;
-    switch (event.operationType) {
-      case 'insert':
-      case 'update':
-      case 'replace':
-        deleted.delete(collection, id);
-        changed.add(collection, id);
-        break;
-      case 'delete':
-        changed.delete(collection, id);
-        deleted.add(collection, id);
-        break;
-      default:
-        // drop or rename of an ODTP collection: every reference into it changed at once
-        this.options.log?.(`${event.operationType} of ${coll}: run a full audit`);
-    }
+    const full = collectChange(event, { changed, deleted, unlisted: new Set() });
+    if (full) this.options.log?.(`${full}: the watch goes on; run a full audit for a fresh baseline`);
   }
 
   /** Audit what the batch can have changed and record findings and resume token in one transaction. */
