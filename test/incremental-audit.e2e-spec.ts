@@ -5,8 +5,13 @@ import { auditWithBaseline, runAudit, violationKey, ViolationSets } from '@odtp/
 import type { AuditReport, BaseReport, Violation } from '@odtp/integrity';
 import { COLLECTION_NAMES, deriveIndexes, OWNERSHIP, referenceGraph } from '@odtp/schema';
 import type { AppLevel } from '@odtp/config';
-import { defectsFixture } from './fixtures/defects';
+import request from 'supertest';
+import { DatabaseService } from '@odtp/database';
+import { IntegrityService } from '@odtp/integrity';
+import { defectsFixture, fixtureId } from './fixtures/defects';
+import { createTestApp } from './support/app';
 import { startTestMongo } from './support/mongo';
+import { runCli } from './support/processes';
 import type { TestMongo } from './support/mongo';
 
 jest.setTimeout(240_000);
@@ -282,5 +287,102 @@ describe('incremental audit coverage', () => {
     });
     expect(dropped.report.coverage?.fullBecause).toBe('drop of logs');
     expect(findingsOf(dropped.report)).toEqual(findingsOf((await fullAudit(db, 'target')).report));
+  });
+});
+
+describe('incremental audits through the API and the CLI', () => {
+  it('POST /audits {mode: incremental}: full first (no base, said why), then only what changed; hostile modes are 400; the violation set of the newest complete audit only is kept', async () => {
+    const t = await createTestApp();
+    try {
+      const db = t.app.get(DatabaseService).db();
+      await load(db);
+      const service = t.app.get(IntegrityService);
+      const start = async (body: object): Promise<string> => {
+        const res = await request(t.app.getHttpServer())
+          .post('/audits')
+          .set('authorization', t.admin)
+          .send(body)
+          .expect(202);
+        await service.idle();
+        return res.body.id as string;
+      };
+      const get = async (id: string) =>
+        (await request(t.app.getHttpServer()).get(`/audits/${id}`).set('authorization', t.viewer).expect(200))
+          .body as AuditReport & { baseline?: unknown };
+      for (const mode of ['partial', { $ne: 'full' }, ['incremental']]) {
+        const bad = await request(t.app.getHttpServer())
+          .post('/audits')
+          .set('authorization', t.admin)
+          .send({ mode })
+          .expect(400);
+        expect(bad.body.details).toEqual(['mode must be one of the following values: full, incremental']);
+      }
+      const both = await request(t.app.getHttpServer())
+        .post('/audits')
+        .set('authorization', t.admin)
+        .send({ mode: 'incremental', checks: ['orphan'] })
+        .expect(400);
+      expect(both.body.message).toBe('an incremental audit runs every check (leave out checks)');
+      const first = await get(await start({ mode: 'incremental' }));
+      expect(first.coverage).toEqual({
+        mode: 'full',
+        fullBecause: 'no complete audit to start from',
+        sinceFull: 0,
+      });
+      expect(first.baseline).toBeUndefined();
+      await db.collection('logs').insertOne({ _id: new ObjectId(), stepRef: new ObjectId(), logstring: 'x' });
+      const second = await get(await start({ mode: 'incremental' }));
+      expect(second.coverage).toEqual({
+        mode: 'incremental',
+        base: first.id,
+        events: 1,
+        changed: 1,
+        deleted: 0,
+        checked: 1,
+        sinceFull: 1,
+      });
+      expect(findingsOf(second)).toEqual(findingsOf((await fullAudit(db, 'odtp-0.5')).report));
+      expect(second.summary.errors).toBeGreaterThan(first.summary.errors);
+      expect(second.upgrade?.asOf).toBe(first.id);
+      expect((await new ViolationSets(db).read(first.id).next()).done).toBe(true);
+      const listed = await request(t.app.getHttpServer())
+        .get('/audits')
+        .set('authorization', t.viewer)
+        .expect(200);
+      expect(listed.body.items[0].coverage.mode).toBe('incremental');
+    } finally {
+      await t.app.close();
+    }
+  });
+
+  it('odtp-db audit --since last: says which mode ran and what it covered; --since with anything else, or with --checks, exits 2', async () => {
+    const db = mongo.db();
+    await load(db);
+    const env = { MONGODB_URI: mongo.uri, ODTP_DB_NAME: db.databaseName };
+    const first = await runCli(['audit', '--since', 'last', '--fail-on', 'never'], env);
+    expect([first.code, first.stdout.split('\n').at(-3)]).toEqual([
+      0,
+      'full audit: no complete audit to start from',
+    ]);
+    await db.collection('users').deleteOne({ _id: fixtureId('u1') });
+    const next = await runCli(['audit', '--since', 'last', '--json', '--fail-on', 'never'], env);
+    expect(next.code).toBe(0);
+    const report = JSON.parse(next.stdout) as AuditReport;
+    expect(report.coverage).toMatchObject({ mode: 'incremental', events: 1, changed: 0, deleted: 1 });
+    expect(findingsOf(report)).toEqual(findingsOf((await fullAudit(db, 'odtp-0.5')).report));
+    const text = await runCli(['audit', '--since', 'last', '--fail-on', 'never'], env);
+    expect(text.stdout.split('\n').at(-3)).toBe(
+      `incremental since audit ${report.id}: 0 change event(s), 0 changed and 0 deleted document(s), 0 checked; every other violation carried over`,
+    );
+    const wrong = await runCli(['audit', '--since', 'yesterday'], env);
+    expect([wrong.code, wrong.stderr.trim()]).toEqual([
+      2,
+      'odtp-db: --since must be "last" (the last complete audit), got "yesterday"',
+    ]);
+    const checks = await runCli(['audit', '--since', 'last', '--checks', 'orphan'], env);
+    expect([checks.code, checks.stderr.trim()]).toEqual([
+      2,
+      'odtp-db: an incremental audit runs every check (leave out --checks)',
+    ]);
   });
 });

@@ -22,7 +22,7 @@ import type { RepairProgress, RepairRunRecord, RepairRunSummary } from './repair
 import { pageFindings, ReportStore } from './report-store';
 import type { AuditProgress, AuditRun, Page, StoredReport } from './report-store';
 import { parseAuditRequest, parseRepairRequest } from './requests';
-import type { AuditRequest, AuditRequestInput, RepairRequestInput } from './requests';
+import type { AuditRequest, AuditRequestInput, FieldNames, RepairRequestInput } from './requests';
 
 /** Where a running audit reports each collection's progress (the CLI's progress line). */
 export type ProgressListener = (collection: string, scanned: number) => void;
@@ -159,9 +159,14 @@ export class IntegrityService {
    */
   async audit(
     input: AuditRequestInput = {},
-    options: { trigger?: JobTrigger; onProgress?: ProgressListener } = {},
+    options: {
+      trigger?: JobTrigger;
+      onProgress?: ProgressListener;
+      /** What the caller calls each field, for its errors (the CLI's flags). */
+      names?: FieldNames<AuditRequestInput>;
+    } = {},
   ): Promise<AuditReport> {
-    const request = parseAuditRequest(input);
+    const request = parseAuditRequest(input, options.names);
     const { done } = await this.launchAudit(request, options.trigger ?? 'cli', options.onProgress);
     return done;
   }

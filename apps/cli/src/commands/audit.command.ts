@@ -184,6 +184,7 @@ export class AuditCommand extends JsonDatabaseCommand<AuditFlags> {
           mode: options.since ? 'incremental' : 'full',
         },
         {
+          names: { checks: '--checks', mode: '--since', batchSize: '--batch-size', sampleLimit: '--samples' },
           onProgress: progress
             ? (collection, n) =>
                 process.stderr.write(`\r\x1b[Kauditing ${collection}: ${n.toLocaleString('en-US')} documents`)
