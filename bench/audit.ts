@@ -2,12 +2,19 @@
  * Audit benchmark: a large-profile database (mostly steps, outputs and logs) with 0.1% of its references
  * replaced by dangling ones, audited with every check, against streaming exactly the reference fields the audit
  * reads, in the same run. The server runs in its own process; figures are for the auditing process.
- * Usage: npm run bench:audit -- [--docs 1000000] [--seed 1]   (builds first: the auditing process runs from dist/)
+ * With --incremental: the full audit keeps its baseline, then 0.1% of the documents change (updates of plain
+ * fields, new logs, deleted logs, new dangling references) and an incremental audit is timed against a full one
+ * of the changed database (their findings must be equal).
+ * Usage: npm run bench:audit -- [--docs 1000000] [--seed 1] [--incremental]   (builds first: the auditing process
+ * runs from dist/)
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ObjectId } from 'bson';
+import type { Document } from 'bson';
+import type { Db, Filter } from 'mongodb';
 import { MongoClient } from 'mongodb';
 import { COLLECTION_NAMES, deriveIndexes } from '@odtp/schema';
 import { generateLarge } from '@odtp/seeding';
@@ -17,6 +24,100 @@ import { fmt, numberFlag, startServerProcess, timed } from './support/harness';
 const DOCS = numberFlag('docs', 1_000_000);
 const SEED = numberFlag('seed', 1);
 const MB = 1024 * 1024;
+const INCREMENTAL = process.argv.includes('--incremental');
+
+/** A deterministic generator (mulberry32) for which documents change. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Ids kept while loading, a few per thousand documents of each collection: the documents that will change. */
+type Sample = Map<string, unknown[]>;
+
+/**
+ * Change 0.1% of the documents as an application does: 60% updates of a plain field, 25% new logs of sampled
+ * steps, 10% deleted logs, 5% outputs whose stepRef is set to a missing step (new dangling references).
+ */
+async function changeOnePerMille(db: Db, sample: Sample, rnd: () => number): Promise<Record<string, number>> {
+  const n = Math.max(10, Math.round(DOCS / 1000));
+  const pick = (c: string): unknown => {
+    const ids = sample.get(c) ?? [];
+    return ids.length ? ids.splice(Math.floor(rnd() * ids.length), 1)[0] : undefined;
+  };
+  const all = [...sample.keys()];
+  const done = { updated: 0, inserted: 0, deleted: 0, dangling: 0 };
+  for (let i = 0; i < Math.round(n * 0.6); i++) {
+    const c = all[Math.floor(rnd() * all.length)];
+    const id = pick(c);
+    if (id === undefined) continue;
+    await db.collection(c).updateOne({ _id: id } as Filter<Document>, { $set: { bench_touch: i } });
+    done.updated++;
+  }
+  const steps = sample.get('steps') ?? [];
+  const logs = [];
+  for (let i = 0; i < Math.round(n * 0.25); i++)
+    logs.push({
+      _id: new ObjectId(),
+      stepRef: steps[Math.floor(rnd() * steps.length)],
+      timestamp: new Date(),
+      logstring: `bench log ${i}`,
+    });
+  if (logs.length) await db.collection('logs').insertMany(logs);
+  done.inserted = logs.length;
+  for (let i = 0; i < Math.round(n * 0.1); i++) {
+    const id = pick('logs');
+    if (id === undefined) continue;
+    await db.collection('logs').deleteOne({ _id: id } as Filter<Document>);
+    done.deleted++;
+  }
+  for (let i = 0; i < Math.round(n * 0.05); i++) {
+    const id = pick('outputs');
+    if (id === undefined) continue;
+    await db
+      .collection('outputs')
+      .updateOne({ _id: id } as Filter<Document>, { $set: { stepRef: new ObjectId() } });
+    done.dangling++;
+  }
+  return done;
+}
+
+/** The incremental part of the figures (with --incremental). */
+function printIncremental(
+  r: {
+    incrementalMs?: number;
+    incrementalPeakRss?: number;
+    coverage?: object;
+    fullAgainMs?: number;
+    equal?: boolean;
+  },
+  changed: Record<string, number> | undefined,
+): void {
+  if (r.incrementalMs === undefined) return;
+  {
+    console.log('');
+    console.log(`changed (0.1% of the documents): ${JSON.stringify(changed)}`);
+    console.log(
+      `incremental audit           : ${fmt(r.incrementalMs / 1000, 2)} s, coverage ${JSON.stringify(r.coverage)}, peak RSS ${fmt(r.incrementalPeakRss! / MB)} MB`,
+    );
+    console.log(`full audit of the same state: ${fmt(r.fullAgainMs! / 1000, 2)} s`);
+    console.log(
+      `ratio incremental / full    : ${fmt(r.incrementalMs / r.fullAgainMs!, 3)} (target < 0.1); findings equal: ${r.equal}`,
+    );
+    if (!r.equal) process.exitCode = 1;
+  }
+}
+
+async function createIndexes(db: Db): Promise<void> {
+  for (const i of deriveIndexes())
+    await db.collection(i.collection).createIndex(i.key, { name: i.name, unique: i.unique || undefined });
+}
 
 async function main(): Promise<void> {
   console.log(
@@ -25,9 +126,10 @@ async function main(): Promise<void> {
   const server = await startServerProcess();
   const client = await MongoClient.connect(server.uri);
   const db = client.db('audit_bench');
-  for (const i of deriveIndexes())
-    await db.collection(i.collection).createIndex(i.key, { name: i.name, unique: i.unique || undefined });
+  await createIndexes(db);
   const planted: PlantedDefect[] = [];
+  const sample: Sample = new Map();
+  const rnd = random(SEED);
   const load = await timed(async () => {
     let n = 0;
     for (const batch of generateLarge(
@@ -35,6 +137,9 @@ async function main(): Promise<void> {
       (d) => planted.push(d),
     )) {
       await db.collection(batch.collection).insertMany(batch.docs, { ordered: false });
+      if (INCREMENTAL)
+        for (const d of batch.docs)
+          if (rnd() < 0.003) sample.set(batch.collection, [...(sample.get(batch.collection) ?? []), d._id]);
       n += batch.docs.length;
     }
     return n;
@@ -49,14 +154,34 @@ async function main(): Promise<void> {
   // The auditing process is separate, so its peak RSS is the audit's own (not the generator's).
   const plantedFile = path.join(os.tmpdir(), `odtp-audit-planted-${process.pid}.json`);
   fs.writeFileSync(plantedFile, JSON.stringify(planted));
-  const child = spawnSync(
+  const child = spawn(
     process.execPath,
-    [path.join(__dirname, 'support', 'audit-child.js'), server.uri, 'audit_bench', plantedFile],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    [
+      path.join(__dirname, 'support', 'audit-child.js'),
+      server.uri,
+      'audit_bench',
+      plantedFile,
+      ...(INCREMENTAL ? ['--incremental'] : []),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  let out = '';
+  let changed: Record<string, number> | undefined;
+  child.stdout.on('data', (d: Buffer) => {
+    out += d;
+    if (INCREMENTAL && !changed && out.includes('{"baseline":true}')) {
+      changed = {};
+      void changeOnePerMille(db, sample, rnd).then((c) => {
+        changed = c;
+        child.stdin.end('go\n');
+      });
+    }
+  });
+  const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   fs.unlinkSync(plantedFile);
-  if (child.status !== 0) throw new Error(`audit process failed (${child.status})`);
-  const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+  if (status !== 0) throw new Error(`audit process failed (${status})`);
+  const child_ = { stdout: out };
+  const r = JSON.parse(child_.stdout.trim().split('\n').pop()!) as {
     streamed: number;
     streamMs: number;
     auditMs: number;
@@ -67,6 +192,11 @@ async function main(): Promise<void> {
     maxRss: number;
     missed: PlantedDefect[];
     missedCount: number;
+    incrementalMs?: number;
+    incrementalPeakRss?: number;
+    coverage?: object;
+    fullAgainMs?: number;
+    equal?: boolean;
   };
   console.log('');
   console.log(
@@ -83,6 +213,7 @@ async function main(): Promise<void> {
   console.log(
     `planted dangling found      : ${fmt(planted.length - r.missedCount)} of ${fmt(planted.length)}${r.missedCount ? ` MISSED ${JSON.stringify(r.missed)}` : ' (all)'}`,
   );
+  printIncremental(r, changed);
   const missed = r.missedCount;
   await client.close();
   await server.stop();
