@@ -50,9 +50,8 @@ export async function* sourceDocuments(
   const ids = ctx.scope[collection] ?? [];
   for (let i = 0; i < ids.length; i += ctx.batchSize) {
     const batch = { _id: { $in: ids.slice(i, i + ctx.batchSize) } };
-    yield* coll.find(
-      (Object.keys(filter).length ? { $and: [batch, filter] } : batch) as Filter<Document>,
-      options,
-    );
+    // `_id` at the top level, beside the filter's own fields, so that every server serves it from the _id index
+    const query = '_id' in filter ? { $and: [batch, filter] } : { ...filter, ...batch };
+    yield* coll.find(query as Filter<Document>, options);
   }
 }
