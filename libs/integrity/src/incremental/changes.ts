@@ -37,12 +37,18 @@ export interface ChangeSets {
   deleted: IdSet;
   /** Children a listing parent may have stopped listing (a delete, a replace, or an update of the list). */
   unlisted: Set<CollectionName>;
+  /** Documents inserted (their existence changed, unlike an update's). */
+  appeared: IdSet;
+  /** Per collection, the top-level fields updates touched ('*' after a replace). */
+  fields: Map<string, Set<string>>;
 }
 
 export const newChangeSets = (): ChangeSets => ({
   changed: new IdSet(),
   deleted: new IdSet(),
   unlisted: new Set(),
+  appeared: new IdSet(),
+  fields: new Map(),
 });
 
 function touches(fields: string[], path: string): boolean {
@@ -65,6 +71,7 @@ export function collectChange(event: ChangeStreamDocument, sets: ChangeSets): st
     case 'insert':
       sets.deleted.delete(collection, id);
       sets.changed.add(collection, id);
+      sets.appeared.add(collection, id);
       return undefined;
     case 'update': {
       sets.deleted.delete(collection, id);
@@ -76,21 +83,34 @@ export function collectChange(event: ChangeStreamDocument, sets: ChangeSets): st
         ...(d?.truncatedArrays ?? []).map((t) => t.field),
       ];
       for (const [path, child] of listings) if (touches(fields, path)) sets.unlisted.add(child);
+      touched(
+        sets,
+        collection,
+        fields.map((f) => f.split('.')[0]),
+      );
       return undefined;
     }
     case 'replace':
       sets.deleted.delete(collection, id);
       sets.changed.add(collection, id);
       for (const [, child] of listings) sets.unlisted.add(child);
+      touched(sets, collection, ['*']);
       return undefined;
     case 'delete':
       sets.changed.delete(collection, id);
+      sets.appeared.delete(collection, id);
       sets.deleted.add(collection, id);
       for (const [, child] of listings) sets.unlisted.add(child);
       return undefined;
     default:
       return `${event.operationType} of ${coll}`;
   }
+}
+
+function touched(sets: ChangeSets, collection: string, fields: string[]): void {
+  const set = sets.fields.get(collection) ?? new Set<string>();
+  for (const f of fields) set.add(f);
+  sets.fields.set(collection, set);
 }
 
 /** Whether the server has no change streams (a standalone mongod). */

@@ -164,6 +164,7 @@ async function incremental(
     window.changed,
     window.deleted,
     options.signal,
+    window,
   );
   const fresh: Violation[] = [];
   const scoped = await runAudit(db, {

@@ -8,7 +8,7 @@ import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
 import { OWNERSHIP, referenceGraph, referencedId, valuesAt } from '@odtp/schema';
-import type { CollectionName } from '@odtp/schema';
+import type { CollectionName, Edge } from '@odtp/schema';
 import type { DocumentScope } from '../auditor';
 import { idKey } from '../findings';
 
@@ -69,6 +69,28 @@ function referenceValues(ids: unknown[]): unknown[] {
   return out;
 }
 
+/**
+ * What the changes were, beyond which documents: with it, a referrer is checked only when what it can see of its
+ * target changed (the target appeared or went: dangling references, orphan logs; or the target's inverse path
+ * changed: broken inverses). A plain update of a step then costs nothing for its logs.
+ */
+export interface Refinement {
+  /** Documents inserted. */
+  appeared: IdSet;
+  /** Per collection, the top-level fields updates touched ('*': a replace). */
+  fields: Map<string, Set<string>>;
+}
+
+/** The ids of `edge.to` whose change a referrer through `edge` can see. */
+function referredIds(refined: Refinement, edge: Edge, deleted: IdSet, changed: IdSet): unknown[] {
+  const to = edge.to;
+  const of = (set: IdSet): unknown[] => set.toMap().get(to) ?? [];
+  const fields = refined.fields.get(to);
+  const inverse = edge.inverse?.split('.')[0];
+  const inverseTouched = inverse !== undefined && !!fields && (fields.has('*') || fields.has(inverse));
+  return [...of(deleted), ...(inverseTouched ? of(changed) : of(refined.appeared))];
+}
+
 /** The documents to check after `changed` (inserted, updated, replaced) and `deleted` documents. */
 export async function changeScope(
   db: Db,
@@ -76,6 +98,7 @@ export async function changeScope(
   changed: IdSet,
   deleted: IdSet,
   signal?: AbortSignal,
+  refined?: Refinement,
 ): Promise<IdSet> {
   const scope = new IdSet();
   for (const [collection, ids] of changed.entries()) for (const id of ids) scope.add(collection, id);
@@ -85,9 +108,10 @@ export async function changeScope(
   const edges = referenceGraph();
   for (const [target, ids] of touched.entries()) {
     for (const edge of edges.filter((e) => e.to === target)) {
-      for (let i = 0; i < ids.length; i += BATCH) {
+      const targets = refined ? referredIds(refined, edge, deleted, changed) : ids;
+      for (let i = 0; i < targets.length; i += BATCH) {
         if (signal?.aborted) return scope;
-        const values = referenceValues(ids.slice(i, i + BATCH));
+        const values = referenceValues(targets.slice(i, i + BATCH));
         const cursor = db
           .collection(edge.from)
           .find({ [edge.path]: { $in: values } } as Filter<Document>, { projection: { _id: 1 } });

@@ -178,7 +178,13 @@ export class IntegrityWatcher {
   }
 
   private collect(event: ChangeStreamDocument, changed: IdSet, deleted: IdSet): void {
-    const full = collectChange(event, { changed, deleted, unlisted: new Set() });
+    const full = collectChange(event, {
+      changed,
+      deleted,
+      unlisted: new Set(),
+      appeared: new IdSet(),
+      fields: new Map(),
+    });
     if (full) this.options.log?.(`${full}: the watch goes on; run a full audit for a fresh baseline`);
   }
 
