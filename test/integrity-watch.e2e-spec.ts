@@ -137,6 +137,13 @@ describe('live integrity watch', () => {
         (keys) => keys.join() === expected.join(),
         'the live findings',
       );
+      // A finding the watch saw open and resolved during ODTP's own life cycle (a cascade read between two of its
+      // deletes, which a slower machine does) is no part of what follows.
+      const resolvedBefore = new Set(
+        (await db.collection<LiveFinding>(LIVE_COLLECTION).find({ status: 'resolved' }).toArray()).map(
+          (f) => f._id,
+        ),
+      );
       // fixed by hand (the leftovers deleted): the watch resolves their findings
       const left = await db
         .collection<LiveFinding>(LIVE_COLLECTION)
@@ -153,7 +160,12 @@ describe('live integrity watch', () => {
         .collection<LiveFinding>(LIVE_COLLECTION)
         .find({ status: 'resolved', resolution: 'deleted', check: 'dangling-reference' })
         .toArray();
-      expect(resolved.map((f) => f._id).sort()).toEqual(left.map((f) => f._id).sort());
+      expect(
+        resolved
+          .map((f) => f._id)
+          .filter((id) => !resolvedBefore.has(id))
+          .sort(),
+      ).toEqual(left.map((f) => f._id).sort());
     } finally {
       await watch.stop();
     }
