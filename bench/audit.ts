@@ -20,23 +20,12 @@ import { COLLECTION_NAMES, deriveIndexes } from '@odtp/schema';
 import { generateLarge } from '@odtp/seeding';
 import type { PlantedDefect } from '@odtp/seeding';
 import { fmt, numberFlag, startServerProcess, timed } from './support/harness';
+import { prng } from '../tools/wire-fuzz';
 
 const DOCS = numberFlag('docs', 1_000_000);
 const SEED = numberFlag('seed', 1);
 const MB = 1024 * 1024;
 const INCREMENTAL = process.argv.includes('--incremental');
-
-/** A deterministic generator (mulberry32) for which documents change. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Ids kept while loading, a few per thousand documents of each collection: the documents that will change. */
 type Sample = Map<string, unknown[]>;
@@ -129,7 +118,7 @@ async function main(): Promise<void> {
   await createIndexes(db);
   const planted: PlantedDefect[] = [];
   const sample: Sample = new Map();
-  const rnd = random(SEED);
+  const rnd = prng(SEED);
   const load = await timed(async () => {
     let n = 0;
     for (const batch of generateLarge(

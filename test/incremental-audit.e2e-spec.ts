@@ -13,24 +13,13 @@ import { createTestApp } from './support/app';
 import { startTestMongo } from './support/mongo';
 import { runCli } from './support/processes';
 import type { TestMongo } from './support/mongo';
+import { prng } from '../tools/wire-fuzz';
 
 jest.setTimeout(240_000);
 
 let mongo: TestMongo;
 beforeAll(async () => (mongo = await startTestMongo()));
 afterAll(() => mongo.close());
-
-/** A small deterministic generator (mulberry32): a failing round can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EDGES = referenceGraph();
 const UNIQUE = deriveIndexes().filter((i) => i.unique);
@@ -197,7 +186,7 @@ describe.each<[AppLevel, number, string[]]>([
     const first = await audit('full');
     expect(first.report.coverage).toEqual({ mode: 'full', sinceFull: 0 });
     let base: BaseReport = { report: first.report, baseline: first.baseline! };
-    const mutator = new Mutator(db, random(seed));
+    const mutator = new Mutator(db, prng(seed));
     const covered = new Set<string>();
     for (let round = 1; round <= 6; round++) {
       for (let i = 0; i < 12; i++) await mutator.step();
