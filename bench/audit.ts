@@ -16,10 +16,10 @@ import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
 import { MongoClient } from 'mongodb';
-import { COLLECTION_NAMES, deriveIndexes } from '@odtp/schema';
+import { COLLECTION_NAMES } from '@odtp/schema';
 import { generateLarge } from '@odtp/seeding';
 import type { PlantedDefect } from '@odtp/seeding';
-import { fmt, numberFlag, startServerProcess, timed } from './support/harness';
+import { createSchemaIndexes, fmt, numberFlag, startServerProcess, timed } from './support/harness';
 import { prng } from '../tools/wire-fuzz';
 
 const DOCS = numberFlag('docs', 1_000_000);
@@ -103,11 +103,6 @@ function printIncremental(
   }
 }
 
-async function createIndexes(db: Db): Promise<void> {
-  for (const i of deriveIndexes())
-    await db.collection(i.collection).createIndex(i.key, { name: i.name, unique: i.unique || undefined });
-}
-
 async function main(): Promise<void> {
   console.log(
     `audit benchmark: ${fmt(DOCS)} documents, seed ${SEED}, 0.1% dangling references, Node ${process.version}`,
@@ -115,7 +110,7 @@ async function main(): Promise<void> {
   const server = await startServerProcess();
   const client = await MongoClient.connect(server.uri);
   const db = client.db('audit_bench');
-  await createIndexes(db);
+  await createSchemaIndexes(db);
   const planted: PlantedDefect[] = [];
   const sample: Sample = new Map();
   const rnd = prng(SEED);

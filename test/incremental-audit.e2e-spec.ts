@@ -1,7 +1,15 @@
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
-import { auditWithBaseline, runAudit, violationKey, ViolationSets } from '@odtp/integrity';
+import {
+  AuditCancelledError,
+  auditWithBaseline,
+  idKey,
+  runAudit,
+  violationKey,
+  VIOLATIONS_COLLECTION,
+  ViolationSets,
+} from '@odtp/integrity';
 import type { AuditReport, BaseReport, Violation } from '@odtp/integrity';
 import { COLLECTION_NAMES, deriveIndexes, OWNERSHIP, referenceGraph } from '@odtp/schema';
 import type { AppLevel } from '@odtp/config';
@@ -150,17 +158,52 @@ async function load(db: Db): Promise<void> {
   for (const [name, docs] of Object.entries(defectsFixture())) await db.collection(name).insertMany(docs);
 }
 
-async function fullAudit(db: Db, app: AppLevel): Promise<{ report: AuditReport; keys: string[] }> {
-  const keys: string[] = [];
-  const report = await runAudit(db, { app, onViolation: (v: Violation) => keys.push(violationKey(v)) });
-  return { report, keys: keys.sort() };
+interface Full {
+  report: AuditReport;
+  keys: string[];
+  /** Per finding (check|collection|path), the documents that break it. */
+  offenders: Map<string, Set<string>>;
 }
 
-async function storedKeys(db: Db, id: string): Promise<string[]> {
+async function fullAudit(db: Db, app: AppLevel): Promise<Full> {
   const keys: string[] = [];
-  for await (const v of new ViolationSets(db).read(id)) keys.push(violationKey(v));
+  const offenders = new Map<string, Set<string>>();
+  const report = await runAudit(db, {
+    app,
+    onViolation: (v: Violation) => {
+      keys.push(violationKey(v));
+      const k = `${v.check}|${v.collection}|${v.path}`;
+      offenders.set(k, (offenders.get(k) ?? new Set()).add(idKey(v.docId)));
+    },
+  });
+  return { report, keys: keys.sort(), offenders };
+}
+
+/** Samples unlike a full audit's: one per offending document up to 20, each a document that breaks the finding. */
+function wrongSamples(report: AuditReport, full: Full): string[] {
+  const wrong: string[] = [];
+  for (const f of report.findings) {
+    const k = `${f.check}|${f.collection}|${f.path}`;
+    const mine = f.samples.map(idKey);
+    const documents = full.offenders.get(k)?.size ?? 0;
+    if (mine.length !== Math.min(20, documents) || new Set(mine).size !== mine.length)
+      wrong.push(`${k}: ${mine.length} sample(s) for ${documents} document(s)`);
+    for (const s of mine) if (!full.offenders.get(k)?.has(s)) wrong.push(`${k}: ${s} breaks nothing`);
+  }
+  return wrong;
+}
+
+/** The violations of a set as they stand once `pending` (an incremental run) is compacted. */
+async function storedKeys(db: Db, set: string, pending?: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const v of new ViolationSets(db).read(set, pending)) keys.push(violationKey(v));
   return keys.sort();
 }
+
+const marks = (db: Db): Promise<number> =>
+  db
+    .collection(VIOLATIONS_COLLECTION)
+    .countDocuments({ $or: [{ n: { $exists: true } }, { r: { $exists: true } }] });
 
 const EVERY_CHECK = [
   'broken-inverse',
@@ -195,7 +238,12 @@ describe.each<[AppLevel, number, string[]]>([
       const context = `round ${round}: ${mutator.log.join('; ')}`;
       expect([context, inc.report.coverage?.mode]).toEqual([context, 'incremental']);
       expect([context, findingsOf(inc.report)]).toEqual([context, findingsOf(full.report)]);
-      expect([context, await storedKeys(db, inc.report.id)]).toEqual([context, full.keys]);
+      expect([context, await storedKeys(db, inc.baseline!.set!, inc.report.id)]).toEqual([
+        context,
+        full.keys,
+      ]);
+      expect([context, wrongSamples(inc.report, full)]).toEqual([context, []]);
+      expect(inc.baseline!.violations).toBe(full.keys.length);
       expect(inc.report.summary.errors).toBe(full.report.summary.errors);
       expect(inc.report.coverage!.sinceFull).toBe(round);
       for (const f of inc.report.findings) if (f.violations) covered.add(f.check);
@@ -236,6 +284,52 @@ describe('incremental audit coverage', () => {
       sinceFull: 1,
     });
     expect(findingsOf(inc.report)).toEqual(findingsOf((await fullAudit(db, 'target')).report));
+  });
+
+  it('an incremental audit stopped part-way or killed before its report was stored leaves its base intact: the next one rolls it back and equals a full audit', async () => {
+    const db = mongo.db();
+    await load(db);
+    const app = 'odtp-0.5';
+    const first = await auditWithBaseline(db, { app, id: 'f', mode: 'full', fullEvery: 0 });
+    const base: BaseReport = { report: first.report, baseline: first.baseline! };
+    const before = await storedKeys(db, 'f');
+    const mutator = new Mutator(db, prng(7));
+    for (let i = 0; i < 24; i++) await mutator.step();
+    // stopped while adding what it found (SIGTERM: the job's signal), after retiring what it rechecks
+    const stop = new AbortController();
+    const stopped = auditWithBaseline(db, {
+      app,
+      id: 'stopped',
+      mode: 'incremental',
+      base,
+      fullEvery: 0,
+      signal: stop.signal,
+      onViolation: () => stop.abort(),
+    });
+    await expect(stopped).rejects.toBeInstanceOf(AuditCancelledError);
+    expect(await marks(db)).toBeGreaterThan(0);
+    // the set as its base left it, whatever the stopped run marked
+    expect(await storedKeys(db, 'f')).toEqual(before);
+    // killed after every write but before its report was stored: it never became a base
+    const killed = await auditWithBaseline(db, {
+      app,
+      id: 'killed',
+      mode: 'incremental',
+      base,
+      fullEvery: 0,
+    });
+    expect(killed.baseline!.set).toBe('f');
+    expect(await storedKeys(db, 'f')).toEqual(before);
+    const next = await auditWithBaseline(db, { app, id: 'next', mode: 'incremental', base, fullEvery: 0 });
+    const full = await fullAudit(db, app);
+    expect(findingsOf(next.report)).toEqual(findingsOf(full.report));
+    expect(await storedKeys(db, 'f', 'next')).toEqual(full.keys);
+    expect(next.baseline!.violations).toBe(full.keys.length);
+    // stored as the base: the following audit compacts it first (as the service does once the report is stored)
+    await new ViolationSets(db).settle('f', 'next');
+    expect(await marks(db)).toBe(0);
+    expect(await storedKeys(db, 'f')).toEqual(full.keys);
+    expect(await db.collection(VIOLATIONS_COLLECTION).countDocuments()).toBe(full.keys.length);
   });
 
   it('falls back to a full audit and says why: no base, other rules, AUDIT_FULL_EVERY, a dropped collection', async () => {
@@ -333,7 +427,11 @@ describe('incremental audits through the API and the CLI', () => {
       expect(findingsOf(second)).toEqual(findingsOf((await fullAudit(db, 'odtp-0.5')).report));
       expect(second.summary.errors).toBeGreaterThan(first.summary.errors);
       expect(second.upgrade?.asOf).toBe(first.id);
-      expect((await new ViolationSets(db).read(first.id).next()).done).toBe(true);
+      // one set, the first (full) audit's, updated in place by the second and compacted once its report was stored
+      const sets = db.collection(VIOLATIONS_COLLECTION);
+      expect(await sets.distinct('a')).toEqual([first.id]);
+      expect(await sets.countDocuments()).toBe(second.summary.errors + second.summary.warnings);
+      expect(await marks(db)).toBe(0);
       const listed = await request(t.app.getHttpServer())
         .get('/audits')
         .set('authorization', t.viewer)

@@ -4,8 +4,8 @@ import { IntegrityWatcher, LIVE_COLLECTION, liveKey, LiveStore, runAudit } from 
 import type { LiveFinding, Violation, WatchEnd } from '@odtp/integrity';
 import { startTestMongo } from './support/mongo';
 import type { TestMongo } from './support/mongo';
-import { OdtpClient } from './odtp-replay/odtp-client';
-import { replayLifecycle } from './odtp-replay/replay';
+import { OdtpClient } from '../tools/odtp-replay/odtp-client';
+import { replayLifecycle } from '../tools/odtp-replay/replay';
 import { finished, spawnCli } from './support/processes';
 
 // Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.

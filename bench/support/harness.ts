@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import type { Db } from 'mongodb';
+import { deriveIndexes } from '@odtp/schema';
 
 /** Parse `--name value` flags with numeric defaults. */
 export function numberFlag(name: string, fallback: number): number {
@@ -73,4 +75,10 @@ export async function startServerProcess(
 
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** The schema's indexes (as `odtp-db migrate up` creates them), so the benchmarked reads use them. */
+export async function createSchemaIndexes(db: Db): Promise<void> {
+  for (const i of deriveIndexes())
+    await db.collection(i.collection).createIndex(i.key, { name: i.name, unique: i.unique || undefined });
 }

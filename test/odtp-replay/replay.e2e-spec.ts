@@ -14,12 +14,12 @@ import { initializeDevelopmentDatabase } from '../../apps/admin-api/src/prepare-
 import { createTestApp } from '../support/app';
 import { startTestMongo } from '../support/mongo';
 import type { TestMongo } from '../support/mongo';
-import { OdtpClient } from './odtp-client';
-import { OPERATIONS, replayLifecycle, replayOnExisting, resultTable } from './replay';
-import type { OpResult } from './replay';
+import { OdtpClient } from '../../tools/odtp-replay/odtp-client';
+import { OPERATIONS, replayLifecycle, replayOnExisting, resultTable } from '../../tools/odtp-replay/replay';
+import type { OpResult } from '../../tools/odtp-replay/replay';
 
 /*
- * ODTP 0.5's own operations (test/odtp-replay/odtp-client.ts, from odtp-domain.md) against databases prepared by
+ * ODTP 0.5's own operations (tools/odtp-replay/odtp-client.ts, from odtp-domain.md) against databases prepared by
  * odtp-db: a) npm start's sequence, b) the December 2023 dump imported and migrated, c) data ODTP wrote, then
  * migrated, d) the target level. Every operation must pass; the table of results goes to test-artifacts/.
  */

@@ -3,9 +3,9 @@ import { loadLarge } from '@odtp/seeding';
 import { runCli, spawnCli, finished, waitFor } from '../support/processes';
 import { startTestMongo } from '../support/mongo';
 import type { TestMongo } from '../support/mongo';
-import { OdtpClient } from './odtp-client';
-import { replayLifecycle } from './replay';
-import type { OpResult } from './replay';
+import { OdtpClient } from '../../tools/odtp-replay/odtp-client';
+import { replayLifecycle } from '../../tools/odtp-replay/replay';
+import type { OpResult } from '../../tools/odtp-replay/replay';
 
 // Process tests spawn programs: the timeout is an upper bound for hangs, never a verdict on speed.
 jest.setTimeout(600_000);

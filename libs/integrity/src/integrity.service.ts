@@ -121,7 +121,7 @@ export class IntegrityService {
           id,
           app: this.config.app,
           mode: request.mode ?? 'full',
-          base: await store.base(this.config.app),
+          base: await store.base(),
           fullEvery: this.config.auditFullEvery,
           maxTimeMS: this.config.queryTimeoutMs,
           signal: job.signal,
@@ -138,8 +138,10 @@ export class IntegrityService {
       }),
       after: async () => {
         await store.prune();
-        // one violation set is kept: the newest complete audit's
-        if (baseline) await new ViolationSets(this.database.db()).retain([id]);
+        // one violation set is kept: the newest complete audit's (a full audit's new one, or its base's updated)
+        const sets = new ViolationSets(this.database.db());
+        if (baseline?.set === id) await sets.retain([id]);
+        else if (baseline?.set) await sets.compact(baseline.set, id);
       },
     });
     const { _id, ...rest } = record;

@@ -126,10 +126,13 @@ export class ReportStore {
     return doc ? toRun(doc) : null;
   }
 
-  /** The newest done report of `app` that an incremental audit can start from, with its baseline. */
-  async base(app: AppLevel): Promise<BaseReport | undefined> {
+  /**
+   * The newest done report that an incremental audit can start from, with its baseline (of any application: the
+   * set is the newest's, and an audit for another application runs in full).
+   */
+  async base(): Promise<BaseReport | undefined> {
     const doc = await this.coll.findOne(
-      { $and: [DONE, { app, baseline: { $exists: true } }] } as Filter<StoredRun>,
+      { $and: [DONE, { baseline: { $exists: true } }] } as Filter<StoredRun>,
       { sort: { startedAt: -1, _id: -1 }, maxTimeMS: this.maxTimeMS },
     );
     return doc?.baseline ? { report: ReportStore.toReport(doc), baseline: doc.baseline } : undefined;

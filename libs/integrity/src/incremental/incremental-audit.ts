@@ -21,13 +21,13 @@ import {
 import type { CollectionName } from '@odtp/schema';
 import { runAudit } from '../auditor';
 import type { AuditOptions } from '../auditor';
-import { FindingCollector } from '../findings';
-import type { AuditReport, Violation } from '../findings';
+import { AuditCancelledError } from '../errors';
+import type { AuditReport, Finding, Violation } from '../findings';
 import { changeScope } from '../live/change-scope';
-import type { IdSet } from '../live/change-scope';
 import { changesSince, currentPosition } from './changes';
 import type { ChangeWindow } from './changes';
-import { violationKey, ViolationSets } from './violation-set';
+import { FindingDelta } from './finding-delta';
+import { ViolationSets } from './violation-set';
 
 /** What a report needs to be the start of an incremental audit (stored beside the report, never shown). */
 export interface Baseline {
@@ -37,6 +37,8 @@ export interface Baseline {
   rules: string;
   /** Violations in its set (complete). */
   violations: number;
+  /** The violation set it stands for (incremental audits update their base's in place); the report's id when absent. */
+  set?: string;
 }
 
 /** A report that can be the start of an incremental audit. */
@@ -128,7 +130,10 @@ export async function auditWithBaseline(db: Db, options: BaselineAuditOptions): 
   if (writer.overflowed)
     report.coverage.fullBecause = `${VIOLATION_SET_MAX.toLocaleString('en-US')}+ violations: no set kept, the next audit is full too`;
   const complete = position && !writer.overflowed && !options.checks && !options.collections;
-  return { report, ...(complete ? { baseline: { position, rules, violations: writer.written } } : {}) };
+  return {
+    report,
+    ...(complete ? { baseline: { position, rules, violations: writer.written, set: options.id } } : {}),
+  };
 }
 
 /** The changes since the base, or why a full audit must run instead. */
@@ -158,9 +163,12 @@ async function incremental(
   rules: string,
 ): Promise<BaselineAuditResult> {
   const base = options.base!;
+  const set = base.baseline.set ?? base.report.id;
+  // what a stopped or uncompacted run left in the set is settled before the set is read
+  await sets.settle(set, base.report.id);
   const scope = await changeScope(
     db,
-    (c, ids) => sets.partners(base.report.id, c, ids),
+    (c, ids) => sets.partners(set, c, ids),
     window.changed,
     window.deleted,
     options.signal,
@@ -189,38 +197,46 @@ async function incremental(
   const rechecked = new Set<CollectionName>(orphansRechecked);
   const isRechecked = (v: Violation): boolean =>
     v.check === 'orphan' && rechecked.has(v.collection as CollectionName);
-  const collector = new FindingCollector(options.sampleLimit ?? 20);
-  for (const f of scoped.findings) {
-    const g = collector.declare(f.check, f.collection, f.path, f.target, f.severity);
-    Object.assign(g, { scanned: f.scanned, durationMs: f.durationMs });
-    if (f.note) g.note = f.note;
-    if (f.skipped) g.skipped = f.skipped;
-  }
-  const skipped = new Set(
-    scoped.findings.filter((f) => f.skipped).map((f) => `${f.check}|${f.collection}|${f.path}`),
-  );
-  const counts = (v: Violation): boolean => !skipped.has(`${v.check}|${v.collection}|${v.path}`);
-  const writer = sets.writer(options.id, VIOLATION_SET_MAX);
-  const keys = new Set<string>();
-  const add = (v: Violation): void => {
-    collector.add(v);
-    writer.add(v);
-    options.onViolation?.(v);
+  const skipped = scoped.findings.filter((f) => f.skipped);
+  const skips = new Set(skipped.map((f) => `${f.check}|${f.collection}|${f.path}`));
+  const counts = (v: Violation): boolean => !skips.has(`${v.check}|${v.collection}|${v.path}`);
+
+  // from here the set changes in place, marked as this run's until its report is stored
+  await sets.begin(set, options.id);
+  const delta = new FindingDelta();
+  const stopped = (): void => {
+    if (options.signal?.aborted) throw new AuditCancelledError();
   };
-  for (const v of [...fresh.filter((x) => !isRechecked(x)), ...orphans]) {
-    const k = violationKey(v);
-    if (keys.has(k) || !counts(v)) continue;
-    keys.add(k);
-    add(v);
-  }
-  const touched = (v: Violation, set: IdSet): boolean => set.has(v.collection as CollectionName, v.docId);
-  for await (const v of sets.read(base.report.id)) {
-    if (touched(v, scope) || touched(v, window.deleted) || isRechecked(v) || !counts(v)) continue;
-    if (keys.has(violationKey(v))) continue;
-    add(v);
+  for (const ids of [scope, window.deleted])
+    for (const [c, docs] of ids.entries()) {
+      stopped();
+      delta.retire(await sets.retireDocuments(set, options.id, c, docs));
+    }
+  for (const child of orphansRechecked)
+    delta.retire(await sets.retireFinding(set, options.id, 'orphan', child));
+  const found = [...fresh.filter((x) => !isRechecked(x)), ...orphans].filter(counts);
+  const outside = found.filter((v) => !scope.has(v.collection as CollectionName, v.docId));
+  delta.retire(await sets.retireViolations(set, options.id, outside));
+  for (const f of skipped)
+    delta.retire(await sets.retireFinding(set, options.id, f.check, f.collection, f.path));
+  const writer = sets.writer(set, VIOLATION_SET_MAX, options.id);
+  writer.offset = delta.total(base.baseline.violations);
+  for (const v of found) {
+    stopped();
+    writer.add(v);
+    delta.add(v);
+    options.onViolation?.(v);
   }
   await writer.flush();
-  const report = summarize(scoped, collector, scope.size);
+  stopped();
+  const findings = await delta.findings(
+    base.report.findings,
+    scoped.findings,
+    sets,
+    set,
+    options.sampleLimit ?? 20,
+  );
+  const report = summarize(scoped, findings, scope.size);
   report.id = options.id;
   report.coverage = {
     mode: 'incremental',
@@ -236,13 +252,12 @@ async function incremental(
     report.upgrade = { ...base.report.upgrade, asOf: base.report.upgrade.asOf ?? base.report.id };
   const baseline = writer.overflowed
     ? undefined
-    : { position: window.position, rules, violations: writer.written };
+    : { position: window.position, rules, violations: delta.total(base.baseline.violations), set };
   return { report, ...(baseline ? { baseline } : {}) };
 }
 
-/** The incremental report: the scoped run's frame, the findings recounted over carried and fresh violations. */
-function summarize(scoped: AuditReport, collector: FindingCollector, checked: number): AuditReport {
-  const findings = collector.all();
+/** The incremental report: the scoped run's frame with the findings of the whole set. */
+function summarize(scoped: AuditReport, findings: Finding[], checked: number): AuditReport {
   let errors = 0;
   let warnings = 0;
   for (const f of findings) {
