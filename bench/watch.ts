@@ -14,7 +14,7 @@ import type { LiveFinding } from '@odtp/integrity';
 import { generateLarge } from '@odtp/seeding';
 import { createSchemaIndexes, fmt, numberFlag, percentile, startServerProcess } from './support/harness';
 import { OdtpClient } from '../tools/odtp-replay/odtp-client';
-import { replayLifecycle } from '../tools/odtp-replay/replay';
+import { OPERATIONS, replayLifecycle } from '../tools/odtp-replay/replay';
 
 const DOCS = numberFlag('docs', 100_000);
 const SECONDS = numberFlag('seconds', 60);
@@ -65,7 +65,8 @@ class Probes {
     const probe: Probe = { step, deletedAt: 0, seen: new Map() };
     this.byStep.set(step, probe);
     probe.deletedAt = performance.now();
-    if ((await this.client.deleteDocument('steps', step)) !== 1) throw new Error(`probe step ${step} not deleted`);
+    if ((await this.client.deleteDocument('steps', step)) !== 1)
+      throw new Error(`probe step ${step} not deleted`);
     this.all.push(probe);
   }
 
@@ -99,7 +100,11 @@ async function load(db: Db): Promise<number> {
 }
 
 /** ODTP 0.5's life cycle in a loop until `stop`: operations done and failed. */
-async function workload(db: Db, id: number, stop: AbortSignal): Promise<{ cycles: number; failed: string[] }> {
+async function workload(
+  db: Db,
+  id: number,
+  stop: AbortSignal,
+): Promise<{ cycles: number; failed: string[] }> {
   const client = new OdtpClient(db, 'odtp-0.5');
   const failed: string[] = [];
   let cycles = 0;
@@ -157,7 +162,8 @@ async function main(): Promise<void> {
   // one probe more on a quiet database: what is left of the backlog shows in its latency
   await probes.fire(n++);
   const deadline = performance.now() + GRACE_MS;
-  while (probes.all.some((p) => Probes.latency(p) === undefined) && performance.now() < deadline) await sleep(50);
+  while (probes.all.some((p) => Probes.latency(p) === undefined) && performance.now() < deadline)
+    await sleep(50);
   stopWatch.abort();
   await watch;
   await mongo.close();
@@ -173,7 +179,7 @@ async function main(): Promise<void> {
   const p95 = (xs: number[]): number => percentile(xs, 95);
   console.log('');
   console.log(
-    `workload                 : ${fmt(cycles)} ODTP 0.5 life cycles (${fmt(cycles * 15)} operations) in ${fmt(workMs / 1000, 1)} s, ${failed.length} failed${failed.length ? `: ${failed.slice(0, 3).join('; ')}` : ''}`,
+    `workload                 : ${fmt(cycles)} ODTP 0.5 life cycles (${fmt(cycles * OPERATIONS.length)} operations) in ${fmt(workMs / 1000, 1)} s, ${failed.length} failed${failed.length ? `: ${failed.slice(0, 3).join('; ')}` : ''}`,
   );
   console.log(
     `watch                    : ${fmt(eventsDuringWork)} events in ${fmt(batches)} batches during the workload (${fmt(eventsDuringWork / (workMs / 1000))} events/s)`,

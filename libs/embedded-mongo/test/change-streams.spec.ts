@@ -61,6 +61,56 @@ describe('change streams (on MONGODB_URI when set, else the embedded server)', (
     await resumed.close();
   });
 
+  it('a $match on the namespace and operation type returns exactly the matching events, invalidate included; a $match on the document too', async () => {
+    const watched = db.collection('outputs');
+    const other = db.collection('integrity_violations');
+    const all = await opened(db.watch());
+    const byHead = await opened(
+      db.watch([
+        {
+          $match: {
+            $or: [
+              { 'ns.coll': { $in: ['outputs'] } },
+              { operationType: { $in: ['invalidate', 'dropDatabase'] } },
+            ],
+          },
+        },
+      ]),
+    );
+    const byDocument = await opened(
+      db.watch([{ $match: { 'ns.coll': 'outputs', 'fullDocument.kept': true } }]),
+    );
+    await other.insertMany([{ _id: 1 as never }, { _id: 2 as never }]);
+    await watched.insertOne({ _id: 1 as never, kept: true });
+    await other.updateOne({ _id: 1 as never }, { $set: { x: 1 } });
+    await watched.insertOne({ _id: 2 as never, kept: false });
+    await watched.updateOne({ _id: 1 as never }, { $set: { y: 1 } });
+    await other.deleteOne({ _id: 2 as never });
+    await watched.deleteOne({ _id: 2 as never });
+    await db.dropDatabase();
+    // every event up to the invalidate (a drop per collection, then dropDatabase, then invalidate)
+    const everything: Event[] = [];
+    while (everything.at(-1)?.operationType !== 'invalidate') everything.push(...(await take(all, 1)));
+    const expected = everything.filter(
+      (e) =>
+        (e as { ns?: { coll?: string } }).ns?.coll === 'outputs' ||
+        ['invalidate', 'dropDatabase'].includes(e.operationType),
+    );
+    expect(keys(expected)).toEqual([
+      ['insert', 1],
+      ['insert', 2],
+      ['update', 1],
+      ['delete', 2],
+      ['drop', undefined],
+      ['dropDatabase', undefined],
+      ['invalidate', undefined],
+    ]);
+    // the same events, tokens and all
+    expect(await take(byHead, expected.length)).toEqual(expected);
+    expect(keys(await take(byDocument, 1))).toEqual([['insert', 1]]);
+    for (const s of [all, byHead, byDocument]) await s.close();
+  });
+
   it('every batch carries a resume token; resuming from it neither misses nor repeats an event', async () => {
     const coll = db.collection('outputs');
     const stream = await opened(coll.watch());

@@ -14,7 +14,7 @@ import { toTimestamp } from '../change-log';
 import { decode, idKeyOf } from '../collection';
 import { CAUGHT_UP } from '../cursors';
 import { CommandError, ErrorCode } from '../errors';
-import { runPipeline } from '../query-engine';
+import { compileFilter, runPipeline } from '../query-engine';
 import type { CollectionResolver } from '../query-engine';
 import type { CommandContext } from './context';
 import { optionalNum, sessionKey } from './context';
@@ -250,6 +250,37 @@ function eventsOf(ctx: CommandContext, scope: Scope, spec: Document, e: ChangeEn
   return events;
 }
 
+/** Fields of an event known from its change without reading the document. */
+const HEAD_FIELDS = ['_id', 'operationType', 'clusterTime', 'wallTime', 'ns'];
+
+/** Whether a `$match` reads only head fields: it can then be decided before the document is decoded. */
+function headOnly(filter: unknown): boolean {
+  if (!isPlain(filter)) return false;
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === '$and' || key === '$or' || key === '$nor') {
+      if (!Array.isArray(value) || !value.every(headOnly)) return false;
+    } else if (key !== '$comment' && !HEAD_FIELDS.some((f) => key === f || key.startsWith(`${f}.`)))
+      return false;
+  }
+  return true;
+}
+
+/** The head fields of the events of one change, as `eventsOf` would give them. */
+function headsOf(scope: Scope, e: ChangeEntry): Document[] {
+  if (!inScope(scope, e)) return [];
+  const head = (k: number, operationType: string): Document => ({
+    _id: encodeToken({ t: e.t, i: e.i, k }),
+    operationType,
+    clusterTime: toTimestamp(e),
+    wallTime: e.wall,
+  });
+  const heads: Document[] = [
+    { ...head(0, e.kind), ns: e.coll === undefined ? { db: e.db } : { db: e.db, coll: e.coll } },
+  ];
+  if (invalidates(scope, e)) heads.push(head(INVALIDATE, 'invalidate'));
+  return heads;
+}
+
 /** The document as it is now (updateLookup), or null when it is gone. */
 function currentDocument(ctx: CommandContext, e: ChangeEntry, id: unknown): Document | null {
   const coll = ctx.store.existingDb(e.db)?.get(e.coll!);
@@ -291,6 +322,11 @@ export function openChangeStream(
       );
     return out;
   };
+  // a first $match on head fields only (a namespace, an operation type) skips other changes undecoded, as mongod
+  // filters its oplog before it builds events: the cost of a stream follows the changes it returns
+  const first = rest[0]?.$match as Document | undefined;
+  const prefilter =
+    rest.length && Object.keys(rest[0])[0] === '$match' && headOnly(first) ? compileFilter(first) : undefined;
   function* source(): Generator<Document> {
     let position = start.position;
     let skip = start.skip;
@@ -301,7 +337,9 @@ export function openChangeStream(
         yield CAUGHT_UP;
         continue;
       }
-      for (const [k, event] of eventsOf(ctx, scope, spec, entry).entries()) {
+      const events =
+        prefilter && !headsOf(scope, entry).some(prefilter) ? [] : eventsOf(ctx, scope, spec, entry);
+      for (const [k, event] of events.entries()) {
         if (k <= skip) continue;
         hwm = { t: entry.t, i: entry.i, k: event.operationType === 'invalidate' ? INVALIDATE : k };
         const out = transform(event);
