@@ -39,7 +39,13 @@ async function main() {
   const streamMs = performance.now() - t;
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  // where the memory is: the JS heap (used), or outside it (buffers of the driver)
+  const parts = { heapUsed: 0, heapTotal: 0, external: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    for (const k of Object.keys(parts)) parts[k] = Math.max(parts[k], m[k]);
+  }, 20);
   const found = new Set();
   t = performance.now();
   const onViolation = (v) => {
@@ -69,6 +75,7 @@ async function main() {
       summary: report.summary,
       rssBefore,
       peakRss: peak,
+      peakParts: parts,
       maxRss: process.resourceUsage().maxRSS * 1024,
       missed: missed.slice(0, 5),
       missedCount: missed.length,
