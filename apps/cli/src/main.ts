@@ -1,3 +1,5 @@
+import { ConsoleLogger } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
 import { DomainError } from '@odtp/errors';
 import { CommandFactory } from 'nest-commander';
 import { cliConfig } from './cli-config';
@@ -9,6 +11,19 @@ function fail(e: unknown): never {
   process.exit(e instanceof DomainError ? e.exitCode : 1);
 }
 
+/** Log lines go to stderr: stdout is the command's output (JSON with --json), never mixed with logs. */
+class StderrLogger extends ConsoleLogger {
+  protected override printMessages(
+    messages: unknown[],
+    context?: string,
+    logLevel?: LogLevel,
+    _stream?: 'stdout' | 'stderr',
+    errorStack?: unknown,
+  ): void {
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack);
+  }
+}
+
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   let config;
   try {
@@ -17,7 +32,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<void
     fail(e);
   }
   await CommandFactory.run(CliModule.forRoot(config), {
-    logger: ['error', 'warn'],
+    logger: new StderrLogger({ logLevels: ['error', 'warn'] }),
     cliName: 'odtp-db',
     serviceErrorHandler: fail,
     errorHandler: (err) => {

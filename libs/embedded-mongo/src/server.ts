@@ -126,6 +126,8 @@ interface Connection {
   id: number;
   appName?: string;
   blocked: boolean;
+  /** The fail point's wait of a blocked command (cleared when its connection closes). */
+  blockTimer?: NodeJS.Timeout;
   queue: Buffer[];
 }
 
@@ -272,6 +274,8 @@ export class EmbeddedMongo {
     socket.on('close', () => {
       reader.release();
       this.sockets.delete(socket);
+      // a command a fail point blocks has nobody to answer any more
+      clearTimeout(conn.blockTimer);
     });
   }
 
@@ -337,8 +341,9 @@ export class EmbeddedMongo {
     };
     if (action.blockMs <= 0) return act();
     conn.blocked = true;
-    setTimeout(() => {
+    conn.blockTimer = setTimeout(() => {
       conn.blocked = false;
+      conn.blockTimer = undefined;
       if (socket.destroyed) return;
       act();
       for (const queued of conn.queue.splice(0)) this.handle(socket, queued, conn);

@@ -83,5 +83,10 @@ export type {
   BaselineAuditOptions,
   BaselineAuditResult,
 } from './incremental/incremental-audit';
-export { VIOLATIONS_COLLECTION, ViolationSets, violationKey } from './incremental/violation-set';
+export {
+  VIOLATION_SETS_COLLECTION,
+  VIOLATIONS_COLLECTION,
+  ViolationSets,
+  violationKey,
+} from './incremental/violation-set';
 export { changesSince, currentPosition } from './incremental/changes';

@@ -220,21 +220,7 @@ export class JobRunner implements BeforeApplicationShutdown {
     lease.signal.addEventListener('abort', () => stop('lease-lost'));
     let progress = spec.progress;
     let ended = false;
-    const beat = setInterval(
-      () => {
-        if (ended) return;
-        spec.store
-          .beat(spec.id, this.instance.id, progress)
-          .then((b) => {
-            if (ended) return;
-            if (!b.running) stop('lease-lost');
-            else if (b.cancelRequested) stop('cancel');
-          })
-          .catch(() => undefined); // a missed heartbeat is retried at the next tick
-      },
-      Math.max(50, Math.min(1000, Math.floor(this.staleMs / 3))),
-    );
-    beat.unref();
+    const beat = this.heartbeat(spec, () => (ended ? undefined : progress), stop);
     const end = async (
       status: Exclude<JobStatus, 'running'>,
       fields: Document,
@@ -282,7 +268,12 @@ export class JobRunner implements BeforeApplicationShutdown {
         throw this.endError(spec.kind, spec.id, status, error, e);
       }
     })();
-    const settled = done.then(
+    // a run that did not stop within the grace is recorded interrupted: whoever awaits it is told so at once
+    // (its work may hang on the database for good)
+    let gaveUp!: (e: unknown) => void;
+    const givenUp = new Promise<never>((_resolve, reject) => (gaveUp = reject));
+    const outcome = Promise.race([done, givenUp]);
+    const settled = outcome.then(
       () => undefined,
       () => undefined,
     );
@@ -296,19 +287,43 @@ export class JobRunner implements BeforeApplicationShutdown {
         ended = true;
         clearInterval(beat);
         const note = spec.stoppedNote?.('interrupted', progress);
+        const error = `interrupted: the process shut down and its current batch did not finish within SHUTDOWN_GRACE_MS (${this.config.shutdownGraceMs} ms)${note ? `; ${note}` : ''}`;
         await spec.store
-          .finish(spec.id, this.instance.id, 'interrupted', {
-            progress,
-            error: `interrupted: the process shut down and its current batch did not finish within SHUTDOWN_GRACE_MS (${this.config.shutdownGraceMs} ms)${note ? `; ${note}` : ''}`,
-          })
+          .finish(spec.id, this.instance.id, 'interrupted', { progress, error })
           .catch(() => undefined);
         await lease.release().catch(() => undefined);
+        gaveUp(this.endError(spec.kind, spec.id, 'interrupted', error, undefined));
       },
     };
     void settled.then(() => {
       if (this.current?.id === spec.id) this.current = undefined;
     });
-    return done;
+    return outcome;
+  }
+
+  /** Beat while the run goes on (`progress` undefined once it ended); a cancel or a lost lease stops it. */
+  private heartbeat<P>(
+    spec: JobSpec<P, unknown>,
+    progress: () => P | undefined,
+    stop: (reason: StopReason) => void,
+  ): NodeJS.Timeout {
+    const beat = setInterval(
+      () => {
+        const p = progress();
+        if (p === undefined) return;
+        spec.store
+          .beat(spec.id, this.instance.id, p)
+          .then((b) => {
+            if (progress() === undefined) return;
+            if (!b.running) stop('lease-lost');
+            else if (b.cancelRequested) stop('cancel');
+          })
+          .catch(() => undefined); // a missed heartbeat is retried at the next tick
+      },
+      Math.max(50, Math.min(1000, Math.floor(this.staleMs / 3))),
+    );
+    beat.unref();
+    return beat;
   }
 
   /** The stored error of a run that did not finish (no internal detail). */
