@@ -248,6 +248,24 @@ export class Index {
     return out;
   }
 
+  /**
+   * `_id` keys of the entries whose leading fields equal one of the value tuples (`prefix[i]`: the values of field
+   * `i`), each once, as they are read (a `limit` stops the walk): one descent of the tree per tuple.
+   */
+  *equalPrefix(prefix: unknown[][]): IterableIterator<string> {
+    let tuples: unknown[][] = [[]];
+    for (const values of prefix) tuples = tuples.flatMap((t) => values.map((v) => [...t, v]));
+    const lowest = Array<unknown>(this.fields.length - prefix.length).fill(MIN);
+    const seen = new Set<string>();
+    for (const t of tuples)
+      for (const [k] of this.tree.entries({ v: [...t, ...lowest], id: LOW_ID })) {
+        if (compareKeys({ v: k.v.slice(0, t.length), id: '' }, { v: t, id: '' }) !== 0) break;
+        if (seen.has(k.id)) continue;
+        seen.add(k.id);
+        yield k.id;
+      }
+  }
+
   /** `_id` keys of the entries whose first field equals `value` (more than once for a compound multikey index). */
   equal(value: unknown): string[] {
     if (exactKey(value)) {

@@ -38,19 +38,25 @@ export function planQuery(coll: PlannerView, filter: Document | undefined, sort?
       exact: Object.keys(f).length === 1,
     };
   }
+  // the index whose leading fields the filter fixes the most (equality or $in), as mongod prefers the tightest bounds
+  let best: { index: Index; prefix: unknown[][] } | undefined;
+  for (const index of coll.indexes.values()) {
+    if (index.collation) continue;
+    const prefix = equalityPrefix(index, f);
+    if (prefix.length > (best?.prefix.length ?? 0)) best = { index, prefix };
+  }
+  if (best)
+    return {
+      stage: 'IXSCAN',
+      indexName: best.index.name,
+      ids: best.prefix.length === 1 ? best.index.equalAny(best.prefix[0]) : best.index.equalPrefix(best.prefix),
+      sorted: false,
+      // the candidates are exactly the matches when those equalities are the whole filter
+      exact: Object.keys(f).length === best.prefix.length,
+    };
   for (const index of coll.indexes.values()) {
     if (index.collation) continue;
     const cond = f[index.firstField];
-    const eq = equalityValues(cond);
-    if (eq && (index.complete || (!index.spec.partialFilterExpression && eq.every((v) => v !== null)))) {
-      return {
-        stage: 'IXSCAN',
-        indexName: index.name,
-        ids: index.equalAny(eq),
-        sorted: false,
-        exact: Object.keys(f).length === 1,
-      };
-    }
     const range = rangeBounds(cond);
     if (range && !index.spec.partialFilterExpression) {
       const sorted = sortIs(sort, index.firstField, 1);
@@ -81,6 +87,23 @@ export function planQuery(coll: PlannerView, filter: Document | undefined, sort?
       return { stage: 'IXSCAN', indexName: index.name, ids: unique(index.ordered(dir < 0)), sorted: true };
   }
   return { stage: 'COLLSCAN', sorted: false };
+}
+
+/** Key tuples an index scan may probe at most (a product of `$in` lists): past it, fewer fields are used. */
+const MAX_TUPLES = 100_000;
+
+/** The equality or `$in` values of the index's leading fields the filter fixes (as many as it fixes in a row). */
+function equalityPrefix(index: Index, f: Document): unknown[][] {
+  const prefix: unknown[][] = [];
+  let tuples = 1;
+  for (const [field] of index.fields) {
+    const eq = equalityValues(f[field]);
+    if (!eq || !(index.complete || (!index.spec.partialFilterExpression && eq.every((v) => v !== null)))) break;
+    tuples *= eq.length;
+    if (prefix.length && tuples > MAX_TUPLES) break;
+    prefix.push(eq);
+  }
+  return prefix;
 }
 
 export function unique(ids: Iterable<string>): Iterable<string> {

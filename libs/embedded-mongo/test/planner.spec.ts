@@ -175,4 +175,47 @@ describe('equality through an index stays exact as documents change', () => {
     await c.deleteOne({ _id: 1 });
     expect(await ids('eqc', { a: { $in: [1, 2] } })).toEqual([2]);
   });
+
+  it('a compound index answers equalities and $in on its leading fields, exactly, as documents change', async () => {
+    const c = db.collection<NumberedDoc>('cmp');
+    await c.createIndex({ set: 1 });
+    await c.createIndex({ set: 1, kind: 1, d: 1 });
+    await c.createIndex({ set: 1, tags: 1 });
+    const docs = Array.from({ length: 300 }, (_, i) => ({
+      _id: i,
+      set: i % 3 === 0 ? 'A' : 'B',
+      kind: i % 2 ? 'x' : 'y',
+      d: oid(i),
+      tags: [i % 4, i % 7],
+      ...(i % 5 === 0 ? { gone: true } : {}),
+    }));
+    await c.insertMany(docs);
+    const expected = (keep: (d: (typeof docs)[number]) => boolean): number[] =>
+      docs.filter(keep).map((d) => d._id);
+    const wanted = [oid(3), oid(6), oid(7), oid(9), oid(1000), new Double(5)];
+    const inWanted = (d: (typeof docs)[number]): boolean =>
+      wanted.some((w) => w instanceof ObjectId && w.equals(d.d));
+    const filter = { set: 'A', kind: { $in: ['x', 'y'] }, d: { $in: wanted } };
+    expect(await ids('cmp', filter)).toEqual(expected((d) => d.set === 'A' && inWanted(d)));
+    expect(stages(await c.find(filter).explain('queryPlanner'))).toEqual([
+      'FETCH',
+      'IXSCAN:set_1_kind_1_d_1',
+    ]);
+    // a residual predicate beside the indexed fields is still applied
+    expect(await ids('cmp', { ...filter, gone: { $exists: false } })).toEqual(
+      expected((d) => d.set === 'A' && inWanted(d) && !d.gone),
+    );
+    // a gap in the leading fields: the prefix before it
+    expect(await ids('cmp', { set: 'B', d: { $in: wanted } })).toEqual(
+      expected((d) => d.set === 'B' && inWanted(d)),
+    );
+    // multikey second field: each document once
+    expect(await ids('cmp', { set: 'A', tags: { $in: [0, 3] } })).toEqual(
+      expected((d) => d.set === 'A' && d.tags.some((t) => t === 0 || t === 3)),
+    );
+    await c.updateOne({ _id: 3 }, { $set: { set: 'B' } });
+    await c.deleteOne({ _id: 6 });
+    expect(await ids('cmp', filter)).toEqual([9]);
+    expect((await c.find(filter).limit(1).toArray()).map((d) => d._id)).toEqual([9]);
+  });
 });
