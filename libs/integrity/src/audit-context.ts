@@ -1,5 +1,5 @@
 import type { Document } from 'bson';
-import type { Db, Filter, ReadPreferenceLike } from 'mongodb';
+import type { Db, Filter, FindCursor, ReadPreferenceLike } from 'mongodb';
 import type { AppContract, CollectionName } from '@odtp/schema';
 import { AuditCancelledError } from './errors';
 import type { CheckName, FindingCollector, Violation } from './findings';
@@ -44,7 +44,7 @@ export async function* sourceDocuments(
   };
   const coll = ctx.db.collection(collection);
   if (!ctx.scope) {
-    yield* coll.find(filter, options);
+    yield* readAhead(coll.find(filter, options));
     return;
   }
   const ids = ctx.scope[collection] ?? [];
@@ -53,5 +53,31 @@ export async function* sourceDocuments(
     // `_id` at the top level, beside the filter's own fields, so that every server serves it from the _id index
     const query = '_id' in filter ? { $and: [batch, filter] } : { ...filter, ...batch };
     yield* coll.find(query as Filter<Document>, options);
+  }
+}
+
+/**
+ * A cursor's documents, a batch ahead: the next batch is asked for as soon as one is taken, so the server prepares
+ * it while this batch is inspected (the driver alone asks only once its buffer is empty, and the two wait on each
+ * other in turn).
+ */
+export async function* readAhead<T>(cursor: FindCursor<T>): AsyncGenerator<T> {
+  let next: Promise<boolean> | undefined;
+  try {
+    if (!(await cursor.hasNext())) return;
+    for (;;) {
+      const batch = cursor.readBufferedDocuments();
+      next = cursor.hasNext();
+      // a failure of the next batch surfaces when it is awaited, not as an unhandled rejection meanwhile
+      next.catch(() => undefined);
+      yield* batch;
+      const more = await next;
+      next = undefined;
+      if (!more) return;
+    }
+  } finally {
+    // a reader that stops early: the batch in flight is let in before the cursor is closed
+    await next?.catch(() => false);
+    await cursor.close();
   }
 }
