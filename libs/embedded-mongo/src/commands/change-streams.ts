@@ -202,16 +202,23 @@ export function describeUpdate(prev: Document, next: Document): Document {
   return { updatedFields, removedFields, truncatedArrays: [] };
 }
 
-/** The events of one change, as a stream of `scope` sees them (mongod's field order). */
-function eventsOf(ctx: CommandContext, scope: Scope, spec: Document, e: ChangeEntry): Document[] {
-  if (!inScope(scope, e)) return [];
-  const head = (k: number, operationType: string): Document => ({
+/** The fields every event of a change starts with (its `k`-th event: the change, or the invalidate after it). */
+function headOf(e: ChangeEntry, k: number, operationType: string): Document {
+  return {
     _id: encodeToken({ t: e.t, i: e.i, k }),
     operationType,
     clusterTime: toTimestamp(e),
     wallTime: e.wall,
-  });
-  const ns = e.coll === undefined ? { db: e.db } : { db: e.db, coll: e.coll };
+  };
+}
+
+const nsOf = (e: ChangeEntry): Document => (e.coll === undefined ? { db: e.db } : { db: e.db, coll: e.coll });
+
+/** The events of one change, as a stream of `scope` sees them (mongod's field order). */
+function eventsOf(ctx: CommandContext, scope: Scope, spec: Document, e: ChangeEntry): Document[] {
+  if (!inScope(scope, e)) return [];
+  const head = (k: number, operationType: string): Document => headOf(e, k, operationType);
+  const ns = nsOf(e);
   const events: Document[] = [];
   switch (e.kind) {
     case 'insert':
@@ -268,15 +275,8 @@ function headOnly(filter: unknown): boolean {
 /** The head fields of the events of one change, as `eventsOf` would give them. */
 function headsOf(scope: Scope, e: ChangeEntry): Document[] {
   if (!inScope(scope, e)) return [];
-  const head = (k: number, operationType: string): Document => ({
-    _id: encodeToken({ t: e.t, i: e.i, k }),
-    operationType,
-    clusterTime: toTimestamp(e),
-    wallTime: e.wall,
-  });
-  const heads: Document[] = [
-    { ...head(0, e.kind), ns: e.coll === undefined ? { db: e.db } : { db: e.db, coll: e.coll } },
-  ];
+  const head = (k: number, operationType: string): Document => headOf(e, k, operationType);
+  const heads: Document[] = [{ ...head(0, e.kind), ns: nsOf(e) }];
   if (invalidates(scope, e)) heads.push(head(INVALIDATE, 'invalidate'));
   return heads;
 }
