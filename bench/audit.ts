@@ -77,6 +77,48 @@ async function changeOnePerMille(db: Db, sample: Sample, rnd: () => number): Pro
   return done;
 }
 
+/** What the auditing process prints (bench/support/audit-child.js). */
+type ChildFigures = {
+  streamed: number;
+  streamMs: number;
+  auditMs: number;
+  scanned: number;
+  summary: object;
+  rssBefore: number;
+  peakRss: number;
+  peakParts: { heapUsed: number; heapTotal: number; external: number };
+  maxRss: number;
+  missed: PlantedDefect[];
+  missedCount: number;
+  incrementalMs?: number;
+  incrementalPeakRss?: number;
+  coverage?: object;
+  fullAgainMs?: number;
+  equal?: boolean;
+};
+
+/** The full audit's figures against the stream, and the issue's targets. */
+function printFull(r: ChildFigures, plantedCount: number): void {
+  console.log('');
+  console.log(
+    `stream the reference fields : ${fmt(r.streamMs / 1000, 2)} s (${fmt(r.streamed)} documents, ${fmt(r.streamed / (r.streamMs / 1000))} docs/s)`,
+  );
+  console.log(
+    `audit, every check          : ${fmt(r.auditMs / 1000, 2)} s (${fmt(r.scanned)} documents, ${fmt(r.scanned / (r.auditMs / 1000))} docs/s)`,
+  );
+  console.log(`ratio audit / stream        : ${fmt(r.auditMs / r.streamMs, 2)} (target <= 1.25)`);
+  console.log(
+    `peak RSS of the audit process: ${fmt(r.maxRss / MB)} MB (sampled during the audit: ${fmt(r.peakRss / MB)} MB, ${fmt(r.rssBefore / MB)} MB before it; target: at 10M no more than at 1M + 10%)`,
+  );
+  console.log(
+    `peaks during the audit      : JS heap used ${fmt(r.peakParts.heapUsed / MB)} MB of ${fmt(r.peakParts.heapTotal / MB)} MB, external ${fmt(r.peakParts.external / MB)} MB`,
+  );
+  console.log(`summary                     : ${JSON.stringify(r.summary)}`);
+  console.log(
+    `planted dangling found      : ${fmt(plantedCount - r.missedCount)} of ${fmt(plantedCount)}${r.missedCount ? ` MISSED ${JSON.stringify(r.missed)}` : ' (all)'}`,
+  );
+}
+
 /** The incremental part of the figures (with --incremental). */
 function printIncremental(
   r: {
@@ -165,42 +207,8 @@ async function main(): Promise<void> {
   fs.unlinkSync(plantedFile);
   if (status !== 0) throw new Error(`audit process failed (${status})`);
   const child_ = { stdout: out };
-  const r = JSON.parse(child_.stdout.trim().split('\n').pop()!) as {
-    streamed: number;
-    streamMs: number;
-    auditMs: number;
-    scanned: number;
-    summary: object;
-    rssBefore: number;
-    peakRss: number;
-    peakParts: { heapUsed: number; heapTotal: number; external: number };
-    maxRss: number;
-    missed: PlantedDefect[];
-    missedCount: number;
-    incrementalMs?: number;
-    incrementalPeakRss?: number;
-    coverage?: object;
-    fullAgainMs?: number;
-    equal?: boolean;
-  };
-  console.log('');
-  console.log(
-    `stream the reference fields : ${fmt(r.streamMs / 1000, 2)} s (${fmt(r.streamed)} documents, ${fmt(r.streamed / (r.streamMs / 1000))} docs/s)`,
-  );
-  console.log(
-    `audit, every check          : ${fmt(r.auditMs / 1000, 2)} s (${fmt(r.scanned)} documents, ${fmt(r.scanned / (r.auditMs / 1000))} docs/s)`,
-  );
-  console.log(`ratio audit / stream        : ${fmt(r.auditMs / r.streamMs, 2)} (target <= 1.25)`);
-  console.log(
-    `peak RSS of the audit process: ${fmt(r.maxRss / MB)} MB (sampled during the audit: ${fmt(r.peakRss / MB)} MB, ${fmt(r.rssBefore / MB)} MB before it; target: at 10M no more than at 1M + 10%)`,
-  );
-  console.log(
-    `peaks during the audit      : JS heap used ${fmt(r.peakParts.heapUsed / MB)} MB of ${fmt(r.peakParts.heapTotal / MB)} MB, external ${fmt(r.peakParts.external / MB)} MB`,
-  );
-  console.log(`summary                     : ${JSON.stringify(r.summary)}`);
-  console.log(
-    `planted dangling found      : ${fmt(planted.length - r.missedCount)} of ${fmt(planted.length)}${r.missedCount ? ` MISSED ${JSON.stringify(r.missed)}` : ' (all)'}`,
-  );
+  const r = JSON.parse(child_.stdout.trim().split('\n').pop()!) as ChildFigures;
+  printFull(r, planted.length);
   printIncremental(r, changed);
   const missed = r.missedCount;
   await client.close();
