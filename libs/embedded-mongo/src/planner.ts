@@ -49,7 +49,8 @@ export function planQuery(coll: PlannerView, filter: Document | undefined, sort?
     return {
       stage: 'IXSCAN',
       indexName: best.index.name,
-      ids: best.prefix.length === 1 ? best.index.equalAny(best.prefix[0]) : best.index.equalPrefix(best.prefix),
+      ids:
+        best.prefix.length === 1 ? best.index.equalAny(best.prefix[0]) : best.index.equalPrefix(best.prefix),
       sorted: false,
       // the candidates are exactly the matches when those equalities are the whole filter
       exact: Object.keys(f).length === best.prefix.length,
@@ -98,7 +99,8 @@ function equalityPrefix(index: Index, f: Document): unknown[][] {
   let tuples = 1;
   for (const [field] of index.fields) {
     const eq = equalityValues(f[field]);
-    if (!eq || !(index.complete || (!index.spec.partialFilterExpression && eq.every((v) => v !== null)))) break;
+    if (!eq || !(index.complete || (!index.spec.partialFilterExpression && eq.every((v) => v !== null))))
+      break;
     tuples *= eq.length;
     if (prefix.length && tuples > MAX_TUPLES) break;
     prefix.push(eq);
