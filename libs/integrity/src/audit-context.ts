@@ -2,6 +2,7 @@ import type { Document } from 'bson';
 import type { Db, Filter, FindCursor, ReadPreferenceLike } from 'mongodb';
 import type { AppContract, CollectionName } from '@odtp/schema';
 import { AuditCancelledError } from './errors';
+import { decodeLean } from './lean-decode';
 import type { CheckName, FindingCollector, Violation } from './findings';
 
 /** What every part of one audit shares: the database, what to check, the limits and where findings go. */
@@ -36,15 +37,29 @@ export async function* sourceDocuments(
   projection: Document,
   filter: Document = {},
 ): AsyncGenerator<Document> {
+  for await (const batch of sourceBatches(ctx, collection, projection, filter)) yield* batch;
+}
+
+/**
+ * The documents of a pass a reply batch at a time (the reader loops over each without awaiting per document),
+ * decoded from the reply's bytes (`decodeLean`).
+ */
+export async function* sourceBatches(
+  ctx: Ctx,
+  collection: CollectionName,
+  projection: Document,
+  filter: Document = {},
+): AsyncGenerator<Document[]> {
   const options = {
     projection,
     batchSize: ctx.batchSize,
     readPreference: ctx.readPreference,
     maxTimeMS: ctx.maxTimeMS,
+    raw: true,
   };
   const coll = ctx.db.collection(collection);
   if (!ctx.scope) {
-    yield* readAhead(coll.find(filter, options));
+    for await (const batch of readAhead(coll.find(filter, options))) yield batch.map(decodeRaw);
     return;
   }
   const ids = ctx.scope[collection] ?? [];
@@ -52,16 +67,19 @@ export async function* sourceDocuments(
     const batch = { _id: { $in: ids.slice(i, i + ctx.batchSize) } };
     // `_id` at the top level, beside the filter's own fields, so that every server serves it from the _id index
     const query = '_id' in filter ? { $and: [batch, filter] } : { ...filter, ...batch };
-    yield* coll.find(query as Filter<Document>, options);
+    yield (await coll.find(query as Filter<Document>, options).toArray()).map(decodeRaw);
   }
 }
 
+/** With `raw`, the driver hands each document over as its bytes (typed as a document). */
+const decodeRaw = (d: Document): Document => decodeLean(d as unknown as Uint8Array);
+
 /**
- * A cursor's documents, a batch ahead: the next batch is asked for as soon as one is taken, so the server prepares
- * it while this batch is inspected (the driver alone asks only once its buffer is empty, and the two wait on each
- * other in turn).
+ * A cursor's documents, a reply batch at a time and a batch ahead: the next batch is asked for as soon as one is
+ * taken, so the server prepares it while this batch is inspected (the driver alone asks only once its buffer is
+ * empty, and the two wait on each other in turn).
  */
-export async function* readAhead<T>(cursor: FindCursor<T>): AsyncGenerator<T> {
+export async function* readAhead<T>(cursor: FindCursor<T>): AsyncGenerator<T[]> {
   let next: Promise<boolean> | undefined;
   try {
     if (!(await cursor.hasNext())) return;
@@ -70,7 +88,7 @@ export async function* readAhead<T>(cursor: FindCursor<T>): AsyncGenerator<T> {
       next = cursor.hasNext();
       // a failure of the next batch surfaces when it is awaited, not as an unhandled rejection meanwhile
       next.catch(() => undefined);
-      yield* batch;
+      yield batch;
       const more = await next;
       next = undefined;
       if (!more) return;

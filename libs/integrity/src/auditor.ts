@@ -16,11 +16,12 @@ import {
   writesStringReference,
 } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
-import { checkCancelled, sourceDocuments } from './audit-context';
+import { checkCancelled, sourceBatches } from './audit-context';
 import type { Ctx } from './audit-context';
 import { allOrNothing, duplicateCheck, schemaCheck } from './collection-checks';
 import { CHECKS, FindingCollector } from './findings';
 import { Inflight } from './inflight';
+import { PendingRefs } from './pending-refs';
 import type { AuditReport, BacklogCount, CheckName, Finding, Violation } from './findings';
 
 export interface AuditOptions {
@@ -108,24 +109,6 @@ async function unindexedOrphanScan(ctx: Ctx, collection: CollectionName): Promis
   }
   return undefined;
 }
-
-/**
- * A batch is resolved when it holds `batchSize` distinct ids, or `batchSize * PAIRS_PER_ID` references (many
- * documents pointing at few targets, like logs at their step): memory stays bounded either way.
- */
-const PAIRS_PER_ID = 50;
-
-/** References waiting for resolution, as parallel arrays (no object per reference), and their distinct ids. */
-interface Pending {
-  docIds: unknown[];
-  values: unknown[];
-  keys: string[];
-  ids: Map<string, ObjectId>;
-  last?: ObjectId;
-  lastKey?: string;
-}
-
-const newPending = (): Pending => ({ docIds: [], values: [], keys: [], ids: new Map() });
 
 /**
  * The findings of one reference path: dangling references, type drift (a warning where the application itself
@@ -279,27 +262,26 @@ function violation(
 }
 
 /** Resolve a batch of references of one edge with one `$in` query: dangling ones, orphan logs, broken inverses. */
-function resolveBatch(pass: Pass, edge: Edge, batch: Pending) {
+function resolveBatch(pass: Pass, edge: Edge, batch: PendingRefs) {
   return async (): Promise<void> => {
     const { ctx, collection } = pass;
     const wantInverse = ctx.checks.has('broken-inverse') && edge.inverse !== undefined;
     const targetProjection: Document = { _id: 1 };
     if (wantInverse) targetProjection[edge.inverse!.split('.')[0]] = 1;
     const found = new Map<string, Document>();
-    const cursor = ctx.db
-      .collection(edge.to)
-      .find({ _id: { $in: [...batch.ids.values()] } } as Filter<Document>, {
-        projection: targetProjection,
-        readPreference: ctx.readPreference,
-        maxTimeMS: ctx.maxTimeMS,
-        batchSize: batch.ids.size + 1,
-      });
+    const cursor = ctx.db.collection(edge.to).find({ _id: { $in: batch.targets } } as Filter<Document>, {
+      projection: targetProjection,
+      readPreference: ctx.readPreference,
+      maxTimeMS: ctx.maxTimeMS,
+      batchSize: batch.targets.length + 1,
+    });
     for await (const d of cursor) found.set(referencedId(d._id)?.toHexString() ?? String(d._id), d);
-    for (let i = 0; i < batch.docIds.length; i++) {
-      const key = batch.keys[i];
-      const pair = { docId: batch.docIds[i], value: batch.values[i] };
+    for (let i = 0; i < batch.count; i++) {
+      const key = batch.key(i);
       const target = found.get(key);
+      // the document and value of a reference are rebuilt only when it is reported or its inverse checked
       if (!target) {
+        const pair = { docId: batch.docId(i), value: batch.value(i) };
         if (ctx.checks.has('dangling-reference'))
           ctx.violation({
             check: 'dangling-reference',
@@ -319,6 +301,7 @@ function resolveBatch(pass: Pass, edge: Edge, batch: Pending) {
         continue;
       }
       if (wantInverse) {
+        const pair = { docId: batch.docId(i), value: batch.value(i) };
         const self = referencedId(pair.docId)?.toHexString();
         const back = valuesAt(target, edge.inverse!).map((v) => referencedId(v)?.toHexString());
         if (self === undefined || !back.includes(self))
@@ -386,28 +369,16 @@ function bothForms(v: unknown): ObjectId | undefined {
 
 /** Add a resolvable reference to its edge's pending batch; returns the batch when it is full. */
 function queue(
-  pending: Map<Edge, Pending>,
+  pending: Map<Edge, PendingRefs>,
   edge: Edge,
   docId: unknown,
   value: unknown,
   id: ObjectId,
   size: number,
-): Pending | undefined {
+): PendingRefs | undefined {
   const batch = pending.get(edge)!;
-  // Consecutive documents often share a target (a step's logs): skip the hex conversion then.
-  let key: string;
-  if (batch.last !== undefined && batch.last.equals(id)) key = batch.lastKey!;
-  else {
-    key = id.toHexString();
-    batch.ids.set(key, id);
-    batch.last = id;
-    batch.lastKey = key;
-  }
-  batch.docIds.push(docId);
-  batch.values.push(value);
-  batch.keys.push(key);
-  if (batch.ids.size < size && batch.docIds.length < size * PAIRS_PER_ID) return undefined;
-  pending.set(edge, newPending());
+  if (!batch.add(docId, value, id)) return undefined;
+  pending.set(edge, new PendingRefs(size));
   return batch;
 }
 
@@ -425,18 +396,17 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const projection: Document = { _id: 1 };
   for (const e of active) projection[e.path.split('.')[0]] = 1;
   const inflight = new Inflight(4);
-  const pending = new Map<Edge, Pending>(active.map((e) => [e, newPending()]));
+  const pending = new Map(active.map((e) => [e, new PendingRefs(ctx.batchSize)]));
   const segments = new Map(active.map((e) => [e, e.path.split('.')]));
   let scanned = 0;
-  const cursor = sourceDocuments(ctx, collection, projection);
+  const cursor = sourceBatches(ctx, collection, projection);
   try {
     scanned = await scanSource(pass, cursor, pending, inflight, segments);
   } finally {
     // a pass that stops (cancelled, failed) leaves no query of its own running behind it
     await inflight.settle();
   }
-  for (const [edge, batch] of pending)
-    if (batch.docIds.length) await inflight.add(resolveBatch(pass, edge, batch));
+  for (const [edge, batch] of pending) if (batch.count) await inflight.add(resolveBatch(pass, edge, batch));
   await inflight.drain();
   ctx.onProgress?.(collection, scanned);
   const durationMs = Math.round(performance.now() - started);
@@ -450,47 +420,48 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
 /** Read the source documents: inspect each reference, queue batches to resolve, and batches of orphan candidates. */
 async function scanSource(
   pass: Pass,
-  cursor: AsyncIterable<Document>,
-  pending: Map<Edge, Pending>,
+  batches: AsyncIterable<Document[]>,
+  pending: Map<Edge, PendingRefs>,
   inflight: Inflight,
   segments: Map<Edge, string[]>,
 ): Promise<number> {
   const { ctx, collection, active, orphans, orphansByReference } = pass;
   let orphanBatch: unknown[] = [];
   let scanned = 0;
-  for await (const doc of cursor) {
-    scanned++;
-    for (const edge of active) {
-      const pair = pass.pairsAllowed.has(edge.path) ? bothForms(doc[edge.path]) : undefined;
-      if (pair) {
-        // the [ObjectId, id string] pair a transition release writes: one reference, and upgrade backlog
-        ctx.backlog(collection, edge.path, 'both');
-        if (!pass.resolving) continue;
-        const full = queue(pending, edge, doc._id, pair, pair, ctx.batchSize);
-        if (full) await inflight.add(resolveBatch(pass, edge, full));
-        continue;
+  for await (const batch of batches)
+    for (const doc of batch) {
+      scanned++;
+      for (const edge of active) {
+        const pair = pass.pairsAllowed.has(edge.path) ? bothForms(doc[edge.path]) : undefined;
+        if (pair) {
+          // the [ObjectId, id string] pair a transition release writes: one reference, and upgrade backlog
+          ctx.backlog(collection, edge.path, 'both');
+          if (!pass.resolving) continue;
+          const full = queue(pending, edge, doc._id, pair, pair, ctx.batchSize);
+          if (full) await inflight.add(resolveBatch(pass, edge, full));
+          continue;
+        }
+        for (const value of valuesAt(doc, segments.get(edge)!)) {
+          if (value === null) continue;
+          const id = inspectValue(pass, edge, doc._id, value);
+          if (!id || !pass.resolving) continue;
+          const full = queue(pending, edge, doc._id, value, id, ctx.batchSize);
+          if (full) await inflight.add(resolveBatch(pass, edge, full));
+        }
       }
-      for (const value of valuesAt(doc, segments.get(edge)!)) {
-        if (value === null) continue;
-        const id = inspectValue(pass, edge, doc._id, value);
-        if (!id || !pass.resolving) continue;
-        const full = queue(pending, edge, doc._id, value, id, ctx.batchSize);
-        if (full) await inflight.add(resolveBatch(pass, edge, full));
+      if (orphans && !orphansByReference) {
+        orphanBatch.push(doc._id);
+        if (orphanBatch.length >= ctx.batchSize) {
+          const ids = orphanBatch;
+          orphanBatch = [];
+          await inflight.add(resolveOrphans(pass, ids));
+        }
+      }
+      if (scanned % ctx.batchSize === 0) {
+        checkCancelled(ctx);
+        ctx.onProgress?.(collection, scanned);
       }
     }
-    if (orphans && !orphansByReference) {
-      orphanBatch.push(doc._id);
-      if (orphanBatch.length >= ctx.batchSize) {
-        const ids = orphanBatch;
-        orphanBatch = [];
-        await inflight.add(resolveOrphans(pass, ids));
-      }
-    }
-    if (scanned % ctx.batchSize === 0) {
-      checkCancelled(ctx);
-      ctx.onProgress?.(collection, scanned);
-    }
-  }
   if (orphanBatch.length) await inflight.add(resolveOrphans(pass, orphanBatch));
   return scanned;
 }
