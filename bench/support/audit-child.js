@@ -1,11 +1,12 @@
 /**
- * The auditing side of bench/audit.ts, in its own process and from the build (dist/), so its peak RSS is the
- * audit's alone, without the TypeScript loader or the generator: streams the reference fields, then audits,
- * and prints one JSON line of figures.
+ * The measured side of bench/audit.ts, from the build (dist/) and in processes of its own, so that the audit's
+ * peak RSS is the audit's alone (without the TypeScript loader, the generator, or the heap a stream of 10 million
+ * documents leaves behind): `stream` streams the reference fields, `audit` audits; each prints one JSON line.
  * With --incremental, the full audit keeps its baseline; the child then prints {"baseline": true}, waits for a
  * line on stdin (the parent changed 0.1% of the documents meanwhile), runs an incremental audit and a full one of
  * the changed database, and adds their figures and whether their findings are equal.
- * Usage: node bench/support/audit-child.js URI DB PLANTED_FILE [--incremental]
+ * Usage: node bench/support/audit-child.js URI DB stream | node bench/support/audit-child.js URI DB audit PLANTED_FILE
+ *   [--incremental]
  */
 'use strict';
 const fs = require('node:fs');
@@ -14,29 +15,51 @@ const dist = path.join(__dirname, '..', '..', 'dist', 'libs');
 const { MongoClient } = require('mongodb');
 const { auditWithBaseline, runAudit } = require(path.join(dist, 'integrity', 'src'));
 const { COLLECTION_NAMES, referenceGraph } = require(path.join(dist, 'schema', 'src'));
+const { decodeLean } = require(path.join(dist, 'integrity', 'src', 'lean-decode'));
 
 async function main() {
-  const [uri, dbName, plantedFile, flag] = process.argv.slice(2);
-  const incremental = flag === '--incremental';
-  const planted = JSON.parse(fs.readFileSync(plantedFile, 'utf8'));
+  const [uri, dbName, mode, plantedFile, flag] = process.argv.slice(2);
   const client = await MongoClient.connect(uri);
   const db = client.db(dbName);
+  const figures =
+    mode === 'stream' ? await streams(db) : await audit(db, plantedFile, flag === '--incremental');
+  console.log(JSON.stringify(figures));
+  await client.close();
+}
+
+/**
+ * The reference fields streamed through the driver's cursor, as any reader of them would; and decoded as the audit
+ * decodes them (raw reply bytes, decodeLean), the same reads with the client's decoding cost taken out.
+ */
+async function streams(db) {
   const edges = referenceGraph();
-  const stream = async () => {
+  const stream = async (lean) => {
     let n = 0;
     for (const c of COLLECTION_NAMES) {
       const projection = { _id: 1 };
       for (const e of edges.filter((x) => x.from === c)) projection[e.path.split('.')[0]] = 1;
-      for await (const _doc of db.collection(c).find({}, { projection, batchSize: 1000 })) n++;
+      const cursor = db.collection(c).find({}, { projection, batchSize: 1000, raw: lean });
+      for await (const doc of cursor) if ((lean ? decodeLean(doc) : doc)._id !== undefined) n++;
     }
     return n;
   };
   // Warm both paths once (JIT), then time each.
-  await stream();
-  await runAudit(db, { collections: ['steps', 'outputs'] });
+  await stream(false);
+  await stream(true);
   let t = performance.now();
-  const streamed = await stream();
+  const streamed = await stream(false);
   const streamMs = performance.now() - t;
+  t = performance.now();
+  await stream(true);
+  const leanStreamMs = performance.now() - t;
+  return { streamed, streamMs, leanStreamMs, streamMaxRss: process.resourceUsage().maxRSS * 1024 };
+}
+
+/** The full audit (and with --incremental the incremental part), in a process that did nothing else. */
+async function audit(db, plantedFile, incremental) {
+  const planted = JSON.parse(fs.readFileSync(plantedFile, 'utf8'));
+  // JIT warm-up on the small collections
+  await runAudit(db, { collections: ['steps', 'outputs'] });
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
   // where the memory is: the JS heap (used), or outside it (buffers of the driver)
@@ -47,7 +70,7 @@ async function main() {
     for (const k of Object.keys(parts)) parts[k] = Math.max(parts[k], m[k]);
   }, 20);
   const found = new Set();
-  t = performance.now();
+  const t = performance.now();
   const onViolation = (v) => {
     if (v.check === 'dangling-reference') found.add(`${v.collection}|${String(v.docId)}|${v.path}`);
   };
@@ -65,24 +88,20 @@ async function main() {
   const auditMs = performance.now() - t;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
+  const maxRss = process.resourceUsage().maxRSS * 1024;
   const missed = planted.filter((p) => !found.has(`${p.collection}|${p.id}|${p.path}`));
-  console.log(
-    JSON.stringify({
-      streamed,
-      streamMs,
-      auditMs,
-      scanned: report.summary.scanned,
-      summary: report.summary,
-      rssBefore,
-      peakRss: peak,
-      peakParts: parts,
-      maxRss: process.resourceUsage().maxRSS * 1024,
-      missed: missed.slice(0, 5),
-      missedCount: missed.length,
-      ...(incremental ? await afterChanges(db, full) : {}),
-    }),
-  );
-  await client.close();
+  return {
+    auditMs,
+    scanned: report.summary.scanned,
+    summary: report.summary,
+    rssBefore,
+    peakRss: peak,
+    peakParts: parts,
+    maxRss,
+    missed: missed.slice(0, 5),
+    missedCount: missed.length,
+    ...(incremental ? await afterChanges(db, full) : {}),
+  };
 }
 
 /** Wait for the parent's changes, then time an incremental audit and a full one of the changed database. */
