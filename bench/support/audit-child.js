@@ -17,6 +17,17 @@ const { auditWithBaseline, runAudit } = require(path.join(dist, 'integrity', 'sr
 const { COLLECTION_NAMES, referenceGraph } = require(path.join(dist, 'schema', 'src'));
 const { decodeLean } = require(path.join(dist, 'integrity', 'src', 'lean-decode'));
 
+/** BENCH_MONOTONIC=1: each phase's start and end on the monotonic clock (µs, as CPU profiles of the server count). */
+function phase(name, fn) {
+  if (process.env.BENCH_MONOTONIC !== '1') return fn();
+  const us = () => Number(process.hrtime.bigint() / 1000n);
+  const start = us();
+  return Promise.resolve(fn()).then((v) => {
+    console.error(`(phase ${name}: ${start} .. ${us()} µs)`);
+    return v;
+  });
+}
+
 async function main() {
   const [uri, dbName, mode, plantedFile, flag] = process.argv.slice(2);
   const client = await MongoClient.connect(uri);
@@ -47,10 +58,10 @@ async function streams(db) {
   await stream(false);
   await stream(true);
   let t = performance.now();
-  const streamed = await stream(false);
+  const streamed = await phase('stream', () => stream(false));
   const streamMs = performance.now() - t;
   t = performance.now();
-  await stream(true);
+  await phase('lean stream', () => stream(true));
   const leanStreamMs = performance.now() - t;
   return { streamed, streamMs, leanStreamMs, streamMaxRss: process.resourceUsage().maxRSS * 1024 };
 }
@@ -75,15 +86,17 @@ async function audit(db, plantedFile, incremental) {
     if (v.check === 'dangling-reference') found.add(`${v.collection}|${String(v.docId)}|${v.path}`);
   };
   // with --incremental the full audit keeps a baseline (its position and violation set), as scheduled audits do
-  const full = incremental
-    ? await auditWithBaseline(db, {
-        app: 'target',
-        id: 'bench-full',
-        mode: 'full',
-        fullEvery: 0,
-        onViolation,
-      })
-    : { report: await runAudit(db, { onViolation }) };
+  const full = await phase('audit', async () =>
+    incremental
+      ? await auditWithBaseline(db, {
+          app: 'target',
+          id: 'bench-full',
+          mode: 'full',
+          fullEvery: 0,
+          onViolation,
+        })
+      : { report: await runAudit(db, { onViolation }) },
+  );
   const report = full.report;
   const auditMs = performance.now() - t;
   clearInterval(sampler);
@@ -123,7 +136,7 @@ async function afterChanges(db, full) {
   const incrementalMs = performance.now() - t;
   clearInterval(sampler);
   t = performance.now();
-  const again = await runAudit(db, {});
+  const again = await phase('full again', () => runAudit(db, {}));
   const fullAgainMs = performance.now() - t;
   const shape = (r) =>
     r.findings.map((f) => `${f.check} ${f.collection}.${f.path} ${f.violations}`).join('\n');
