@@ -3,6 +3,7 @@ import type { Db, Filter, FindCursor, ReadPreferenceLike } from 'mongodb';
 import type { AppContract, CollectionName } from '@odtp/schema';
 import { AuditCancelledError } from './errors';
 import { decodeLean } from './lean-decode';
+import { primaryReads, rawFind, rawFindAll } from './raw-cursor';
 import type { CheckName, FindingCollector, Violation } from './findings';
 
 /** What every part of one audit shares: the database, what to check, the limits and where findings go. */
@@ -42,24 +43,28 @@ export async function* sourceDocuments(
 
 /**
  * The documents of a pass a reply batch at a time (the reader loops over each without awaiting per document),
- * decoded from the reply's bytes (`decodeLean`).
+ * decoded from the reply's bytes (`decodeLean`): through `rawFind` when reads go to the primary, else through the
+ * driver's cursor (which pins a secondary for its getMores).
  */
 export async function* sourceBatches(
   ctx: Ctx,
   collection: CollectionName,
   projection: Document,
   filter: Document = {},
-): AsyncGenerator<Document[]> {
-  const options = {
-    projection,
-    batchSize: ctx.batchSize,
-    readPreference: ctx.readPreference,
-    maxTimeMS: ctx.maxTimeMS,
-    raw: true,
-  };
-  const coll = ctx.db.collection(collection);
+): AsyncGenerator<Iterable<Document>> {
   if (!ctx.scope) {
-    for await (const batch of readAhead(coll.find(filter, options))) yield batch.map(decodeRaw);
+    if (primaryReads(ctx.db, ctx.readPreference))
+      yield* rawFind(ctx.db, collection, {
+        filter,
+        projection,
+        batchSize: ctx.batchSize,
+        maxTimeMS: ctx.maxTimeMS,
+      });
+    else
+      for await (const batch of readAhead(
+        ctx.db.collection(collection).find(filter, findOptions(ctx, projection)),
+      ))
+        yield batch.map(decodeRaw);
     return;
   }
   const ids = ctx.scope[collection] ?? [];
@@ -67,8 +72,37 @@ export async function* sourceBatches(
     const batch = { _id: { $in: ids.slice(i, i + ctx.batchSize) } };
     // `_id` at the top level, beside the filter's own fields, so that every server serves it from the _id index
     const query = '_id' in filter ? { $and: [batch, filter] } : { ...filter, ...batch };
-    yield (await coll.find(query as Filter<Document>, options).toArray()).map(decodeRaw);
+    yield await findAll(ctx, collection, query, projection);
   }
+}
+
+/** Every document of a find that returns few (a lookup of a batch of ids), decoded from the replies' bytes. */
+export async function findAll(
+  ctx: Ctx,
+  collection: string,
+  filter: Document,
+  projection: Document,
+  batchSize = ctx.batchSize,
+): Promise<Document[]> {
+  if (primaryReads(ctx.db, ctx.readPreference))
+    return rawFindAll(ctx.db, collection, { filter, projection, batchSize, maxTimeMS: ctx.maxTimeMS });
+  const options = { ...findOptions(ctx, projection), batchSize };
+  return (
+    await ctx.db
+      .collection(collection)
+      .find(filter as Filter<Document>, options)
+      .toArray()
+  ).map(decodeRaw);
+}
+
+function findOptions(ctx: Ctx, projection: Document) {
+  return {
+    projection,
+    batchSize: ctx.batchSize,
+    readPreference: ctx.readPreference,
+    maxTimeMS: ctx.maxTimeMS,
+    raw: true,
+  };
 }
 
 /** With `raw`, the driver hands each document over as its bytes (typed as a document). */

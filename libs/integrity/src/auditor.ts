@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'bson';
 import type { Document } from 'bson';
-import type { Db, Filter, ReadPreferenceLike } from 'mongodb';
+import type { Db, ReadPreferenceLike } from 'mongodb';
 import type { AppLevel } from '@odtp/config';
 import {
   appContract,
@@ -16,7 +16,7 @@ import {
   writesStringReference,
 } from '@odtp/schema';
 import type { CollectionName, Edge } from '@odtp/schema';
-import { checkCancelled, sourceBatches } from './audit-context';
+import { checkCancelled, findAll, sourceBatches } from './audit-context';
 import type { Ctx } from './audit-context';
 import { allOrNothing, duplicateCheck, schemaCheck } from './collection-checks';
 import { CHECKS, FindingCollector } from './findings';
@@ -268,17 +268,18 @@ function resolveBatch(pass: Pass, edge: Edge, batch: PendingRefs) {
     const wantInverse = ctx.checks.has('broken-inverse') && edge.inverse !== undefined;
     const targetProjection: Document = { _id: 1 };
     if (wantInverse) targetProjection[edge.inverse!.split('.')[0]] = 1;
-    const found = new Map<string, Document>();
-    const cursor = ctx.db.collection(edge.to).find({ _id: { $in: batch.targets } } as Filter<Document>, {
-      projection: targetProjection,
-      readPreference: ctx.readPreference,
-      maxTimeMS: ctx.maxTimeMS,
-      batchSize: batch.targets.length + 1,
-    });
-    for await (const d of cursor) found.set(referencedId(d._id)?.toHexString() ?? String(d._id), d);
+    // the targets found, by their index in the batch (read from the reply's bytes, as the scan reads)
+    const found = new Array<Document | undefined>(batch.distinct);
+    const targets = batch.targets();
+    const docs = await findAll(ctx, edge.to, { _id: { $in: targets } }, targetProjection, targets.length + 1);
+    for (const d of docs) {
+      const id = referencedId(d._id);
+      const t = id ? batch.indexOf(id) : -1;
+      if (t >= 0) found[t] = d;
+    }
+    const backs = new Array<Set<string | undefined> | undefined>(batch.distinct);
     for (let i = 0; i < batch.count; i++) {
-      const key = batch.key(i);
-      const target = found.get(key);
+      const target = found[batch.targetIndex(i)];
       // the document and value of a reference are rebuilt only when it is reported or its inverse checked
       if (!target) {
         const pair = { docId: batch.docId(i), value: batch.value(i) };
@@ -302,16 +303,21 @@ function resolveBatch(pass: Pass, edge: Edge, batch: PendingRefs) {
       }
       if (wantInverse) {
         const pair = { docId: batch.docId(i), value: batch.value(i) };
+        const key = batch.key(i);
         const self = referencedId(pair.docId)?.toHexString();
-        const back = valuesAt(target, edge.inverse!).map((v) => referencedId(v)?.toHexString());
-        if (self === undefined || !back.includes(self))
+        // a target's ids pointing back, once per target (an execution is checked by each of its steps)
+        const t = batch.targetIndex(i);
+        const back = (backs[t] ??= new Set(
+          valuesAt(target, edge.inverse!).map((v) => referencedId(v)?.toHexString()),
+        ));
+        if (self === undefined || !back.has(self))
           ctx.violation({
             check: 'broken-inverse',
             collection,
             path: edge.path,
             target: `${edge.to}.${edge.inverse}`,
             ...pair,
-            detail: back.length
+            detail: back.size
               ? `${edge.to}.${edge.inverse} of ${key} does not point back`
               : `${edge.to} ${key} has no ${edge.inverse}`,
           });
@@ -331,14 +337,13 @@ function resolveOrphans(pass: Pass, ids: unknown[]) {
       // own pass (run before this one) found no string there (a scoped audit read only some parents: both forms).
       const drift = ctx.collector.find('type-drift', parent.collection, parent.path);
       const candidates = !ctx.scope && drift && drift.violations === 0 ? ids : [...ids, ...hexes];
-      const cursor = ctx.db
-        .collection(parent.collection)
-        .find({ [parent.path]: { $in: candidates } } as Filter<Document>, {
-          projection: { [parent.path]: 1 },
-          readPreference: ctx.readPreference,
-          maxTimeMS: ctx.maxTimeMS,
-        });
-      for await (const d of cursor)
+      const docs = await findAll(
+        ctx,
+        parent.collection,
+        { [parent.path]: { $in: candidates } },
+        { [parent.path]: 1 },
+      );
+      for (const d of docs)
         for (const v of valuesAt(d, parent.path)) {
           const h = referencedId(v)?.toHexString();
           if (h) reached.add(h);
@@ -420,7 +425,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
 /** Read the source documents: inspect each reference, queue batches to resolve, and batches of orphan candidates. */
 async function scanSource(
   pass: Pass,
-  batches: AsyncIterable<Document[]>,
+  batches: AsyncIterable<Iterable<Document>>,
   pending: Map<Edge, PendingRefs>,
   inflight: Inflight,
   segments: Map<Edge, string[]>,

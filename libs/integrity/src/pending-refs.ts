@@ -6,18 +6,34 @@ import { ObjectId } from 'bson';
  */
 const PAIRS_PER_ID = 50;
 
+/** bson's ObjectIds write their 12 bytes into a buffer without allocating (`serializeInto`, not in its typings). */
+type SerializableId = { serializeInto?: (into: Uint8Array, at: number) => number };
+
+/** Write `id`'s 12 bytes at `at` (through `id.id`, a new 12-byte buffer, where bson has no `serializeInto`). */
+export function writeId(id: ObjectId, into: Uint8Array, at: number): void {
+  const serializeInto = (id as unknown as SerializableId).serializeInto;
+  if (typeof serializeInto === 'function') serializeInto.call(id, into, at);
+  else into.set(id.id, at);
+}
+
 /**
- * References waiting for resolution, packed: per reference 12 bytes of its document's ObjectId and the index of its
- * target among the batch's distinct ids, in typed arrays; a document id that is not an ObjectId, and a value that is
- * not the target's ObjectId itself (an id string, an [ObjectId, string] pair), kept aside. A batch of 50,000
- * references of logs is then a few hundred kilobytes outside the JS heap instead of 100,000 objects the garbage
- * collector copies and promotes while the batch waits for its `$in` query.
+ * References waiting for resolution, packed in typed arrays: per reference 12 bytes of its document's ObjectId and
+ * the index of its target; per distinct target its 12 bytes, found again through an open-addressing table of
+ * indexes. A document id that is not an ObjectId, and a value that is not the target's ObjectId itself (an id
+ * string, an [ObjectId, string] pair), are kept aside. A batch waits for its `$in` query while the scan goes on: had
+ * it held an object per reference or per target (an ObjectId, its hex string, a map entry), the garbage collector
+ * would copy and promote them all, and the old generation, and with it the process, would grow with the rate of
+ * the scan. The targets become ObjectIds only for the query, and a reference's document and value only when it is
+ * reported.
  */
 export class PendingRefs {
-  /** The distinct target ids, their hex strings, and each one's index by hex string. */
-  readonly targets: ObjectId[] = [];
-  private readonly keys: string[] = [];
-  private readonly indexOf = new Map<string, number>();
+  private readonly targetBytes: Uint8Array;
+  /** Open addressing: 1 + a target's index, 0 for an empty slot. */
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  /** The empty slot the last unsuccessful `find` ended on. */
+  private free = 0;
+  private readonly probe = new Uint8Array(12);
   private docBytes = new Uint8Array(0);
   private targetOf = new Int32Array(0);
   private readonly otherDocIds = new Map<number, unknown>();
@@ -26,37 +42,59 @@ export class PendingRefs {
   private lastIndex = -1;
   /** References queued. */
   count = 0;
+  /** Distinct targets queued. */
+  distinct = 0;
 
-  constructor(private readonly size: number) {}
+  constructor(private readonly size: number) {
+    this.targetBytes = new Uint8Array(size * 12);
+    let slots = 16;
+    while (slots < size * 2) slots *= 2;
+    this.slots = new Int32Array(slots);
+    this.mask = slots - 1;
+  }
 
   /** Queue a reference of document `docId` holding `value`, which names `id`; true when the batch is full. */
   add(docId: unknown, value: unknown, id: ObjectId): boolean {
-    // Consecutive documents often share a target (a step's logs): no hex conversion then.
+    // Consecutive documents often share a target (a step's logs): no lookup then.
     let index = this.lastIndex;
     if (this.last === undefined || !this.last.equals(id)) {
-      const key = id.toHexString();
-      const known = this.indexOf.get(key);
-      if (known === undefined) {
-        index = this.targets.length;
-        this.indexOf.set(key, index);
-        this.keys.push(key);
-        this.targets.push(id);
-      } else index = known;
+      writeId(id, this.probe, 0);
+      index = this.find(this.probe);
+      if (index < 0) index = this.insert();
       this.last = id;
       this.lastIndex = index;
     }
     this.reserve();
     const i = this.count++;
     this.targetOf[i] = index;
-    if (docId instanceof ObjectId) this.docBytes.set(docId.id, i * 12);
+    if (docId instanceof ObjectId) writeId(docId, this.docBytes, i * 12);
     else this.otherDocIds.set(i, docId);
     if (value !== id) this.otherValues.set(i, value);
-    return this.targets.length >= this.size || this.count >= this.size * PAIRS_PER_ID;
+    return this.distinct >= this.size || this.count >= this.size * PAIRS_PER_ID;
   }
 
-  /** The hex string of reference `i`'s target (the key its target is found under). */
+  /** The distinct targets, as ObjectIds (for the query that resolves them). */
+  targets(): ObjectId[] {
+    const out = new Array<ObjectId>(this.distinct);
+    for (let t = 0; t < this.distinct; t++) out[t] = this.target(t);
+    return out;
+  }
+
+  /** The index of target `id`, or -1 when it is not one of this batch's targets. */
+  indexOf(id: ObjectId): number {
+    writeId(id, this.probe, 0);
+    return this.find(this.probe);
+  }
+
+  /** The index of reference `i`'s target. */
+  targetIndex(i: number): number {
+    return this.targetOf[i];
+  }
+
+  /** The hex string of reference `i`'s target. */
   key(i: number): string {
-    return this.keys[this.targetOf[i]];
+    const t = this.targetOf[i];
+    return Buffer.from(this.targetBytes.buffer, t * 12, 12).toString('hex');
   }
 
   docId(i: number): unknown {
@@ -66,7 +104,39 @@ export class PendingRefs {
   }
 
   value(i: number): unknown {
-    return this.otherValues.has(i) ? this.otherValues.get(i) : this.targets[this.targetOf[i]];
+    return this.otherValues.has(i) ? this.otherValues.get(i) : this.target(this.targetOf[i]);
+  }
+
+  private target(t: number): ObjectId {
+    return new ObjectId(this.targetBytes.slice(t * 12, t * 12 + 12));
+  }
+
+  /** The index of the target with these 12 bytes, or -1 (and `free` is the empty slot it would take). */
+  private find(bytes: Uint8Array): number {
+    // the counter and random bytes of an ObjectId (its last 8) spread well; the time is mixed in for other ids
+    let h = Math.imul(bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (bytes[11] << 24), 0x9e3779b1);
+    h ^= Math.imul(bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24), 0x85ebca6b);
+    h ^= Math.imul(bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24), 0xc2b2ae35);
+    h ^= h >>> 15;
+    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
+      const slot = this.slots[s];
+      if (slot === 0) {
+        this.free = s;
+        return -1;
+      }
+      const at = (slot - 1) * 12;
+      let same = true;
+      for (let k = 0; k < 12 && same; k++) same = this.targetBytes[at + k] === bytes[k];
+      if (same) return slot - 1;
+    }
+  }
+
+  /** Add the probed bytes as a new target in the slot `find` left free. */
+  private insert(): number {
+    const index = this.distinct++;
+    this.targetBytes.set(this.probe, index * 12);
+    this.slots[this.free] = index + 1;
+    return index;
   }
 
   /** Room for one more reference (the arrays double). */

@@ -80,7 +80,7 @@ describe('PendingRefs', () => {
     p.add('doc-2', '64b7f0c2a1b2c3d4e5f6071a', C);
     p.add(C, [B, '64b7f0c2a1b2c3d4e5f60719'], B);
     expect(p.count).toBe(3);
-    expect(p.targets.map((t) => t.toHexString())).toEqual([
+    expect(p.targets().map((t) => t.toHexString())).toEqual([
       '64b7f0c2a1b2c3d4e5f60719',
       '64b7f0c2a1b2c3d4e5f6071a',
     ]);
@@ -92,7 +92,9 @@ describe('PendingRefs', () => {
     expect(p.docId(0)).toEqual(A);
     expect(p.docId(1)).toBe('doc-2');
     expect(p.docId(2)).toEqual(C);
-    expect(p.value(0)).toBe(B);
+    expect(p.value(0)).toEqual(B);
+    expect(p.distinct).toBe(2);
+    expect([0, 1, 2].map((i) => p.targetIndex(i))).toEqual([0, 1, 0]);
     expect(p.value(1)).toBe('64b7f0c2a1b2c3d4e5f6071a');
     expect(p.value(2)).toEqual([B, '64b7f0c2a1b2c3d4e5f60719']);
   });
@@ -110,5 +112,25 @@ describe('PendingRefs', () => {
     expect(p.count).toBe(5000);
     expect(p.docId(4321)).toEqual(docs[4321]);
     expect(p.key(4321)).toBe(A.toHexString());
+  });
+
+  it('finds each of many targets again by its bytes, and no other id', () => {
+    const size = 5000;
+    const p = new PendingRefs(size);
+    // ids that differ in one byte only (the table must tell them apart), and ids of one second (a shared prefix)
+    const ids = Array.from({ length: size - 1 }, (_, k) => {
+      const b = Buffer.from(A.id);
+      b.writeUInt16BE(k, k % 2 ? 10 : 4);
+      return new ObjectId(b);
+    });
+    ids.forEach((id, k) => expect(p.add(`doc-${k}`, id, id)).toBe(false));
+    expect(p.add('again', ids[17], ids[17])).toBe(false);
+    expect(p.distinct).toBe(size - 1);
+    expect(ids.map((id) => p.indexOf(id))).toEqual(ids.map((_, k) => k));
+    expect(p.indexOf(new ObjectId())).toBe(-1);
+    expect(p.targetIndex(size - 1)).toBe(17);
+    expect(p.targets().map(String)).toEqual(ids.map(String));
+    const fresh = new ObjectId();
+    expect(p.add('last', fresh, fresh)).toBe(true);
   });
 });
