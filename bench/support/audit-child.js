@@ -15,7 +15,7 @@ const dist = path.join(__dirname, '..', '..', 'dist', 'libs');
 const { MongoClient } = require('mongodb');
 const { auditWithBaseline, runAudit } = require(path.join(dist, 'integrity', 'src'));
 const { COLLECTION_NAMES, referenceGraph } = require(path.join(dist, 'schema', 'src'));
-const { decodeLean } = require(path.join(dist, 'integrity', 'src', 'lean-decode'));
+const { rawFind } = require(path.join(dist, 'integrity', 'src', 'raw-cursor'));
 
 /** BENCH_MONOTONIC=1: each phase's start and end on the monotonic clock (µs, as CPU profiles of the server count). */
 function phase(name, fn) {
@@ -39,8 +39,8 @@ async function main() {
 }
 
 /**
- * The reference fields streamed through the driver's cursor, as any reader of them would; and decoded as the audit
- * decodes them (raw reply bytes, decodeLean), the same reads with the client's decoding cost taken out.
+ * The reference fields streamed through the driver's cursor, as any reader of them would; and read as the audit
+ * reads them (rawFind: the replies' bytes, each document decoded by decodeLean as it is read).
  */
 async function streams(db) {
   const edges = referenceGraph();
@@ -49,8 +49,13 @@ async function streams(db) {
     for (const c of COLLECTION_NAMES) {
       const projection = { _id: 1 };
       for (const e of edges.filter((x) => x.from === c)) projection[e.path.split('.')[0]] = 1;
-      const cursor = db.collection(c).find({}, { projection, batchSize: 1000, raw: lean });
-      for await (const doc of cursor) if ((lean ? decodeLean(doc) : doc)._id !== undefined) n++;
+      if (lean) {
+        for await (const batch of rawFind(db, c, { filter: {}, projection, batchSize: 1000 }))
+          for (const doc of batch) if (doc._id !== undefined) n++;
+        continue;
+      }
+      const cursor = db.collection(c).find({}, { projection, batchSize: 1000 });
+      for await (const doc of cursor) if (doc._id !== undefined) n++;
     }
     return n;
   };
@@ -69,8 +74,9 @@ async function streams(db) {
 /** The full audit (and with --incremental the incremental part), in a process that did nothing else. */
 async function audit(db, plantedFile, incremental) {
   const planted = JSON.parse(fs.readFileSync(plantedFile, 'utf8'));
-  // JIT warm-up on the small collections
-  await runAudit(db, { collections: ['steps', 'outputs'] });
+  // JIT warm-up: a full audit of a small database of the same profile, the same at every size (a warm-up on the
+  // measured database would grow with it, and its heap with it)
+  await runAudit(db.client.db(`${db.databaseName}_warm`));
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
   // where the memory is: the JS heap (used), or outside it (buffers of the driver)
