@@ -41,6 +41,9 @@ export async function* sourceDocuments(
   for await (const batch of sourceBatches(ctx, collection, projection, filter)) yield* batch;
 }
 
+/** The bytes a scan asks for per reply. */
+const SCAN_REPLY_BYTES = 256 * 1024;
+
 /**
  * The documents of a pass a reply batch at a time (the reader loops over each without awaiting per document),
  * decoded from the reply's bytes (`decodeLean`): through `rawFind` when reads go to the primary, else through the
@@ -53,11 +56,16 @@ export async function* sourceBatches(
   filter: Document = {},
 ): AsyncGenerator<Iterable<Document>> {
   if (!ctx.scope) {
+    // Replies of about SCAN_REPLY_BYTES (up to ten batches): each reply costs the driver a command's worth of
+    // objects, which live until the reply is read; at a batch of small documents per reply they reached the old
+    // generation by the thousand, and a large reply is read for long enough to reach it itself.
     if (primaryReads(ctx.db, ctx.readPreference))
       yield* rawFind(ctx.db, collection, {
         filter,
         projection,
         batchSize: ctx.batchSize,
+        replyBytes: SCAN_REPLY_BYTES,
+        maxBatchSize: ctx.batchSize * 10,
         maxTimeMS: ctx.maxTimeMS,
       });
     else

@@ -21,7 +21,7 @@ import type { Ctx } from './audit-context';
 import { allOrNothing, duplicateCheck, schemaCheck } from './collection-checks';
 import { CHECKS, FindingCollector } from './findings';
 import { Inflight } from './inflight';
-import { PendingRefs } from './pending-refs';
+import { ArrayPool, OrphanCandidates, PendingRefs } from './pending-refs';
 import type { AuditReport, BacklogCount, CheckName, Finding, Violation } from './findings';
 
 export interface AuditOptions {
@@ -156,6 +156,8 @@ interface Pass {
   /** Top-level paths where the application writes both forms, the [ObjectId, id string] pair. */
   pairsAllowed: Set<string>;
   queriedAsString: Set<string>;
+  /** The buffers of the pass's resolved batches, for its next ones. */
+  pool: ArrayPool;
 }
 
 /** Declare the findings of a pass and decide what it reads; undefined when it has nothing to check. */
@@ -202,6 +204,7 @@ async function planPass(ctx: Ctx, collection: CollectionName, edges: Edge[]): Pr
     queriedAsString: new Set(
       active.filter((e) => queriesOn(ctx.app, collection, e.path).length).map((e) => e.path),
     ),
+    pool: new ArrayPool(),
   };
 }
 
@@ -263,7 +266,7 @@ function violation(
 
 /** Resolve a batch of references of one edge with one `$in` query: dangling ones, orphan logs, broken inverses. */
 function resolveBatch(pass: Pass, edge: Edge, batch: PendingRefs) {
-  return async (): Promise<void> => {
+  const resolve = async (): Promise<void> => {
     const { ctx, collection } = pass;
     const wantInverse = ctx.checks.has('broken-inverse') && edge.inverse !== undefined;
     const targetProjection: Document = { _id: 1 };
@@ -302,41 +305,50 @@ function resolveBatch(pass: Pass, edge: Edge, batch: PendingRefs) {
         continue;
       }
       if (wantInverse) {
-        const pair = { docId: batch.docId(i), value: batch.value(i) };
-        const key = batch.key(i);
-        const self = referencedId(pair.docId)?.toHexString();
         // a target's ids pointing back, once per target (an execution is checked by each of its steps)
         const t = batch.targetIndex(i);
         const back = (backs[t] ??= new Set(
           valuesAt(target, edge.inverse!).map((v) => referencedId(v)?.toHexString()),
         ));
-        if (self === undefined || !back.has(self))
+        const self = batch.docHex(i) ?? referencedId(batch.docId(i))?.toHexString();
+        if (self === undefined || !back.has(self)) {
+          const key = batch.key(i);
           ctx.violation({
             check: 'broken-inverse',
             collection,
             path: edge.path,
             target: `${edge.to}.${edge.inverse}`,
-            ...pair,
+            docId: batch.docId(i),
+            value: batch.value(i),
             detail: back.size
               ? `${edge.to}.${edge.inverse} of ${key} does not point back`
               : `${edge.to} ${key} has no ${edge.inverse}`,
           });
+        }
       }
     }
   };
+  // the batch's buffers serve the next batches once it is resolved (or failed)
+  return () => resolve().finally(() => batch.release());
 }
 
-/** Ask the parents which of a batch of child ids they list; the others are orphans. */
-function resolveOrphans(pass: Pass, ids: unknown[]) {
-  return async (): Promise<void> => {
+/** Ask the parents which of a batch of children they list; the others (and ids that are no id) are orphans. */
+function resolveOrphans(pass: Pass, children: OrphanCandidates) {
+  const resolve = async (): Promise<void> => {
     const { ctx, collection } = pass;
-    const reached = new Set<string>();
-    const hexes = ids.map((i) => referencedId(i)?.toHexString()).filter((h) => h !== undefined);
+    const batch = children.ids;
+    const reached = new Uint8Array(batch.distinct);
+    const ids = Array.from({ length: batch.count }, (_, i) => batch.docId(i));
+    let hexes: string[] | undefined;
     for (const parent of listingParents(collection)) {
+      if (!ids.length) break;
       // Parents may list a child by its id as a string (type drift): look those up too, unless the parent's
       // own pass (run before this one) found no string there (a scoped audit read only some parents: both forms).
       const drift = ctx.collector.find('type-drift', parent.collection, parent.path);
-      const candidates = !ctx.scope && drift && drift.violations === 0 ? ids : [...ids, ...hexes];
+      const candidates =
+        !ctx.scope && drift && drift.violations === 0
+          ? ids
+          : [...ids, ...(hexes ??= ids.map((_, i) => batch.key(i)))];
       const docs = await findAll(
         ctx,
         parent.collection,
@@ -345,22 +357,24 @@ function resolveOrphans(pass: Pass, ids: unknown[]) {
       );
       for (const d of docs)
         for (const v of valuesAt(d, parent.path)) {
-          const h = referencedId(v)?.toHexString();
-          if (h) reached.add(h);
+          const id = referencedId(v);
+          const t = id ? batch.indexOf(id) : -1;
+          if (t >= 0) reached[t] = 1;
         }
     }
-    for (const id of ids) {
-      const h = referencedId(id)?.toHexString();
-      if (h === undefined || !reached.has(h))
-        ctx.violation({
-          check: 'orphan',
-          collection,
-          path: pass.orphans!,
-          docId: id,
-          detail: 'no parent lists it',
-        });
-    }
+    const orphan = (docId: unknown): void =>
+      ctx.violation({
+        check: 'orphan',
+        collection,
+        path: pass.orphans!,
+        docId,
+        detail: 'no parent lists it',
+      });
+    for (let i = 0; i < batch.count; i++) if (!reached[batch.targetIndex(i)]) orphan(batch.docId(i));
+    for (const docId of children.notIds) orphan(docId);
   };
+  // the batch's buffers serve the next batches once it is resolved (or failed)
+  return () => resolve().finally(() => children.ids.release());
 }
 
 /** The id of an [ObjectId, id string] pair of the same id, else undefined. */
@@ -379,11 +393,11 @@ function queue(
   docId: unknown,
   value: unknown,
   id: ObjectId,
-  size: number,
+  pass: Pass,
 ): PendingRefs | undefined {
   const batch = pending.get(edge)!;
   if (!batch.add(docId, value, id)) return undefined;
-  pending.set(edge, new PendingRefs(size));
+  pending.set(edge, new PendingRefs(pass.ctx.batchSize, pass.pool));
   return batch;
 }
 
@@ -401,7 +415,7 @@ async function referencePass(ctx: Ctx, collection: CollectionName, edges: Edge[]
   const projection: Document = { _id: 1 };
   for (const e of active) projection[e.path.split('.')[0]] = 1;
   const inflight = new Inflight(4);
-  const pending = new Map(active.map((e) => [e, new PendingRefs(ctx.batchSize)]));
+  const pending = new Map(active.map((e) => [e, new PendingRefs(ctx.batchSize, pass.pool)]));
   const segments = new Map(active.map((e) => [e, e.path.split('.')]));
   let scanned = 0;
   const cursor = sourceBatches(ctx, collection, projection);
@@ -431,7 +445,7 @@ async function scanSource(
   segments: Map<Edge, string[]>,
 ): Promise<number> {
   const { ctx, collection, active, orphans, orphansByReference } = pass;
-  let orphanBatch: unknown[] = [];
+  let orphanBatch = new OrphanCandidates(ctx.batchSize, pass.pool);
   let scanned = 0;
   for await (const batch of batches)
     for (const doc of batch) {
@@ -442,7 +456,7 @@ async function scanSource(
           // the [ObjectId, id string] pair a transition release writes: one reference, and upgrade backlog
           ctx.backlog(collection, edge.path, 'both');
           if (!pass.resolving) continue;
-          const full = queue(pending, edge, doc._id, pair, pair, ctx.batchSize);
+          const full = queue(pending, edge, doc._id, pair, pair, pass);
           if (full) await inflight.add(resolveBatch(pass, edge, full));
           continue;
         }
@@ -450,16 +464,15 @@ async function scanSource(
           if (value === null) continue;
           const id = inspectValue(pass, edge, doc._id, value);
           if (!id || !pass.resolving) continue;
-          const full = queue(pending, edge, doc._id, value, id, ctx.batchSize);
+          const full = queue(pending, edge, doc._id, value, id, pass);
           if (full) await inflight.add(resolveBatch(pass, edge, full));
         }
       }
       if (orphans && !orphansByReference) {
-        orphanBatch.push(doc._id);
-        if (orphanBatch.length >= ctx.batchSize) {
-          const ids = orphanBatch;
-          orphanBatch = [];
-          await inflight.add(resolveOrphans(pass, ids));
+        if (orphanBatch.add(doc._id)) {
+          const full = orphanBatch;
+          orphanBatch = new OrphanCandidates(ctx.batchSize, pass.pool);
+          await inflight.add(resolveOrphans(pass, full));
         }
       }
       if (scanned % ctx.batchSize === 0) {
@@ -467,7 +480,7 @@ async function scanSource(
         ctx.onProgress?.(collection, scanned);
       }
     }
-  if (orphanBatch.length) await inflight.add(resolveOrphans(pass, orphanBatch));
+  if (orphanBatch.count) await inflight.add(resolveOrphans(pass, orphanBatch));
   return scanned;
 }
 

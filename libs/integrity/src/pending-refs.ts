@@ -1,4 +1,5 @@
 import { ObjectId } from 'bson';
+import { referencedId } from '@odtp/schema';
 
 /**
  * A batch is resolved when it holds `size` distinct ids, or `size * PAIRS_PER_ID` references (many documents
@@ -14,6 +15,34 @@ export function writeId(id: ObjectId, into: Uint8Array, at: number): void {
   const serializeInto = (id as unknown as SerializableId).serializeInto;
   if (typeof serializeInto === 'function') serializeInto.call(id, into, at);
   else into.set(id.id, at);
+}
+
+/**
+ * The buffers of resolved batches, for the next batches of a pass. A batch waits while the scan goes on, so its
+ * typed arrays outlive the young generation; new ones for every batch (a log batch of 50,000 references grows to
+ * about a megabyte) would pile up in the old generation, outside the JS heap, until its next collection. Bounded:
+ * what exceeds `maxBytes` is left to the collector.
+ */
+export class ArrayPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = 8 * 1024 * 1024) {}
+
+  take(byteLength: number): ArrayBuffer {
+    const buffer = this.free.get(byteLength)?.pop();
+    if (!buffer) return new ArrayBuffer(byteLength);
+    this.bytes -= byteLength;
+    return buffer;
+  }
+
+  give(buffer: ArrayBuffer): void {
+    if (this.bytes + buffer.byteLength > this.maxBytes) return;
+    const list = this.free.get(buffer.byteLength) ?? [];
+    list.push(buffer);
+    this.free.set(buffer.byteLength, list);
+    this.bytes += buffer.byteLength;
+  }
 }
 
 /**
@@ -45,12 +74,21 @@ export class PendingRefs {
   /** Distinct targets queued. */
   distinct = 0;
 
-  constructor(private readonly size: number) {
-    this.targetBytes = new Uint8Array(size * 12);
+  constructor(
+    private readonly size: number,
+    private readonly pool = new ArrayPool(0),
+  ) {
+    this.targetBytes = new Uint8Array(pool.take(size * 12));
     let slots = 16;
     while (slots < size * 2) slots *= 2;
-    this.slots = new Int32Array(slots);
+    this.slots = new Int32Array(pool.take(slots * 4)).fill(0);
     this.mask = slots - 1;
+  }
+
+  /** Give the batch's buffers back to its pool: the batch is resolved and no longer read. */
+  release(): void {
+    for (const a of [this.targetBytes, this.slots, this.docBytes, this.targetOf])
+      if (a.byteLength) this.pool.give(a.buffer as ArrayBuffer);
   }
 
   /** Queue a reference of document `docId` holding `value`, which names `id`; true when the batch is full. */
@@ -93,14 +131,19 @@ export class PendingRefs {
 
   /** The hex string of reference `i`'s target. */
   key(i: number): string {
-    const t = this.targetOf[i];
-    return Buffer.from(this.targetBytes.buffer, t * 12, 12).toString('hex');
+    return Buffer.from(this.targetBytes.buffer, this.targetOf[i] * 12, 12).toString('hex');
   }
 
   docId(i: number): unknown {
     return this.otherDocIds.has(i)
       ? this.otherDocIds.get(i)
-      : new ObjectId(this.docBytes.slice(i * 12, i * 12 + 12));
+      : new ObjectId(this.docBytes.subarray(i * 12, i * 12 + 12));
+  }
+
+  /** The hex string of reference `i`'s document id when it is an ObjectId (without building the ObjectId). */
+  docHex(i: number): string | undefined {
+    if (this.otherDocIds.has(i)) return undefined;
+    return Buffer.from(this.docBytes.buffer, i * 12, 12).toString('hex');
   }
 
   value(i: number): unknown {
@@ -108,7 +151,7 @@ export class PendingRefs {
   }
 
   private target(t: number): ObjectId {
-    return new ObjectId(this.targetBytes.slice(t * 12, t * 12 + 12));
+    return new ObjectId(this.targetBytes.subarray(t * 12, t * 12 + 12));
   }
 
   /** The index of the target with these 12 bytes, or -1 (and `free` is the empty slot it would take). */
@@ -139,15 +182,44 @@ export class PendingRefs {
     return index;
   }
 
-  /** Room for one more reference (the arrays double). */
+  /** Room for one more reference (the arrays double; the old ones go back to the pool). */
   private reserve(): void {
     if (this.count < this.targetOf.length) return;
     const capacity = Math.max(1024, this.targetOf.length * 2);
-    const targetOf = new Int32Array(capacity);
+    const targetOf = new Int32Array(this.pool.take(capacity * 4));
     targetOf.set(this.targetOf);
-    this.targetOf = targetOf;
-    const docBytes = new Uint8Array(capacity * 12);
+    const docBytes = new Uint8Array(this.pool.take(capacity * 12));
     docBytes.set(this.docBytes);
+    if (this.targetOf.byteLength) {
+      this.pool.give(this.targetOf.buffer as ArrayBuffer);
+      this.pool.give(this.docBytes.buffer as ArrayBuffer);
+    }
+    this.targetOf = targetOf;
     this.docBytes = docBytes;
+  }
+}
+
+/** Children waiting to be looked up in their parents: their ids packed, and those that are no id at all. */
+export class OrphanCandidates {
+  readonly ids: PendingRefs;
+  readonly notIds: unknown[] = [];
+
+  constructor(
+    private readonly size: number,
+    pool?: ArrayPool,
+  ) {
+    this.ids = new PendingRefs(size, pool);
+  }
+
+  /** Queue a child's `_id`; true when the batch is full. */
+  add(docId: unknown): boolean {
+    const id = referencedId(docId);
+    if (!id) this.notIds.push(docId);
+    else if (this.ids.add(docId, id, id)) return true;
+    return this.notIds.length >= this.size;
+  }
+
+  get count(): number {
+    return this.ids.count + this.notIds.length;
   }
 }

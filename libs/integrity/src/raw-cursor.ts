@@ -22,6 +22,24 @@ export class RawBatch implements Iterable<Document> {
     private readonly end: number,
   ) {}
 
+  /** The bytes of the batch's documents. */
+  get byteLength(): number {
+    return this.end - this.start;
+  }
+
+  /** How many documents the batch holds (their headers walked, nothing decoded). */
+  get count(): number {
+    const b = this.bytes;
+    let n = 0;
+    for (let i = this.start + 4; i < this.end - 1; n++) {
+      i++;
+      while (b[i] !== 0) i++;
+      i++;
+      i += Math.max(5, b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24));
+    }
+    return n;
+  }
+
   *[Symbol.iterator](): Iterator<Document> {
     const b = this.bytes;
     // each element: type 0x03, its index as a cstring, the document (its int32 size first)
@@ -76,8 +94,24 @@ export function parseCursor(b: Uint8Array): CursorReply {
 export interface RawFindOptions {
   filter: Document;
   projection: Document;
+  /** Documents of each reply (of the first one when `replyBytes` is set). */
   batchSize: number;
+  /**
+   * When set, each getMore asks for about this many bytes, in documents of the size the last reply had (between 1
+   * and `maxBatchSize`): replies of small documents hold many (fewer commands), replies of large ones stay small.
+   */
+  replyBytes?: number;
+  maxBatchSize?: number;
   maxTimeMS?: number;
+}
+
+/** How many documents the next reply should hold after this one. */
+function nextBatchSize(batch: RawBatch, options: RawFindOptions): number {
+  const n = batch.count;
+  if (!options.replyBytes || !n) return options.batchSize;
+  const perDocument = batch.byteLength / n;
+  const most = options.maxBatchSize ?? options.batchSize;
+  return Math.max(1, Math.min(most, Math.floor(options.replyBytes / perDocument)));
 }
 
 /**
@@ -113,7 +147,8 @@ export async function* rawFind(
       id = reply.id;
       if (reply.ns) coll = reply.ns.slice(reply.ns.indexOf('.') + 1);
       if (id !== 0n) {
-        next = command({ getMore: Long.fromBigInt(id), collection: coll, batchSize: options.batchSize });
+        const batchSize = nextBatchSize(reply.batch, options);
+        next = command({ getMore: Long.fromBigInt(id), collection: coll, batchSize });
         // a failure of the next batch surfaces when it is awaited, not as an unhandled rejection meanwhile
         next.catch(() => undefined);
       }

@@ -41,6 +41,29 @@ describe('rawFind', () => {
     ).toEqual([{ n: 4 }]);
   });
 
+  it('sizes each getMore after the bytes of the last reply when asked for a number of bytes per reply', async () => {
+    const db = mongo.db();
+    // 100 bytes each (4 + _id 17 + pad 78 + 1); in a batch array 103 bytes each up to index 9, plus 5
+    await db
+      .collection('outputs')
+      .insertMany(Array.from({ length: 50 }, () => ({ _id: new ObjectId(), pad: 'x'.repeat(68) })));
+    const sizes = async (maxBatchSize: number): Promise<number[]> => {
+      const out: number[] = [];
+      for await (const b of rawFind(db, 'outputs', {
+        filter: {},
+        projection: {},
+        batchSize: 3,
+        replyBytes: 1000,
+        maxBatchSize,
+      }))
+        out.push([...b].length === b.count ? b.count : -1);
+      return out;
+    };
+    // 3 documents of 314 bytes: 9 next (1000 / 104.7); then 9 of 932 bytes: 9 again
+    expect(await sizes(50)).toEqual([3, 9, 9, 9, 9, 9, 2]);
+    expect(await sizes(5)).toEqual([3, 5, 5, 5, 5, 5, 5, 5, 5, 5, 2]);
+  });
+
   it('kills the cursor of a reader that stops early, and the server no longer knows it', async () => {
     const client = await MongoClient.connect(mongo.uri, { monitorCommands: true });
     const started: CommandStartedEvent[] = [];
