@@ -33,28 +33,49 @@ class NameCache {
 
 const names = new NameCache();
 
-/** A BSON document's bytes as a document: ObjectIds and nulls read directly, anything else by `deserialize`. */
-export function decodeLean(bytes: Uint8Array): Document {
-  const size = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24);
+/** bson builds an ObjectId from 12 bytes at an offset of a larger buffer (a constructor overload not in its types). */
+type IdAt = new (bytes: Uint8Array, offset: number) => ObjectId;
+
+/** Whether this bson has that overload (else the 12 bytes are viewed apart first). */
+const idAtOffset = ((): boolean => {
+  try {
+    const probe = new Uint8Array(24);
+    probe[12] = 1;
+    return new (ObjectId as unknown as IdAt)(probe, 12).toHexString() === `01${'0'.repeat(22)}`;
+  } catch {
+    return false;
+  }
+})();
+
+const objectIdAt = (bytes: Uint8Array, at: number): ObjectId =>
+  idAtOffset ? new (ObjectId as unknown as IdAt)(bytes, at) : new ObjectId(bytes.subarray(at, at + 12));
+
+/**
+ * The BSON document at `start` of `bytes` (the whole of them by default) as a document: ObjectIds and nulls read
+ * directly, anything else by `deserialize`.
+ */
+export function decodeLean(bytes: Uint8Array, start = 0): Document {
+  const b = bytes;
+  const size = b[start] | (b[start + 1] << 8) | (b[start + 2] << 16) | (b[start + 3] << 24);
   // anything unexpected (another type, a malformed document) is left to deserialize, which reads or refuses it
-  const whole = (): Document => deserialize(bytes.subarray(0, size));
-  if (size < 5 || size > bytes.length) return whole();
-  const end = size - 1;
+  const whole = (): Document => deserialize(b.subarray(start, start + size));
+  if (size < 5 || start + size > b.length) return whole();
+  const end = start + size - 1;
   const out: Document = {};
-  let i = 4;
+  let i = start + 4;
   while (i < end) {
-    const type = bytes[i++];
+    const type = b[i++];
     if (type !== OBJECT_ID && type !== NULL) return whole();
-    const start = i;
-    while (i < end && bytes[i] !== 0) i++;
+    const nameStart = i;
+    while (i < end && b[i] !== 0) i++;
     if (i >= end || (type === OBJECT_ID && i + 13 > end)) return whole();
-    const name = names.read(bytes, start, i);
+    const name = names.read(b, nameStart, i);
     // a field that would set the object's prototype is left to deserialize, which defines it as a field
     if (name === '__proto__') return whole();
     i++;
     if (type === NULL) out[name] = null;
     else {
-      out[name] = new ObjectId(bytes.subarray(i, i + 12));
+      out[name] = objectIdAt(b, i);
       i += 12;
     }
   }

@@ -51,7 +51,7 @@ export class RawBatch implements Iterable<Document> {
       i++;
       const size = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
       if (size < 5 || i + size > this.end) throw new Error('a cursor batch holds a truncated document');
-      yield decodeLean(b.subarray(i, i + size));
+      yield decodeLean(b, i);
       i += size;
     }
   }

@@ -17,6 +17,16 @@ describe('decodeLean', () => {
     expect(doc.parent).toBeNull();
   });
 
+  it('reads a document at an offset of a larger buffer (a reply), leanly or by deserialize', () => {
+    const first = serialize({ _id: C });
+    const lean = serialize({ _id: A, stepRef: B });
+    const other = serialize({ _id: B, steps: [A, C] });
+    const reply = Buffer.concat([first, lean, other]);
+    expect(decodeLean(reply, first.length)).toEqual({ _id: A, stepRef: B });
+    expect(decodeLean(reply, first.length + lean.length)).toEqual({ _id: B, steps: [A, C] });
+    expect(decodeLean(reply, 0)).toEqual({ _id: C });
+  });
+
   it.each<[string, Document]>([
     ['an id string', { _id: A, stepRef: '64b7f0c2a1b2c3d4e5f60719' }],
     ['an array of ids', { _id: A, steps: [B, C] }],
