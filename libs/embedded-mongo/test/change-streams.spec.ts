@@ -162,6 +162,39 @@ describe('change streams (on MONGODB_URI when set, else the embedded server)', (
     await stream.close();
   });
 
+  it('a $match on the namespace filters the events of one transaction over two collections; later stages still run', async () => {
+    await db.createCollection('logs');
+    const stream = await opened(
+      db.watch([
+        { $match: { 'ns.coll': 'logs' } },
+        { $project: { operationType: 1, documentKey: 1, ns: 1 } },
+      ]),
+    );
+    const session = mongo.client.startSession();
+    try {
+      session.startTransaction();
+      await db.collection('outputs').insertOne({ _id: 'o1' as never }, { session });
+      await db.collection('logs').insertOne({ _id: 'l1' as never, text: 'kept out' }, { session });
+      await db.collection('outputs').insertOne({ _id: 'o2' as never }, { session });
+      await db.collection('logs').deleteOne({ _id: 'l1' as never }, { session });
+      await session.commitTransaction();
+    } finally {
+      await session.endSession();
+    }
+    await db.collection('logs').insertOne({ _id: 'l2' as never });
+    const events = await take(stream, 3);
+    expect(keys(events)).toEqual([
+      ['insert', 'l1'],
+      ['delete', 'l1'],
+      ['insert', 'l2'],
+    ]);
+    // the $project ran: no fullDocument, no clusterTime
+    expect(events.map((e) => Object.keys(e).sort())).toEqual(
+      Array(3).fill(['_id', 'documentKey', 'ns', 'operationType']),
+    );
+    await stream.close();
+  });
+
   it('rename: a rename event with its target, then invalidate; startAfter the invalidate watches on', async () => {
     const coll = db.collection('outputs');
     const stream = await opened(coll.watch());

@@ -312,9 +312,18 @@ export function openChangeStream(
   const log = ctx.store.changes;
   const start = startOf(log, spec);
   let hwm = start.hwm;
+  // a first $match on head fields only (a namespace, an operation type) skips other changes undecoded, as mongod
+  // filters its oplog before it builds events: the cost of a stream follows the changes it returns
+  const first = rest[0]?.$match as Document | undefined;
+  const prefilter =
+    rest.length && Object.keys(rest[0])[0] === '$match' && headOnly(first) ? compileFilter(first) : undefined;
+  // that $match is then the compiled filter applied to each event (an entry may hold events of several
+  // namespaces), and the stages after it, if any, run in the engine
+  const after = prefilter ? rest.slice(1) : rest;
   const transform = (event: Document): Document | undefined => {
-    if (rest.length === 0) return event;
-    const [out] = runPipeline([event], rest, resolve, ctx.cmd.let as Document | undefined);
+    if (prefilter && !prefilter(event)) return undefined;
+    if (after.length === 0) return event;
+    const [out] = runPipeline([event], after, resolve, ctx.cmd.let as Document | undefined);
     if (out && keyOf(out._id) !== keyOf(event._id))
       throw new CommandError(
         ErrorCode.ChangeStreamFatalError,
@@ -322,11 +331,6 @@ export function openChangeStream(
       );
     return out;
   };
-  // a first $match on head fields only (a namespace, an operation type) skips other changes undecoded, as mongod
-  // filters its oplog before it builds events: the cost of a stream follows the changes it returns
-  const first = rest[0]?.$match as Document | undefined;
-  const prefilter =
-    rest.length && Object.keys(rest[0])[0] === '$match' && headOnly(first) ? compileFilter(first) : undefined;
   function* source(): Generator<Document> {
     let position = start.position;
     let skip = start.skip;
