@@ -21,6 +21,8 @@ export interface Ctx {
   collector: FindingCollector;
   violation(v: Violation): void;
   onProgress?: (collection: string, scanned: number) => void;
+  /** Awaited between reply batches (see AuditOptions.backpressure). */
+  backpressure?: () => Promise<void>;
   /** Only these documents are audited (by `_id`, per collection), when set. */
   scope?: Partial<Record<CollectionName, readonly unknown[]>>;
   /** Count a value in a form the configured application writes that is not the target's (the upgrade backlog). */

@@ -45,6 +45,8 @@ export interface AuditOptions {
   onProgress?: (collection: string, scanned: number) => void;
   /** Every violation as it is found (repairs are planned from these). */
   onViolation?: (v: Violation) => void;
+  /** Awaited between reply batches: a consumer of `onViolation` that falls behind (a store) slows the reads. */
+  backpressure?: () => Promise<void>;
   /** Restrict the audit to these collections (as sources); default all ten. */
   collections?: readonly CollectionName[];
   /**
@@ -447,7 +449,8 @@ async function scanSource(
   const { ctx, collection, active, orphans, orphansByReference } = pass;
   let orphanBatch = new OrphanCandidates(ctx.batchSize, pass.pool);
   let scanned = 0;
-  for await (const batch of batches)
+  for await (const batch of batches) {
+    await ctx.backpressure?.();
     for (const doc of batch) {
       scanned++;
       for (const edge of active) {
@@ -480,6 +483,7 @@ async function scanSource(
         ctx.onProgress?.(collection, scanned);
       }
     }
+  }
   if (orphanBatch.count) await inflight.add(resolveOrphans(pass, orphanBatch));
   return scanned;
 }
@@ -516,6 +520,7 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     signal: options.signal,
     collector,
     onProgress: options.onProgress,
+    backpressure: options.backpressure,
     violation(v) {
       collector.add(v);
       options.onViolation?.(v);

@@ -79,7 +79,10 @@ export async function schemaCheck(ctx: Ctx, collections: Set<CollectionName>): P
     const invalid = { $nor: [derivedValidator(name, { app: ctx.app.level })] };
     let n = 0;
     for await (const d of sourceDocuments(ctx, name, { _id: 1 }, invalid)) {
-      if (++n % ctx.batchSize === 0) checkCancelled(ctx);
+      if (++n % ctx.batchSize === 0) {
+        checkCancelled(ctx);
+        await ctx.backpressure?.();
+      }
       ctx.violation({ check: 'schema-violation', collection: name, path: f.path, docId: d._id });
     }
     f.scanned = ctx.scope

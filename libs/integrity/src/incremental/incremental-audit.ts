@@ -123,6 +123,7 @@ export async function auditWithBaseline(db: Db, options: BaselineAuditOptions): 
       writer.add(v);
       options.onViolation?.(v);
     },
+    backpressure: () => writer.ready(),
   });
   await writer.flush();
   report.id = options.id;

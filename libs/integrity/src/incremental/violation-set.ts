@@ -18,7 +18,7 @@ export const VIOLATIONS_COLLECTION = 'integrity_violations';
 export const VIOLATION_SETS_COLLECTION = 'integrity_violation_sets';
 
 /** One stored violation: the value as extended JSON (a hostile value is data, never a field name). */
-interface StoredViolation {
+export interface StoredViolation {
   /** The set it belongs to (named after the full audit that started it). */
   a: string;
   /** Added by this incremental run, not yet compacted. */
@@ -91,12 +91,28 @@ export class ViolationWriter {
   private write(): void {
     const batch = this.buffer;
     this.buffer = [];
+    this.queued++;
     this.chain = this.chain.then(async () => {
-      if (this.failure || !batch.length) return;
-      await this.coll.insertMany(batch, { ordered: false }).catch((e: unknown) => {
-        this.failure = e;
-      });
+      try {
+        if (this.failure || !batch.length) return;
+        await this.coll.insertMany(batch, { ordered: false }).catch((e: unknown) => {
+          this.failure = e;
+        });
+      } finally {
+        this.queued--;
+      }
     });
+  }
+
+  /** Batches handed to the database and not yet written. */
+  private queued = 0;
+
+  /**
+   * Resolves once the writes keep up (at most two batches waiting): an audit awaits it between reply batches, so a
+   * database slower to store violations than the audit is to find them slows the audit instead of filling memory.
+   */
+  async ready(): Promise<void> {
+    if (this.queued > 2) await this.chain;
   }
 
   /** Everything added is stored (or the set overflowed); rethrows a failed write. */
