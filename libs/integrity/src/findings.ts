@@ -1,4 +1,5 @@
 import { ObjectId } from 'bson';
+import { ObjectIdSet } from './id-set';
 import type { AppLevel, AuditMode } from '@odtp/config';
 
 export const CHECKS = [
@@ -138,7 +139,8 @@ const DISTINCT_CAP = 1_000_000;
 export class FindingCollector {
   private readonly findings = new Map<string, Finding>();
   private readonly sampleKeys = new Map<string, Set<string>>();
-  private readonly missing = new Map<string, Set<string>>();
+  /** Per dangling-reference finding, its distinct missing ids: ObjectIds packed, other values by key. */
+  private readonly missing = new Map<string, { ids: ObjectIdSet; others: Set<string> }>();
 
   constructor(private readonly sampleLimit: number) {}
 
@@ -186,10 +188,13 @@ export class FindingCollector {
       f.samples.push(v.docId);
     }
     if (v.check === 'dangling-reference' && v.value !== undefined) {
-      const set = this.missing.get(key) ?? new Set<string>();
-      this.missing.set(key, set);
-      if (set.size < DISTINCT_CAP) set.add(idKey(v.value));
-      f.distinctMissing = set.size;
+      let set = this.missing.get(key);
+      if (!set) this.missing.set(key, (set = { ids: new ObjectIdSet(), others: new Set<string>() }));
+      if (set.ids.size + set.others.size < DISTINCT_CAP) {
+        if (v.value instanceof ObjectId) set.ids.add(v.value);
+        else set.others.add(idKey(v.value));
+      }
+      f.distinctMissing = set.ids.size + set.others.size;
     }
   }
 

@@ -1,21 +1,12 @@
 import { ObjectId } from 'bson';
 import { referencedId } from '@odtp/schema';
+import { hashId, writeId } from './id-set';
 
 /**
  * A batch is resolved when it holds `size` distinct ids, or `size * PAIRS_PER_ID` references (many documents
  * pointing at few targets, like logs at their step): memory stays bounded either way.
  */
 const PAIRS_PER_ID = 50;
-
-/** bson's ObjectIds write their 12 bytes into a buffer without allocating (`serializeInto`, not in its typings). */
-type SerializableId = { serializeInto?: (into: Uint8Array, at: number) => number };
-
-/** Write `id`'s 12 bytes at `at` (through `id.id`, a new 12-byte buffer, where bson has no `serializeInto`). */
-export function writeId(id: ObjectId, into: Uint8Array, at: number): void {
-  const serializeInto = (id as unknown as SerializableId).serializeInto;
-  if (typeof serializeInto === 'function') serializeInto.call(id, into, at);
-  else into.set(id.id, at);
-}
 
 /**
  * The buffers of resolved batches, for the next batches of a pass. A batch waits while the scan goes on, so its
@@ -156,11 +147,7 @@ export class PendingRefs {
 
   /** The index of the target with these 12 bytes, or -1 (and `free` is the empty slot it would take). */
   private find(bytes: Uint8Array): number {
-    // the counter and random bytes of an ObjectId (its last 8) spread well; the time is mixed in for other ids
-    let h = Math.imul(bytes[8] | (bytes[9] << 8) | (bytes[10] << 16) | (bytes[11] << 24), 0x9e3779b1);
-    h ^= Math.imul(bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24), 0x85ebca6b);
-    h ^= Math.imul(bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24), 0xc2b2ae35);
-    h ^= h >>> 15;
+    const h = hashId(bytes);
     for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
       const slot = this.slots[s];
       if (slot === 0) {
