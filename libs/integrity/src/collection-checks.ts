@@ -47,7 +47,12 @@ async function scopedKeys(ctx: Ctx, collection: CollectionName, fields: string[]
   }
   const all = [...tuples.values()];
   const out: Document[] = [];
-  for (let i = 0; i < all.length; i += ctx.batchSize) out.push({ $or: all.slice(i, i + ctx.batchSize) });
+  // the leading field's values beside the $or: the unique index serves them (an $or alone reads the collection)
+  const lead = fields[0];
+  for (let i = 0; i < all.length; i += ctx.batchSize) {
+    const batch = all.slice(i, i + ctx.batchSize);
+    out.push({ [lead]: { $in: batch.map((t) => t[lead] as unknown) }, $or: batch });
+  }
   return out;
 }
 
