@@ -33,7 +33,7 @@ export class RawBatch implements Iterable<Document> {
     let n = 0;
     for (let i = this.start + 4; i < this.end - 1; n++) {
       i++;
-      while (b[i] !== 0) i++;
+      while (i < this.end && b[i] !== 0) i++;
       i++;
       i += Math.max(5, b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24));
     }
@@ -47,10 +47,12 @@ export class RawBatch implements Iterable<Document> {
     while (i < this.end - 1) {
       if (b[i] !== 0x03) throw new Error(`a cursor batch holds a value of BSON type ${b[i]}, not a document`);
       i++;
-      while (b[i] !== 0) i++;
+      // a name that runs past the batch (hostile or corrupt bytes) ends the read, not the process
+      while (i < this.end && b[i] !== 0) i++;
       i++;
       const size = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
-      if (size < 5 || i + size > this.end) throw new Error('a cursor batch holds a truncated document');
+      if (i + 4 > this.end || size < 5 || i + size > this.end)
+        throw new Error('a cursor batch holds a truncated document');
       yield decodeLean(b, i);
       i += size;
     }

@@ -153,6 +153,14 @@ describe('parseCursor', () => {
     expect(() => [...parseCursor(reply({ id: BigInt(0), nextBatch: [1] })).batch]).toThrow(
       'a cursor batch holds a value of BSON type 16, not a document',
     );
+    // hostile bytes inside the batch: an element name that runs on into its document
+    const named = reply({ id: BigInt(0), nextBatch: [{ a: 1 }] });
+    const at = Buffer.from(named).indexOf(Buffer.from('nextBatch\u0000')) + 10;
+    const cut = Buffer.from(named);
+    // the batch array's first element name "0" (at + 5) and its terminator (at + 6) become non-zero bytes
+    cut[at + 6] = 0x41;
+    const hostile = parseCursor(cut).batch;
+    expect(() => [...hostile]).toThrow('a cursor batch holds a truncated document');
     const c = parseCursor(reply({ id: BigInt(7), nextBatch: [], re: /x/, n: 1.5 }));
     expect([c.id, [...c.batch]]).toEqual([7n, []]);
   });
