@@ -30,12 +30,15 @@ const INCREMENTAL = process.argv.includes('--incremental');
 /** The size of the database the auditing process warms up on (JIT) before the measure. */
 const WARM_DOCS = 50_000;
 
-/** Ids kept while loading, a few per thousand documents of each collection: the documents that will change. */
+/** Ids kept while loading, 1% of each collection's: the documents that will change. */
+const SAMPLE_RATE = 0.01;
+/** Ids kept while loading, by collection: the documents that will change. */
 type Sample = Map<string, unknown[]>;
 
 /**
- * Change 0.1% of the documents as an application does: 60% updates of a plain field, 25% new logs of sampled
- * steps, 10% deleted logs, 5% outputs whose stepRef is set to a missing step (new dangling references).
+ * Change 0.1% of the documents as an application does: 5% outputs whose stepRef is set to a missing step (new
+ * dangling references), 10% deleted logs, 25% new logs of sampled steps, 60% updates of a plain field of documents
+ * of every collection (a collection whose sampled ids ran out leaves its share to the others).
  */
 async function changeOnePerMille(db: Db, sample: Sample, rnd: () => number): Promise<Record<string, number>> {
   const n = Math.max(10, Math.round(DOCS / 1000));
@@ -43,14 +46,20 @@ async function changeOnePerMille(db: Db, sample: Sample, rnd: () => number): Pro
     const ids = sample.get(c) ?? [];
     return ids.length ? ids.splice(Math.floor(rnd() * ids.length), 1)[0] : undefined;
   };
-  const all = [...sample.keys()];
   const done = { updated: 0, inserted: 0, deleted: 0, dangling: 0 };
-  for (let i = 0; i < Math.round(n * 0.6); i++) {
-    const c = all[Math.floor(rnd() * all.length)];
-    const id = pick(c);
-    if (id === undefined) continue;
-    await db.collection(c).updateOne({ _id: id } as Filter<Document>, { $set: { bench_touch: i } });
-    done.updated++;
+  for (let i = 0; i < Math.round(n * 0.05); i++) {
+    const id = pick('outputs');
+    if (id === undefined) break;
+    await db
+      .collection('outputs')
+      .updateOne({ _id: id } as Filter<Document>, { $set: { stepRef: new ObjectId() } });
+    done.dangling++;
+  }
+  for (let i = 0; i < Math.round(n * 0.1); i++) {
+    const id = pick('logs');
+    if (id === undefined) break;
+    await db.collection('logs').deleteOne({ _id: id } as Filter<Document>);
+    done.deleted++;
   }
   const steps = sample.get('steps') ?? [];
   const logs = [];
@@ -63,20 +72,15 @@ async function changeOnePerMille(db: Db, sample: Sample, rnd: () => number): Pro
     });
   if (logs.length) await db.collection('logs').insertMany(logs);
   done.inserted = logs.length;
-  for (let i = 0; i < Math.round(n * 0.1); i++) {
-    const id = pick('logs');
-    if (id === undefined) continue;
-    await db.collection('logs').deleteOne({ _id: id } as Filter<Document>);
-    done.deleted++;
+  for (let i = 0; i < Math.round(n * 0.6); i++) {
+    const left = [...sample.keys()].filter((c) => sample.get(c)!.length);
+    if (!left.length) break;
+    const c = left[Math.floor(rnd() * left.length)];
+    await db.collection(c).updateOne({ _id: pick(c) } as Filter<Document>, { $set: { bench_touch: i } });
+    done.updated++;
   }
-  for (let i = 0; i < Math.round(n * 0.05); i++) {
-    const id = pick('outputs');
-    if (id === undefined) continue;
-    await db
-      .collection('outputs')
-      .updateOne({ _id: id } as Filter<Document>, { $set: { stepRef: new ObjectId() } });
-    done.dangling++;
-  }
+  const total = done.updated + done.inserted + done.deleted + done.dangling;
+  if (total < n) throw new Error(`changed ${total} documents, not ${n}: the sample ran out`);
   return done;
 }
 
@@ -172,9 +176,11 @@ async function main(): Promise<void> {
       (d) => planted.push(d),
     )) {
       await db.collection(batch.collection).insertMany(batch.docs, { ordered: false });
-      if (INCREMENTAL)
-        for (const d of batch.docs)
-          if (rnd() < 0.003) sample.set(batch.collection, [...(sample.get(batch.collection) ?? []), d._id]);
+      if (INCREMENTAL) {
+        const kept = sample.get(batch.collection) ?? [];
+        sample.set(batch.collection, kept);
+        for (const d of batch.docs) if (rnd() < SAMPLE_RATE) kept.push(d._id);
+      }
       n += batch.docs.length;
     }
     return n;
