@@ -20,6 +20,7 @@ import { checkCancelled, findAll, sourceBatches } from './audit-context';
 import type { Ctx } from './audit-context';
 import { allOrNothing, duplicateCheck, schemaCheck } from './collection-checks';
 import { CHECKS, FindingCollector } from './findings';
+import { HeapBudget } from './heap-budget';
 import { Inflight } from './inflight';
 import { ArrayPool, OrphanCandidates, PendingRefs } from './pending-refs';
 import type { AuditReport, BacklogCount, CheckName, Finding, Violation } from './findings';
@@ -47,6 +48,12 @@ export interface AuditOptions {
   onViolation?: (v: Violation) => void;
   /** Awaited between reply batches: a consumer of `onViolation` that falls behind (a store) slows the reads. */
   backpressure?: () => Promise<void>;
+  /**
+   * Bytes the old generation may grow by over what the last major collection left before the audit asks V8 for
+   * another (see HeapBudget): keeps the peak memory of a long audit independent of the database's size. Default
+   * 16 MiB; 0 leaves collection to V8 alone.
+   */
+  heapBudget?: number;
   /** Restrict the audit to these collections (as sources); default all ten. */
   collections?: readonly CollectionName[];
   /**
@@ -502,6 +509,7 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     ),
   );
   const backlog = new Map<string, BacklogCount>();
+  const heap = HeapBudget.forAudit(options.heapBudget);
   const ctx: Ctx = {
     db,
     existing,
@@ -520,7 +528,12 @@ export async function runAudit(db: Db, options: AuditOptions = {}): Promise<Audi
     signal: options.signal,
     collector,
     onProgress: options.onProgress,
-    backpressure: options.backpressure,
+    backpressure: heap
+      ? async () => {
+          heap.tick();
+          await options.backpressure?.();
+        }
+      : options.backpressure,
     violation(v) {
       collector.add(v);
       options.onViolation?.(v);
