@@ -51,7 +51,7 @@ export interface AuditOptions {
   /**
    * Bytes the old generation may grow by over what the last major collection left before the audit asks V8 for
    * another (see HeapBudget): keeps the peak memory of a long audit independent of the database's size. Default
-   * 16 MiB; 0 leaves collection to V8 alone.
+   * 8 MiB; 0 leaves collection to V8 alone.
    */
   heapBudget?: number;
   /** Restrict the audit to these collections (as sources); default all ten. */

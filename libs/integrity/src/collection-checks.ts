@@ -5,6 +5,7 @@ import type { CollectionName } from '@odtp/schema';
 import { checkCancelled, sourceDocuments } from './audit-context';
 import type { Ctx } from './audit-context';
 import { AuditCancelledError } from './errors';
+import { idKey } from './findings';
 
 /* The checks that work on whole collections (mostly server work), and how the parts of an audit run together. */
 
@@ -22,11 +23,13 @@ export async function duplicateCheck(ctx: Ctx, collections: Set<CollectionName>)
     ];
     const options = { allowDiskUse: true, readPreference: ctx.readPreference, maxTimeMS: ctx.maxTimeMS };
     const coll = ctx.db.collection(index.collection);
-    // scoped: the groups of the scope's key values only, a batch of values per query
-    const matches = ctx.scope ? await scopedKeys(ctx, index.collection, fields) : [undefined];
+    // scoped: the groups of the documents that share the scope's leading key values (a batch of values per query,
+    // served by the unique index), of which only those holding a scoped document are reported
+    const scoped = ctx.scope ? new Set((ctx.scope[index.collection] ?? []).map(idKey)) : undefined;
+    const matches = scoped ? await scopedLeads(ctx, index.collection, fields[0]) : [undefined];
     for (const match of matches) {
       const cursor = coll.aggregate(match ? [{ $match: match }, ...groups] : groups, options);
-      await collectDuplicates(ctx, index.collection, f.path, cursor);
+      await collectDuplicates(ctx, index.collection, f.path, cursor, scoped);
     }
     f.scanned = ctx.scope
       ? (ctx.scope[index.collection]?.length ?? 0)
@@ -35,24 +38,23 @@ export async function duplicateCheck(ctx: Ctx, collections: Set<CollectionName>)
   }
 }
 
-/** The `$match` filters (one per batch) selecting the documents that share a key value with a scoped document. */
-async function scopedKeys(ctx: Ctx, collection: CollectionName, fields: string[]): Promise<Document[]> {
-  const projection: Document = { _id: 0 };
-  for (const field of fields) projection[field] = 1;
-  const tuples = new Map<string, Document>();
-  for await (const d of sourceDocuments(ctx, collection, projection)) {
-    const tuple: Document = {};
-    for (const field of fields) tuple[field] = valuesAt(d, field)[0] ?? null;
-    tuples.set(EJSON.stringify(tuple), tuple);
+/**
+ * The `$match` filters (one per batch of values) selecting the documents whose unique key starts with a scoped
+ * document's leading value: every document that can share a key with one of them. A match on the leading field
+ * alone, not an `$or` of key tuples: the index serves it on any server, and grouping a few documents more is cheaper
+ * than testing each candidate against every tuple.
+ */
+async function scopedLeads(ctx: Ctx, collection: CollectionName, lead: string): Promise<Document[]> {
+  const values = new Map<string, unknown>();
+  for await (const d of sourceDocuments(ctx, collection, { _id: 0, [lead]: 1 })) {
+    // the whole value, as $group keys it (null for a missing field, as $group's null key holds both)
+    const value = (lead.includes('.') ? valuesAt(d, lead)[0] : d[lead]) ?? null;
+    values.set(EJSON.stringify({ v: value }), value);
   }
-  const all = [...tuples.values()];
+  const all = [...values.values()];
   const out: Document[] = [];
-  // the leading field's values beside the $or: the unique index serves them (an $or alone reads the collection)
-  const lead = fields[0];
-  for (let i = 0; i < all.length; i += ctx.batchSize) {
-    const batch = all.slice(i, i + ctx.batchSize);
-    out.push({ [lead]: { $in: batch.map((t) => t[lead] as unknown) }, $or: batch });
-  }
+  for (let i = 0; i < all.length; i += ctx.batchSize)
+    out.push({ [lead]: { $in: all.slice(i, i + ctx.batchSize) } });
   return out;
 }
 
@@ -61,9 +63,11 @@ async function collectDuplicates(
   collection: CollectionName,
   path: string,
   cursor: AsyncIterable<Document>,
+  scoped?: ReadonlySet<string>,
 ): Promise<void> {
   for await (const g of cursor) {
     checkCancelled(ctx);
+    if (scoped && !(g.ids as unknown[]).some((id) => scoped.has(idKey(id)))) continue;
     for (const id of g.ids as unknown[])
       ctx.violation({
         check: 'duplicate',

@@ -2,7 +2,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
 /** What an audit lets its old generation grow by, over what the last major collection left, by default. */
-export const DEFAULT_HEAP_BUDGET = 16 * 1024 * 1024;
+export const DEFAULT_HEAP_BUDGET = 8 * 1024 * 1024;
 
 /** Start a major collection; resolves once it ended. */
 export type MajorCollector = () => Promise<void>;

@@ -357,3 +357,39 @@ describe('the upgrade backlog is not drift', () => {
     ).toBeGreaterThan(0);
   });
 });
+
+describe('scoped duplicate check', () => {
+  it('reports the groups a scoped document is in, all their members, and no other group of the same leading value', async () => {
+    const db = mongo.db();
+    const twin = fixtureId('dup-twin');
+    const [a1, a2, b1, b2, alone, missing1, missing2] = [1, 2, 3, 4, 5, 6, 7].map((i) =>
+      fixtureId(`dup-exec-${i}`),
+    );
+    await db.collection('executions').insertMany([
+      { _id: a1, digitalTwinRef: twin, title: 'run' },
+      { _id: a2, digitalTwinRef: twin, title: 'run' },
+      { _id: b1, digitalTwinRef: twin, title: 'other' },
+      { _id: b2, digitalTwinRef: twin, title: 'other' },
+      { _id: alone, digitalTwinRef: twin, title: 'alone' },
+      // no leading value: grouped as the full audit groups them
+      { _id: missing1, title: 'x' },
+      { _id: missing2, title: 'x' },
+    ]);
+    const dupes = async (ids: unknown[]) => {
+      const found: string[] = [];
+      await runAudit(db, {
+        checks: ['duplicate'],
+        documents: { executions: ids },
+        onViolation: (v) => found.push(String(v.docId)),
+      });
+      return found.sort();
+    };
+    expect(await dupes([a1])).toEqual([a1, a2].map(String).sort());
+    expect(await dupes([alone])).toEqual([]);
+    expect(await dupes([b2, missing1])).toEqual([b1, b2, missing1, missing2].map(String).sort());
+    // a full audit finds the same three groups
+    const full: string[] = [];
+    await runAudit(db, { checks: ['duplicate'], onViolation: (v) => full.push(String(v.docId)) });
+    expect(full.sort()).toEqual([a1, a2, b1, b2, missing1, missing2].map(String).sort());
+  });
+});
