@@ -121,7 +121,7 @@ function printFull(s: StreamFigures, r: ChildFigures, plantedCount: number): voi
     `ratio audit / stream        : ${fmt(r.auditMs / s.streamMs, 2)} (target <= 1.25); to the stream read as the audit reads: ${fmt(r.auditMs / s.leanStreamMs, 2)}`,
   );
   console.log(
-    `peak RSS of the audit process: ${fmt(r.maxRss / MB)} MB (sampled during the audit: ${fmt(r.peakRss / MB)} MB, ${fmt(r.rssBefore / MB)} MB before it, after its warm-up; target: at 10M no more than at 1M + 10%)`,
+    `peak RSS of the audit process: ${fmt(r.maxRss / MB, 1)} MB (sampled during the audit: ${fmt(r.peakRss / MB, 1)} MB, ${fmt(r.rssBefore / MB)} MB before it, after its warm-up; target: at 10M no more than at 1M + 10%)`,
   );
   console.log(
     `peaks during the audit      : JS heap used ${fmt(r.peakParts.heapUsed / MB)} MB of ${fmt(r.peakParts.heapTotal / MB)} MB, external ${fmt(r.peakParts.external / MB)} MB`,
